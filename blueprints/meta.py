@@ -1,0 +1,43 @@
+"""/ and /health."""
+
+import marshmallow as ma
+from pymongo.errors import PyMongoError
+
+from blueprints.api import ApiBlueprint
+from models.db import get_mongo
+from services.errors import Unavailable
+
+VERSION = "1.0.0"
+
+blp = ApiBlueprint("meta", __name__, description="Service information")
+
+
+class IndexSchema(ma.Schema):
+    message = ma.fields.String(required=True)
+    status = ma.fields.String(required=True)
+    version = ma.fields.String(required=True)
+
+
+class HealthSchema(ma.Schema):
+    status = ma.fields.String(required=True)
+    database = ma.fields.String(required=True)
+
+
+@blp.route("/", methods=["GET"])
+@blp.response(200, IndexSchema)
+def index():
+    """The service's name, state and version."""
+    return {"message": "Video App API", "status": "running", "version": VERSION}
+
+
+@blp.route("/health", methods=["GET"])
+@blp.response(200, HealthSchema)
+@blp.alt_response(503, description="MongoDB is unreachable")
+def health():
+    """200 when MongoDB answers, 503 when it does not."""
+    try:
+        get_mongo().ping()
+    except PyMongoError as error:
+        raise Unavailable("The database is unreachable.", code="database_unavailable",
+                          details={"database": "unreachable"}) from error
+    return {"status": "ok", "database": "ok"}

@@ -1,0 +1,100 @@
+"""Account payloads (SPEC.md, Accounts and tokens)."""
+
+import marshmallow as ma
+from marshmallow import validate
+
+from blueprints.schemas.common import (
+    ObjectIdString,
+    PaginationArgs,
+    PaginationSchema,
+    StrictSchema,
+    UtcDateTime,
+)
+from services.passwords import MAX_PASSWORD_BYTES
+
+MIN_PASSWORD_BYTES = 8
+MAX_EMAIL_LENGTH = 254
+
+
+def password_length(value):
+    size = len(value.encode("utf-8"))
+    if size < MIN_PASSWORD_BYTES or size > MAX_PASSWORD_BYTES:
+        raise ma.ValidationError(
+            f"Password must be {MIN_PASSWORD_BYTES} to {MAX_PASSWORD_BYTES} bytes long "
+            f"(this one is {size}); longer passwords are refused, never cut."
+        )
+
+
+class TrimmedEmail(ma.fields.Email):
+    """Trimmed and lower-cased before it is checked; anything but a string is refused."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, str):
+            value = value.strip().lower()
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
+class TrimmedString(ma.fields.String):
+    def _deserialize(self, value, attr, data, **kwargs):
+        return super()._deserialize(value, attr, data, **kwargs).strip()
+
+
+class SignupSchema(StrictSchema):
+    name = TrimmedString(required=True, validate=validate.Length(min=1, max=100))
+    email = TrimmedEmail(required=True, validate=validate.Length(max=MAX_EMAIL_LENGTH))
+    password = ma.fields.String(required=True, validate=password_length)
+    role = ma.fields.String(
+        load_default="viewer", validate=validate.OneOf(["viewer", "creator"])
+    )
+
+
+class LoginSchema(StrictSchema):
+    email = TrimmedEmail(required=True, validate=validate.Length(max=MAX_EMAIL_LENGTH))
+    password = ma.fields.String(
+        required=True, validate=validate.Length(min=1, max=MAX_PASSWORD_BYTES * 4)
+    )
+
+
+class RefreshSchema(StrictSchema):
+    refresh_token = ma.fields.String(required=True, validate=validate.Length(min=1, max=4096))
+
+
+class UserSchema(ma.Schema):
+    id = ObjectIdString(attribute="_id", required=True)
+    name = ma.fields.String(required=True)
+    email = ma.fields.String(required=True)
+    role = ma.fields.String(required=True)
+    created_at = UtcDateTime()
+
+
+class UserEnvelopeSchema(ma.Schema):
+    user = ma.fields.Nested(UserSchema, required=True)
+
+
+class SignupResultSchema(ma.Schema):
+    message = ma.fields.String(required=True)
+    user_id = ma.fields.String(required=True)
+    user = ma.fields.Nested(UserSchema, required=True)
+
+
+class TokenBundleSchema(ma.Schema):
+    message = ma.fields.String(required=True)
+    token = ma.fields.String(required=True, metadata={"description": "Same as access_token"})
+    access_token = ma.fields.String(required=True)
+    refresh_token = ma.fields.String(required=True)
+    token_type = ma.fields.String(required=True)
+    expires_in = ma.fields.Integer(required=True, metadata={"description": "Seconds"})
+    user = ma.fields.Nested(UserSchema, required=True)
+
+
+class UserListSchema(ma.Schema):
+    users = ma.fields.List(ma.fields.Nested(UserSchema), required=True)
+    pagination = ma.fields.Nested(PaginationSchema, required=True)
+
+
+class RoleSchema(StrictSchema):
+    role = ma.fields.String(required=True, validate=validate.OneOf(["viewer", "creator", "admin"]))
+
+
+class UserFilterArgs(PaginationArgs):
+    role = ma.fields.String(validate=validate.OneOf(["viewer", "creator", "admin"]))

@@ -1,0 +1,137 @@
+"""Settings, read from the environment only (SPEC.md, Configuration).
+
+Three classes, one per ``APP_ENV``. ``load_config()`` picks one and returns a
+plain dict that ``create_app`` puts on ``app.config``; tests pass overrides on
+top. Production refuses to start with a missing or default secret.
+"""
+
+import os
+
+DEFAULT_SECRET = "dev-insecure-secret-change-me-before-production"
+SECRET_NAMES = ("SECRET_KEY", "JWT_SECRET_KEY", "PLAYBACK_SECRET_KEY")
+MIN_SECRET_LENGTH = 32
+
+
+class ConfigError(RuntimeError):
+    """The environment cannot be used to start the service."""
+
+
+def env_str(name, default=None):
+    value = os.environ.get(name)
+    return default if value is None or value.strip() == "" else value.strip()
+
+
+def env_int(name, default):
+    value = env_str(name)
+    if value is None:
+        return default
+    try:
+        return int(value)
+    except ValueError as error:
+        raise ConfigError(f"{name} must be an integer, got {value!r}") from error
+
+
+def env_bool(name, default):
+    value = env_str(name)
+    if value is None:
+        return default
+    return value.lower() in ("1", "true", "yes", "on")
+
+
+def env_list(name, default):
+    value = env_str(name)
+    if value is None:
+        return default
+    return [item.strip() for item in value.split(",") if item.strip()]
+
+
+class BaseConfig:
+    APP_ENV = "development"
+    DEBUG = False
+    TESTING = False
+
+    def __init__(self):
+        self.MONGODB_URI = env_str("MONGODB_URI", "mongodb://127.0.0.1:27017/video_app")
+        self.MONGODB_TIMEOUT_MS = env_int("MONGODB_TIMEOUT_MS", 2000)
+        self.SECRET_KEY = env_str("SECRET_KEY", DEFAULT_SECRET)
+        self.JWT_SECRET_KEY = env_str("JWT_SECRET_KEY", DEFAULT_SECRET + "-auth")
+        self.PLAYBACK_SECRET_KEY = env_str("PLAYBACK_SECRET_KEY", DEFAULT_SECRET + "-playback")
+        self.ACCESS_TOKEN_MINUTES = env_int("ACCESS_TOKEN_MINUTES", 60)
+        self.REFRESH_TOKEN_DAYS = env_int("REFRESH_TOKEN_DAYS", 30)
+        self.PLAYBACK_TOKEN_MINUTES = env_int("PLAYBACK_TOKEN_MINUTES", 60)
+        self.BCRYPT_ROUNDS = env_int("BCRYPT_ROUNDS", self.default_bcrypt_rounds())
+        self.ADMIN_EMAIL = env_str("ADMIN_EMAIL")
+        self.ADMIN_PASSWORD = env_str("ADMIN_PASSWORD")
+        self.ADMIN_NAME = env_str("ADMIN_NAME", "Administrator")
+        self.MAX_UPLOAD_MB = env_int("MAX_UPLOAD_MB", 500)
+        self.MAX_JSON_KB = env_int("MAX_JSON_KB", 64)
+        self.CORS_ORIGINS = env_list("CORS_ORIGINS", ["*"])
+        self.PUBLIC_BASE_URL = env_str("PUBLIC_BASE_URL")
+        self.TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
+        self.LOG_LEVEL = env_str("LOG_LEVEL", "INFO").upper()
+        self.RATELIMIT_ENABLED = env_bool("RATELIMIT_ENABLED", True)
+        self.RATELIMIT_STORAGE_URI = env_str("RATELIMIT_STORAGE_URI")
+        self.RATELIMIT_DEFAULT = env_str("RATELIMIT_DEFAULT", "1200 per minute")
+        self.RATELIMIT_SIGNUP = env_str("RATELIMIT_SIGNUP", "5 per minute")
+        self.RATELIMIT_LOGIN = env_str("RATELIMIT_LOGIN", "10 per minute")
+        self.RATELIMIT_REFRESH = env_str("RATELIMIT_REFRESH", "30 per minute")
+
+    def default_bcrypt_rounds(self):
+        return 12
+
+    def validate(self):
+        """Raise ConfigError when this environment must not start."""
+
+
+class DevelopmentConfig(BaseConfig):
+    APP_ENV = "development"
+
+
+class TestingConfig(BaseConfig):
+    APP_ENV = "testing"
+    TESTING = True
+
+    def __init__(self):
+        super().__init__()
+        self.MONGODB_URI = env_str("MONGODB_URI", "mongomock://localhost/video_app_test")
+        self.RATELIMIT_STORAGE_URI = env_str("RATELIMIT_STORAGE_URI", "memory://")
+
+    def default_bcrypt_rounds(self):
+        return 4
+
+
+class ProductionConfig(BaseConfig):
+    APP_ENV = "production"
+
+    def validate(self):
+        for name in SECRET_NAMES:
+            value = getattr(self, name)
+            if value.startswith(DEFAULT_SECRET) or len(value) < MIN_SECRET_LENGTH:
+                raise ConfigError(
+                    f"{name} must be set to a random value of at least "
+                    f"{MIN_SECRET_LENGTH} characters in production"
+                )
+        if self.JWT_SECRET_KEY == self.PLAYBACK_SECRET_KEY:
+            raise ConfigError("JWT_SECRET_KEY and PLAYBACK_SECRET_KEY must differ")
+        if self.BCRYPT_ROUNDS < 12:
+            raise ConfigError("BCRYPT_ROUNDS must be at least 12 in production")
+
+
+CONFIGS = {
+    "development": DevelopmentConfig,
+    "testing": TestingConfig,
+    "production": ProductionConfig,
+}
+
+
+def load_config(overrides=None):
+    """Build the settings dict: the environment's, then ``overrides`` on top."""
+    overrides = dict(overrides or {})
+    name = overrides.get("APP_ENV") or env_str("APP_ENV", "development")
+    if name not in CONFIGS:
+        raise ConfigError(f"APP_ENV must be one of {sorted(CONFIGS)}, got {name!r}")
+    settings = CONFIGS[name]()
+    for key, value in overrides.items():
+        setattr(settings, key, value)
+    settings.validate()
+    return {key: getattr(settings, key) for key in dir(settings) if key.isupper()}

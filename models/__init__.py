@@ -1,0 +1,1 @@
+"""Data access: one module per kind of document, no HTTP."""

@@ -1,0 +1,40 @@
+"""Small helpers shared by the document modules."""
+
+from datetime import datetime, timezone
+
+from bson import ObjectId
+from bson.errors import InvalidId
+
+
+def utcnow():
+    """Now, in UTC, to the millisecond (what BSON dates keep)."""
+    now = datetime.now(timezone.utc)
+    return now.replace(microsecond=now.microsecond // 1000 * 1000)
+
+
+def as_utc(moment):
+    """A datetime from MongoDB as an aware UTC datetime (mongomock may drop tzinfo)."""
+    if moment is None:
+        return None
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(timezone.utc)
+
+
+def object_id(value):
+    """``value`` as an ObjectId, or None when it is not a valid hex id."""
+    if isinstance(value, ObjectId):
+        return value
+    if not isinstance(value, str):
+        return None
+    try:
+        return ObjectId(value)
+    except InvalidId:
+        return None
+
+
+def page_of(cursor_factory, total, page, per_page):
+    """One page of a query: (documents, pagination dict as SPEC.md gives it)."""
+    pages = (total + per_page - 1) // per_page if total else 0
+    documents = list(cursor_factory().skip((page - 1) * per_page).limit(per_page))
+    return documents, {"page": page, "per_page": per_page, "total": total, "pages": pages}

@@ -1,0 +1,87 @@
+"""The ``sessions`` collection: one document per login.
+
+A session is what logout revokes. Access, refresh and playback tokens all
+carry its id (``sid``), and each use checks that it is still active, so a
+revocation takes effect at once. The current refresh token's ``jti`` lives
+here: rotation swaps it atomically, and a refresh token that is not the
+current one is a replay. ``expires_at`` has a TTL index, so expired and
+revoked sessions remove themselves.
+"""
+
+from datetime import timedelta
+
+from pymongo import ASCENDING
+
+from models.common import object_id, utcnow
+from models.db import get_db
+
+# How long a revoked session is kept (for audit) before the TTL index removes it.
+REVOKED_RETENTION = timedelta(days=1)
+
+
+def collection():
+    return get_db().sessions
+
+
+def create_indexes(database):
+    database.sessions.create_index(
+        [("expires_at", ASCENDING)], expireAfterSeconds=0, name="expires_at_ttl"
+    )
+    database.sessions.create_index([("user_id", ASCENDING)], name="user_id")
+
+
+def create(session_id, user_id, refresh_jti, expires_at, user_agent=None, ip=None):
+    document = {
+        "_id": session_id,
+        "user_id": user_id,
+        "refresh_jti": refresh_jti,
+        "created_at": utcnow(),
+        "refreshed_at": None,
+        "expires_at": expires_at,
+        "revoked_at": None,
+        "user_agent": (user_agent or "")[:300],
+        "ip": ip,
+    }
+    collection().insert_one(document)
+    return document
+
+
+def find_active(session_id):
+    """The session if it exists, is not revoked and has not expired."""
+    oid = object_id(session_id)
+    if oid is None:
+        return None
+    return collection().find_one(
+        {"_id": oid, "revoked_at": None, "expires_at": {"$gt": utcnow()}}
+    )
+
+
+def rotate_refresh(session_id, presented_jti, new_jti, new_expires_at):
+    """Swap the refresh token if ``presented_jti`` is the current one; True on success.
+
+    One ``update_one`` with the old jti in its filter: of two requests racing
+    with the same token, exactly one wins.
+    """
+    oid = object_id(session_id)
+    if oid is None:
+        return False
+    result = collection().update_one(
+        {"_id": oid, "refresh_jti": presented_jti, "revoked_at": None,
+         "expires_at": {"$gt": utcnow()}},
+        {"$set": {"refresh_jti": new_jti, "refreshed_at": utcnow(),
+                  "expires_at": new_expires_at}},
+    )
+    return result.modified_count == 1
+
+
+def revoke(session_id, reason):
+    oid = object_id(session_id)
+    if oid is None:
+        return False
+    now = utcnow()
+    result = collection().update_one(
+        {"_id": oid, "revoked_at": None},
+        {"$set": {"revoked_at": now, "revoked_reason": reason,
+                  "expires_at": now + REVOKED_RETENTION}},
+    )
+    return result.modified_count == 1

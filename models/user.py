@@ -1,0 +1,94 @@
+"""The ``users`` collection: accounts and their roles."""
+
+from pymongo import ASCENDING, DESCENDING
+from pymongo.errors import DuplicateKeyError
+
+from models.common import object_id, page_of, utcnow
+from models.db import get_db
+
+ROLES = ("viewer", "creator", "admin")
+
+
+class EmailTaken(Exception):
+    """The unique index on ``email`` refused a second account."""
+
+
+def collection():
+    return get_db().users
+
+
+def create_indexes(database):
+    database.users.create_index([("email", ASCENDING)], unique=True, name="email_unique")
+    database.users.create_index([("created_at", DESCENDING)], name="created_at")
+
+
+def normalize_email(email):
+    return email.strip().lower()
+
+
+def insert(name, email, password_hash, role):
+    """Insert a user; the unique index, not a prior lookup, decides races."""
+    document = {
+        "name": name,
+        "email": normalize_email(email),
+        "password_hash": password_hash,
+        "role": role,
+        "created_at": utcnow(),
+        "updated_at": utcnow(),
+    }
+    try:
+        document["_id"] = collection().insert_one(document).inserted_id
+    except DuplicateKeyError as error:
+        raise EmailTaken(document["email"]) from error
+    return document
+
+
+def find_by_email(email):
+    if not isinstance(email, str):
+        return None
+    return collection().find_one({"email": normalize_email(email)})
+
+
+def find_by_id(user_id):
+    oid = object_id(user_id)
+    return collection().find_one({"_id": oid}) if oid else None
+
+
+def set_role(user_id, role):
+    """Change a role; returns the updated user or None when there is no such user."""
+    oid = object_id(user_id)
+    if oid is None:
+        return None
+    # update_one then find_one: the embedded server's find_one_and_update is slow.
+    result = collection().update_one({"_id": oid}, {"$set": {"role": role, "updated_at": utcnow()}})
+    return collection().find_one({"_id": oid}) if result.matched_count else None
+
+
+def promote_or_insert_admin(name, email, password_hash):
+    """Make sure an admin with this email exists; never touches an existing password."""
+    email = normalize_email(email)
+    collection().update_one(
+        {"email": email},
+        {
+            "$set": {"role": "admin"},
+            "$setOnInsert": {
+                "name": name,
+                "email": email,
+                "password_hash": password_hash,
+                "created_at": utcnow(),
+                "updated_at": utcnow(),
+            },
+        },
+        upsert=True,
+    )
+
+
+def page(page_number, per_page, role=None):
+    query = {"role": role} if role else {}
+    total = collection().count_documents(query)
+    return page_of(
+        lambda: collection().find(query).sort([("created_at", DESCENDING), ("_id", DESCENDING)]),
+        total,
+        page_number,
+        per_page,
+    )

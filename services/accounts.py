@@ -1,0 +1,138 @@
+"""Accounts and sessions: signup, login, refresh with rotation, logout, roles."""
+
+import logging
+from dataclasses import dataclass
+
+from bson import ObjectId
+from flask import current_app
+
+from models import session as sessions
+from models import user as users
+from services import passwords, tokens
+from services.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthorized
+
+log = logging.getLogger(__name__)
+
+INVALID_CREDENTIALS = "Invalid email or password"
+SELF_SERVICE_ROLES = ("viewer", "creator")
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: the user document and the session the token belongs to."""
+
+    user: dict
+    session_id: str
+    claims: dict
+
+    @property
+    def user_id(self):
+        return str(self.user["_id"])
+
+    @property
+    def role(self):
+        return self.user["role"]
+
+
+def signup(name, email, password, role="viewer"):
+    if role not in SELF_SERVICE_ROLES:
+        raise Forbidden("This role cannot be chosen at signup.", code="role_not_allowed")
+    try:
+        return users.insert(name, email, passwords.hash_password(password), role)
+    except users.EmailTaken as error:
+        raise Conflict("An account with this email already exists.", code="email_taken") from error
+
+
+def login(email, password, user_agent=None, ip=None):
+    user = users.find_by_email(email)
+    if not passwords.check(password, user["password_hash"] if user else None):
+        raise Unauthorized(INVALID_CREDENTIALS, code="invalid_credentials")
+    return _open_session(user, user_agent, ip)
+
+
+def _open_session(user, user_agent, ip):
+    session_id = ObjectId()  # chosen here: the refresh token carries it
+    refresh = tokens.mint_refresh(user["_id"], session_id)
+    sessions.create(session_id, user["_id"], refresh.jti, refresh.expires_at, user_agent, ip)
+    return _token_bundle(user, str(session_id), refresh)
+
+
+def _token_bundle(user, session_id, refresh):
+    access = tokens.mint_access(user["_id"], session_id)
+    return {
+        "token": access.token,
+        "access_token": access.token,
+        "refresh_token": refresh.token,
+        "token_type": "Bearer",
+        "expires_in": int(access.lifetime.total_seconds()),
+        "user": user,
+    }
+
+
+def refresh(refresh_token):
+    """A new token pair for a current refresh token; a replayed one kills its session."""
+    claims = tokens.decode(refresh_token, tokens.REFRESH)
+    session_id = claims["sid"]
+    new_refresh = tokens.mint_refresh(claims["sub"], session_id)
+    if not sessions.rotate_refresh(session_id, claims["jti"], new_refresh.jti, new_refresh.expires_at):
+        if sessions.revoke(session_id, "refresh_token_reuse"):
+            log.warning("refresh token replayed; session %s revoked", session_id)
+        raise Unauthorized("The refresh token is no longer valid.", code="invalid_token")
+    user = users.find_by_id(claims["sub"])
+    if user is None:
+        sessions.revoke(session_id, "user_deleted")
+        raise Unauthorized("The refresh token is no longer valid.", code="invalid_token")
+    return _token_bundle(user, session_id, new_refresh)
+
+
+def logout(principal):
+    sessions.revoke(principal.session_id, "logout")
+
+
+def principal_for(claims):
+    """The caller behind verified token claims, if its session and user still exist."""
+    if sessions.find_active(claims["sid"]) is None:
+        raise Unauthorized("The session has ended. Please log in again.", code="session_revoked")
+    user = users.find_by_id(claims["sub"])
+    if user is None:
+        raise Unauthorized("The account no longer exists.", code="invalid_token")
+    return Principal(user=user, session_id=claims["sid"], claims=claims)
+
+
+def authenticate(access_token):
+    return principal_for(tokens.decode(access_token, tokens.ACCESS))
+
+
+def require_role(principal, allowed_roles):
+    if allowed_roles and principal.role not in allowed_roles:
+        raise Forbidden("Your role does not allow this.", code="insufficient_role")
+
+
+def list_users(page, per_page, role=None):
+    return users.page(page, per_page, role)
+
+
+def change_role(acting, user_id, role):
+    if role not in users.ROLES:
+        raise InvalidInput(details={"role": [f"Must be one of: {', '.join(users.ROLES)}."]})
+    if str(acting.user["_id"]) == user_id and role != "admin":
+        raise Conflict("Admins cannot remove their own admin role.", code="self_demotion")
+    updated = users.set_role(user_id, role)
+    if updated is None:
+        raise NotFound("No such user.", code="user_not_found")
+    return updated
+
+
+def bootstrap_admin(database=None):
+    """Create (or promote) the admin from ADMIN_EMAIL/ADMIN_PASSWORD; idempotent."""
+    config = current_app.config
+    email, password = config.get("ADMIN_EMAIL"), config.get("ADMIN_PASSWORD")
+    if not email or not password:
+        if config["APP_ENV"] == "production":
+            log.warning("ADMIN_EMAIL/ADMIN_PASSWORD not set: no admin account created")
+        return
+    existing = users.find_by_email(email)
+    if existing is not None and existing["role"] == "admin":
+        return
+    users.promote_or_insert_admin(config["ADMIN_NAME"], email, passwords.hash_password(password))
+    log.info("admin account ready: %s", users.normalize_email(email))
