@@ -86,6 +86,12 @@ class BaseConfig:
 class DevelopmentConfig(BaseConfig):
     APP_ENV = "development"
 
+    def __init__(self):
+        super().__init__()
+        # A local admin out of the box; production never gets one implicitly.
+        self.ADMIN_EMAIL = self.ADMIN_EMAIL or "admin@example.com"
+        self.ADMIN_PASSWORD = self.ADMIN_PASSWORD or "admin-dev-password"
+
 
 class TestingConfig(BaseConfig):
     APP_ENV = "testing"

@@ -2,7 +2,12 @@
 
 from blueprints.api import ApiBlueprint
 from blueprints.guards import auth_required, current_principal
-from blueprints.schemas.accounts import RoleSchema, UserEnvelopeSchema, UserFilterArgs, UserListSchema
+from blueprints.schemas.accounts import (
+    RoleSchema,
+    UserEnvelopeSchema,
+    UserFilterArgs,
+    UserListSchema,
+)
 from services import accounts
 
 blp = ApiBlueprint("admin", __name__, url_prefix="/admin", description="Administration")

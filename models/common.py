@@ -1,6 +1,6 @@
 """Small helpers shared by the document modules."""
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from bson import ObjectId
 from bson.errors import InvalidId
@@ -8,7 +8,7 @@ from bson.errors import InvalidId
 
 def utcnow():
     """Now, in UTC, to the millisecond (what BSON dates keep)."""
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     return now.replace(microsecond=now.microsecond // 1000 * 1000)
 
 
@@ -17,8 +17,8 @@ def as_utc(moment):
     if moment is None:
         return None
     if moment.tzinfo is None:
-        return moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(timezone.utc)
+        return moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)
 
 
 def object_id(value):

@@ -74,7 +74,10 @@ def refresh(refresh_token):
     claims = tokens.decode(refresh_token, tokens.REFRESH)
     session_id = claims["sid"]
     new_refresh = tokens.mint_refresh(claims["sub"], session_id)
-    if not sessions.rotate_refresh(session_id, claims["jti"], new_refresh.jti, new_refresh.expires_at):
+    rotated = sessions.rotate_refresh(
+        session_id, claims["jti"], new_refresh.jti, new_refresh.expires_at
+    )
+    if not rotated:
         if sessions.revoke(session_id, "refresh_token_reuse"):
             log.warning("refresh token replayed; session %s revoked", session_id)
         raise Unauthorized("The refresh token is no longer valid.", code="invalid_token")

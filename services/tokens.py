@@ -11,7 +11,7 @@ Whether the session behind a token is still alive is the caller's question
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import jwt
 from flask import current_app
@@ -43,7 +43,7 @@ def _key(kind):
 
 
 def _mint(kind, subject, session_id, lifetime, extra=None):
-    now = datetime.now(timezone.utc).replace(microsecond=0)
+    now = datetime.now(UTC).replace(microsecond=0)
     jti = uuid.uuid4().hex
     claims = {
         "iss": ISSUER,

@@ -1,6 +1,6 @@
 """Fields and schemas every area uses."""
 
-from datetime import timezone
+from datetime import UTC
 
 import marshmallow as ma
 from marshmallow import validate
@@ -23,7 +23,7 @@ class UtcDateTime(ma.fields.DateTime):
     def _serialize(self, value, attr, obj, **kwargs):
         if value is None:
             return None
-        moment = as_utc(value).astimezone(timezone.utc)
+        moment = as_utc(value).astimezone(UTC)
         return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 

@@ -1,0 +1,1 @@
+"""Development and test tooling (not imported by the application)."""
