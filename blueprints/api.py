@@ -79,7 +79,14 @@ class JsonErrorApi(Api):
 
 
 class StrictParser(FlaskParser):
+    """400 for bad input, and unknown query parameters refused like unknown JSON fields."""
+
     DEFAULT_VALIDATION_STATUS = 400
+    DEFAULT_UNKNOWN_BY_LOCATION = {
+        **FlaskParser.DEFAULT_UNKNOWN_BY_LOCATION,
+        "query": ma.RAISE,
+        "querystring": ma.RAISE,
+    }
 
 
 class ApiBlueprint(Blueprint):

@@ -33,13 +33,22 @@ def make_client(uri, timeout_ms):
     )
 
 
+# One in-memory "server" per mongomock URI, so two apps on the same URI share
+# data as they would on a real server (a restart, several workers).
+_mock_servers = {}
+
+
 def _mongomock_client(uri):
     import mongomock  # a test dependency only
     import mongomock.gridfs
+    from mongomock.store import ServerStore
     from pymongo.client_options import ClientOptions
 
     mongomock.gridfs.enable_gridfs_integration()
-    client = mongomock.MongoClient("mongodb://" + uri[len(MOCK_SCHEME):], tz_aware=True)
+    store = _mock_servers.setdefault(uri, ServerStore())
+    client = mongomock.MongoClient(
+        "mongodb://" + uri[len(MOCK_SCHEME):], tz_aware=True, _store=store
+    )
     # pymongo 4.20's GridFSBucket reads client.options.timeout, which
     # mongomock lacks (SPEC.md, Database): give it pymongo's own defaults.
     client.options = ClientOptions(None, None, DEFAULT_DATABASE, {})

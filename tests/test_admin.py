@@ -1,0 +1,112 @@
+"""Admin bootstrap and user management (SPEC.md, Accounts and tokens)."""
+
+import pytest
+from bson import ObjectId
+
+from models.db import get_db
+from tests.test_auth_api import assert_error
+
+
+def admins(app):
+    with app.app_context():
+        return list(get_db().users.find({"role": "admin"}))
+
+
+def test_admin_is_created_from_the_environment(app):
+    found = admins(app)
+    assert [user["email"] for user in found] == ["admin@test.example"]
+
+
+def test_bootstrap_is_idempotent(make_app):
+    first = make_app()
+    second = make_app()  # same database, a second start
+    assert len(admins(second)) == 1
+    assert admins(first)[0]["_id"] == admins(second)[0]["_id"]
+
+
+def test_bootstrap_promotes_an_existing_account_and_keeps_its_password(make_app):
+    app = make_app(ADMIN_EMAIL=None, ADMIN_PASSWORD=None)
+    client = app.test_client()
+    client.post("/auth/signup", json={"name": "Boss", "email": "boss@example.com",
+                                      "password": "original-password"})
+    promoted = make_app(ADMIN_EMAIL="boss@example.com", ADMIN_PASSWORD="another-password")
+    login = promoted.test_client().post(
+        "/auth/login", json={"email": "boss@example.com", "password": "original-password"}
+    )
+    assert login.json["user"]["role"] == "admin"
+
+
+def test_production_without_admin_settings_creates_nobody(make_app, monkeypatch):
+    for name in ("SECRET_KEY", "JWT_SECRET_KEY", "PLAYBACK_SECRET_KEY"):
+        monkeypatch.setenv(name, name.lower() * 4)
+    app = make_app(APP_ENV="production", BCRYPT_ROUNDS=12, ADMIN_EMAIL=None, ADMIN_PASSWORD=None)
+    assert admins(app) == []
+
+
+class TestUserManagement:
+    def test_admin_lists_users_with_pagination(self, client, accounts):
+        admin = accounts.user_with_token("admin")
+        for _ in range(3):
+            accounts.signup()
+        response = client.get("/admin/users?per_page=2", headers=accounts.bearer(admin))
+        assert response.status_code == 200
+        assert len(response.json["users"]) == 2
+        assert response.json["pagination"] == {"page": 1, "per_page": 2, "total": 4, "pages": 2}
+        assert all("password_hash" not in user for user in response.json["users"])
+        page_two = client.get("/admin/users?per_page=2&page=2", headers=accounts.bearer(admin))
+        assert len(page_two.json["users"]) == 2
+
+    def test_list_filters_by_role(self, client, accounts):
+        admin = accounts.user_with_token("admin")
+        accounts.signup(role="creator")
+        accounts.signup()
+        response = client.get("/admin/users?role=creator", headers=accounts.bearer(admin))
+        assert [user["role"] for user in response.json["users"]] == ["creator"]
+
+    @pytest.mark.parametrize("query", ["per_page=101", "page=0", "per_page=abc",
+                                       "role=root", "role[$ne]=viewer", "sort=email"])
+    def test_bad_query_is_400(self, client, accounts, query):
+        admin = accounts.user_with_token("admin")
+        assert_error(client.get(f"/admin/users?{query}", headers=accounts.bearer(admin)), 400)
+
+    @pytest.mark.parametrize("role", ["viewer", "creator"])
+    def test_non_admins_are_403(self, client, accounts, role):
+        user = accounts.user_with_token(role)
+        assert_error(client.get("/admin/users", headers=accounts.bearer(user)), 403)
+        target = accounts.signup()
+        response = client.patch(f"/admin/users/{target['id']}/role", json={"role": "admin"},
+                                headers=accounts.bearer(user))
+        assert_error(response, 403)
+
+    def test_anonymous_is_401(self, client):
+        assert_error(client.get("/admin/users"), 401)
+
+    def test_admin_changes_a_role(self, client, accounts):
+        admin = accounts.user_with_token("admin")
+        target = accounts.signup()
+        response = client.patch(f"/admin/users/{target['id']}/role", json={"role": "creator"},
+                                headers=accounts.bearer(admin))
+        assert response.status_code == 200
+        assert response.json["user"]["role"] == "creator"
+        assert accounts.login(target["email"])["user"]["role"] == "creator"
+
+    @pytest.mark.parametrize("body", [{"role": "root"}, {"role": {"$set": "admin"}}, {}, {"role": "admin", "x": 1}])
+    def test_bad_role_body_is_400(self, client, accounts, body):
+        admin = accounts.user_with_token("admin")
+        target = accounts.signup()
+        response = client.patch(f"/admin/users/{target['id']}/role", json=body,
+                                headers=accounts.bearer(admin))
+        assert_error(response, 400)
+
+    @pytest.mark.parametrize("user_id", [str(ObjectId()), "not-an-id"])
+    def test_unknown_user_is_404(self, client, accounts, user_id):
+        admin = accounts.user_with_token("admin")
+        response = client.patch(f"/admin/users/{user_id}/role", json={"role": "creator"},
+                                headers=accounts.bearer(admin))
+        assert_error(response, 404)
+
+    def test_admin_cannot_demote_themselves(self, client, accounts):
+        admin = accounts.user_with_token("admin")
+        response = client.patch(f"/admin/users/{admin['user']['id']}/role", json={"role": "viewer"},
+                                headers=accounts.bearer(admin))
+        assert_error(response, 409)

@@ -1,0 +1,100 @@
+"""Settings from the environment; production refuses weak secrets."""
+
+import pytest
+
+from app import create_app
+from config import DEFAULT_SECRET, ConfigError, load_config
+
+STRONG = {
+    "SECRET_KEY": "s" * 40,
+    "JWT_SECRET_KEY": "j" * 40,
+    "PLAYBACK_SECRET_KEY": "p" * 40,
+}
+
+
+@pytest.fixture
+def clean_env(monkeypatch):
+    for name in ["APP_ENV", "SECRET_KEY", "JWT_SECRET_KEY", "PLAYBACK_SECRET_KEY", "BCRYPT_ROUNDS",
+                 "ADMIN_EMAIL", "ADMIN_PASSWORD", "ACCESS_TOKEN_MINUTES", "MONGODB_URI"]:
+        monkeypatch.delenv(name, raising=False)
+    return monkeypatch
+
+
+def test_production_refuses_to_start_without_secrets(clean_env):
+    clean_env.setenv("APP_ENV", "production")
+    with pytest.raises(ConfigError, match="SECRET_KEY"):
+        load_config()
+
+
+def test_production_refuses_the_default_secret(clean_env):
+    clean_env.setenv("APP_ENV", "production")
+    for name, value in STRONG.items():
+        clean_env.setenv(name, value)
+    clean_env.setenv("JWT_SECRET_KEY", DEFAULT_SECRET + "-auth")
+    with pytest.raises(ConfigError, match="JWT_SECRET_KEY"):
+        load_config()
+
+
+def test_production_refuses_short_secrets(clean_env):
+    clean_env.setenv("APP_ENV", "production")
+    for name, value in STRONG.items():
+        clean_env.setenv(name, value)
+    clean_env.setenv("PLAYBACK_SECRET_KEY", "short")
+    with pytest.raises(ConfigError, match="PLAYBACK_SECRET_KEY"):
+        load_config()
+
+
+def test_production_refuses_one_key_for_both_token_kinds(clean_env):
+    clean_env.setenv("APP_ENV", "production")
+    for name, value in STRONG.items():
+        clean_env.setenv(name, value)
+    clean_env.setenv("PLAYBACK_SECRET_KEY", STRONG["JWT_SECRET_KEY"])
+    with pytest.raises(ConfigError, match="differ"):
+        load_config()
+
+
+def test_production_refuses_cheap_bcrypt(clean_env):
+    clean_env.setenv("APP_ENV", "production")
+    for name, value in STRONG.items():
+        clean_env.setenv(name, value)
+    clean_env.setenv("BCRYPT_ROUNDS", "4")
+    with pytest.raises(ConfigError, match="BCRYPT_ROUNDS"):
+        load_config()
+
+
+def test_create_app_refuses_production_with_defaults(clean_env):
+    with pytest.raises(ConfigError):
+        create_app({"APP_ENV": "production", "MONGODB_URI": "mongomock://localhost/x"})
+
+
+def test_production_with_strong_secrets_loads(clean_env):
+    clean_env.setenv("APP_ENV", "production")
+    for name, value in STRONG.items():
+        clean_env.setenv(name, value)
+    config = load_config()
+    assert config["APP_ENV"] == "production"
+    assert config["BCRYPT_ROUNDS"] == 12
+    assert config["ADMIN_EMAIL"] is None  # nothing is created implicitly
+
+
+def test_values_come_from_the_environment(clean_env):
+    clean_env.setenv("ACCESS_TOKEN_MINUTES", "15")
+    clean_env.setenv("CORS_ORIGINS", "https://a.example, https://b.example")
+    clean_env.setenv("RATELIMIT_ENABLED", "false")
+    config = load_config({"APP_ENV": "testing"})
+    assert config["ACCESS_TOKEN_MINUTES"] == 15
+    assert config["CORS_ORIGINS"] == ["https://a.example", "https://b.example"]
+    assert config["RATELIMIT_ENABLED"] is False
+    assert config["BCRYPT_ROUNDS"] == 4  # cheap in tests
+
+
+def test_non_integer_is_a_clear_error(clean_env):
+    clean_env.setenv("ACCESS_TOKEN_MINUTES", "soon")
+    with pytest.raises(ConfigError, match="ACCESS_TOKEN_MINUTES"):
+        load_config()
+
+
+def test_unknown_app_env_is_refused(clean_env):
+    clean_env.setenv("APP_ENV", "staging")
+    with pytest.raises(ConfigError, match="APP_ENV"):
+        load_config()
