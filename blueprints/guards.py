@@ -33,9 +33,9 @@ def auth_required(*roles):
             accounts.require_role(g.principal, roles)
             return view(*args, **kwargs)
 
-        responses = {"401": {"$ref": "#/components/responses/UNAUTHORIZED"}}
+        responses = {"401": "UNAUTHORIZED"}
         if roles:
-            responses["403"] = {"$ref": "#/components/responses/FORBIDDEN"}
+            responses["403"] = "FORBIDDEN"
         apidoc = dict(getattr(wrapper, "_apidoc", {}))
         manual = dict(apidoc.get("manual_doc", {}))
         manual.update({"security": BEARER_SECURITY, "responses": responses})
