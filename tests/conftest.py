@@ -42,8 +42,24 @@ def embedded_server(tmp_path_factory):
     server = EmbeddedMongo(base / "data", log_path=base / "secantusd.log")
     server.start()
     yield server
+    release_rate_limit_storage()
     server.stop()
     shutil.rmtree(base, ignore_errors=True)
+
+
+def release_rate_limit_storage():
+    """Close the limiter's MongoDB client while its server still runs.
+
+    Otherwise its ``__del__`` closes it at interpreter exit, after the server
+    is gone, and pymongo waits for a server that never answers.
+    """
+    from extensions import limiter
+
+    storage = getattr(limiter, "_storage", None)
+    client = getattr(storage, "storage", None)
+    if client is not None and hasattr(client, "close"):
+        client.close()
+    limiter._storage = None
 
 
 def test_config(**overrides):

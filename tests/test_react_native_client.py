@@ -1,0 +1,69 @@
+"""The React Native app's account calls, replayed exactly as it makes them (SPEC.md, Clients).
+
+It sends axios JSON with ``Authorization: Bearer <token>``, reads ``token`` and
+``user`` from login, ``user`` from me, shows ``response.data.error`` and clears
+its token on any 401.
+"""
+
+AXIOS_HEADERS = {"Accept": "application/json, text/plain, */*", "User-Agent": "okhttp/4.9.2"}
+
+
+class ReactNativeApp:
+    def __init__(self, client):
+        self.client = client
+        self.token = None
+        self.shown_error = None
+
+    def call(self, method, path, json=None):
+        headers = dict(AXIOS_HEADERS)
+        if self.token:
+            headers["Authorization"] = f"Bearer {self.token}"
+        response = self.client.open(path, method=method, json=json, headers=headers)
+        if response.status_code >= 400:
+            self.shown_error = response.json["error"]  # response.data.error
+            if response.status_code == 401:
+                self.token = None
+        return response
+
+    def sign_up(self, name, email, password):
+        return self.call("POST", "/auth/signup", {"name": name, "email": email, "password": password})
+
+    def log_in(self, email, password):
+        response = self.call("POST", "/auth/login", {"email": email, "password": password})
+        if response.status_code == 200:
+            self.token = response.json["token"]
+            self.user = response.json["user"]
+        return response
+
+    def profile(self):
+        return self.call("GET", "/auth/me")
+
+    def log_out(self):
+        response = self.call("POST", "/auth/logout")
+        kept = self.token
+        self.token = None
+        return response, kept
+
+
+def test_the_apps_account_flow(client):
+    phone = ReactNativeApp(client)
+    assert phone.sign_up("Grace Hopper", "grace@example.com", "cobol-forever").status_code == 201
+    assert phone.sign_up("Grace Hopper", "grace@example.com", "cobol-forever").status_code == 409
+    assert "already exists" in phone.shown_error
+
+    assert phone.log_in("grace@example.com", "wrong-password").status_code == 401
+    assert phone.shown_error == "Invalid email or password"
+
+    assert phone.log_in("grace@example.com", "cobol-forever").status_code == 200
+    assert phone.user["name"] == "Grace Hopper" and phone.user["id"]
+
+    me = phone.profile()
+    assert me.status_code == 200 and me.json["user"]["email"] == "grace@example.com"
+
+    response, old_token = phone.log_out()
+    assert response.status_code == 200
+    phone.token = old_token  # a stale token kept by a second screen
+    again = phone.profile()
+    assert again.status_code == 401
+    assert phone.token is None  # the app cleared it, as it does on any 401
+    assert phone.shown_error
