@@ -1,0 +1,21 @@
+"""gunicorn settings: `gunicorn -c gunicorn.conf.py "app:create_app()"`.
+
+Threaded workers (gthread): a long media stream holds one thread, not a whole
+worker, so streams do not starve the API. Bind and workers may be overridden
+on the command line or by GUNICORN_BIND / GUNICORN_WORKERS / GUNICORN_THREADS.
+"""
+
+import multiprocessing
+import os
+
+bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:5000")
+workers = int(os.environ.get("GUNICORN_WORKERS", min(4, multiprocessing.cpu_count() * 2)))
+worker_class = "gthread"
+threads = int(os.environ.get("GUNICORN_THREADS", 16))
+timeout = 120
+graceful_timeout = 30
+keepalive = 5
+# Each worker opens its own MongoClient after the fork (no preload).
+preload_app = False
+accesslog = None  # the app logs each request itself, with tokens redacted
+errorlog = "-"
