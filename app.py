@@ -40,8 +40,12 @@ def configure_proxy(app):
     the rate limiter's key, and a client must not choose its own.
     """
     app.wsgi_app = ProxyFix(
-        app.wsgi_app, x_for=app.config["TRUSTED_PROXY_COUNT"], x_proto=1, x_host=1,
-        x_port=1, x_prefix=1,
+        app.wsgi_app,
+        x_for=app.config["TRUSTED_PROXY_COUNT"],
+        x_proto=1,
+        x_host=1,
+        x_port=1,
+        x_prefix=1,
     )
 
 
@@ -55,16 +59,29 @@ def register_database(app):
 def register_extensions(app):
     app.config.update(openapi_settings(app.config))
     app.config.update(rate_limit_settings(app.config))
-    api.init_app(app, spec_kwargs={"components": {"securitySchemes": {
-        "bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"},
-    }}})
+    api.init_app(
+        app,
+        spec_kwargs={
+            "components": {
+                "securitySchemes": {
+                    "bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"},
+                }
+            }
+        },
+    )
     limiter.init_app(app)
     cors.init_app(
         app,
         origins=app.config["CORS_ORIGINS"],
         expose_headers=EXPOSED_HEADERS,
-        allow_headers=["Authorization", "Content-Type", "Range", "If-Range",
-                       "If-None-Match", "X-Request-ID"],
+        allow_headers=[
+            "Authorization",
+            "Content-Type",
+            "Range",
+            "If-Range",
+            "If-None-Match",
+            "X-Request-ID",
+        ],
         methods=["GET", "HEAD", "POST", "PATCH", "DELETE", "OPTIONS"],
         max_age=600,
     )

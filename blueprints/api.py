@@ -39,7 +39,7 @@ def _validation_messages(http_error):
 def _flatten_locations(messages):
     """webargs nests messages by location ({"json": {...}}); clients want the fields."""
     if isinstance(messages, dict) and len(messages) == 1:
-        (location, inner), = messages.items()
+        ((location, inner),) = messages.items()
         if location in ("json", "query", "form", "files", "headers", "view_args", "json_or_form"):
             return inner
     return messages
@@ -70,7 +70,8 @@ class JsonErrorApi(Api):
         # Start from werkzeug's own response so headers such as a 416's
         # Content-Range, a 405's Allow or a 429's Retry-After survive.
         headers = {
-            key: value for key, value in error.get_response().headers.items()
+            key: value
+            for key, value in error.get_response().headers.items()
             if key.lower() not in ("content-type", "content-length")
         }
         data = getattr(error, "data", None) or {}

@@ -44,8 +44,10 @@ def signup(fields):
 def login(fields):
     """Log in: an access token (also as ``token``), a refresh token and the user."""
     bundle = accounts.login(
-        fields["email"], fields["password"],
-        user_agent=request.user_agent.string, ip=request.remote_addr,
+        fields["email"],
+        fields["password"],
+        user_agent=request.user_agent.string,
+        ip=request.remote_addr,
     )
     return {"message": "Login successful", **bundle}
 

@@ -14,8 +14,9 @@ def bearer_token():
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
-        raise Unauthorized("Authentication required: send 'Authorization: Bearer <token>'.",
-                           code="missing_token")
+        raise Unauthorized(
+            "Authentication required: send 'Authorization: Bearer <token>'.", code="missing_token"
+        )
     return token.strip()
 
 

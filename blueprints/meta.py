@@ -38,6 +38,9 @@ def health():
     try:
         get_mongo().ping()
     except PyMongoError as error:
-        raise Unavailable("The database is unreachable.", code="database_unavailable",
-                          details={"database": "unreachable"}) from error
+        raise Unavailable(
+            "The database is unreachable.",
+            code="database_unavailable",
+            details={"database": "unreachable"},
+        ) from error
     return {"status": "ok", "database": "ok"}

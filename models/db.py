@@ -47,7 +47,7 @@ def _mongomock_client(uri):
     mongomock.gridfs.enable_gridfs_integration()
     store = _mock_servers.setdefault(uri, ServerStore())
     client = mongomock.MongoClient(
-        "mongodb://" + uri[len(MOCK_SCHEME):], tz_aware=True, _store=store
+        "mongodb://" + uri[len(MOCK_SCHEME) :], tz_aware=True, _store=store
     )
     # pymongo 4.20's GridFSBucket reads client.options.timeout, which
     # mongomock lacks (SPEC.md, Database): give it pymongo's own defaults.

@@ -51,9 +51,7 @@ def find_active(session_id):
     oid = object_id(session_id)
     if oid is None:
         return None
-    return collection().find_one(
-        {"_id": oid, "revoked_at": None, "expires_at": {"$gt": utcnow()}}
-    )
+    return collection().find_one({"_id": oid, "revoked_at": None, "expires_at": {"$gt": utcnow()}})
 
 
 def rotate_refresh(session_id, presented_jti, new_jti, new_expires_at):
@@ -66,10 +64,13 @@ def rotate_refresh(session_id, presented_jti, new_jti, new_expires_at):
     if oid is None:
         return False
     result = collection().update_one(
-        {"_id": oid, "refresh_jti": presented_jti, "revoked_at": None,
-         "expires_at": {"$gt": utcnow()}},
-        {"$set": {"refresh_jti": new_jti, "refreshed_at": utcnow(),
-                  "expires_at": new_expires_at}},
+        {
+            "_id": oid,
+            "refresh_jti": presented_jti,
+            "revoked_at": None,
+            "expires_at": {"$gt": utcnow()},
+        },
+        {"$set": {"refresh_jti": new_jti, "refreshed_at": utcnow(), "expires_at": new_expires_at}},
     )
     return result.modified_count == 1
 
@@ -81,7 +82,12 @@ def revoke(session_id, reason):
     now = utcnow()
     result = collection().update_one(
         {"_id": oid, "revoked_at": None},
-        {"$set": {"revoked_at": now, "revoked_reason": reason,
-                  "expires_at": now + REVOKED_RETENTION}},
+        {
+            "$set": {
+                "revoked_at": now,
+                "revoked_reason": reason,
+                "expires_at": now + REVOKED_RETENTION,
+            }
+        },
     )
     return result.modified_count == 1

@@ -55,10 +55,20 @@ class EmbeddedMongo:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         log_file = open(self.log_path, "ab")  # noqa: SIM115 - handed to the child process
         self.process = subprocess.Popen(
-            [server_command(), "--host", self.host, "--port", str(self.port),
-             "--storage-path", str(self.storage_path), "--sync-on-commit",
-             "--log-level", "WARNING"],
-            stdout=log_file, stderr=subprocess.STDOUT,
+            [
+                server_command(),
+                "--host",
+                self.host,
+                "--port",
+                str(self.port),
+                "--storage-path",
+                str(self.storage_path),
+                "--sync-on-commit",
+                "--log-level",
+                "WARNING",
+            ],
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
             # Its own session: Ctrl-C reaches us, and we stop it in order.
             start_new_session=True,
         )

@@ -27,8 +27,10 @@ def test_bootstrap_is_idempotent(make_app):
 def test_bootstrap_promotes_an_existing_account_and_keeps_its_password(make_app):
     app = make_app(ADMIN_EMAIL=None, ADMIN_PASSWORD=None)
     client = app.test_client()
-    client.post("/auth/signup", json={"name": "Boss", "email": "boss@example.com",
-                                      "password": "original-password"})
+    client.post(
+        "/auth/signup",
+        json={"name": "Boss", "email": "boss@example.com", "password": "original-password"},
+    )
     promoted = make_app(ADMIN_EMAIL="boss@example.com", ADMIN_PASSWORD="another-password")
     login = promoted.test_client().post(
         "/auth/login", json={"email": "boss@example.com", "password": "original-password"}
@@ -63,8 +65,10 @@ class TestUserManagement:
         response = client.get("/admin/users?role=creator", headers=accounts.bearer(admin))
         assert [user["role"] for user in response.json["users"]] == ["creator"]
 
-    @pytest.mark.parametrize("query", ["per_page=101", "page=0", "per_page=abc",
-                                       "role=root", "role[$ne]=viewer", "sort=email"])
+    @pytest.mark.parametrize(
+        "query",
+        ["per_page=101", "page=0", "per_page=abc", "role=root", "role[$ne]=viewer", "sort=email"],
+    )
     def test_bad_query_is_400(self, client, accounts, query):
         admin = accounts.user_with_token("admin")
         assert_error(client.get(f"/admin/users?{query}", headers=accounts.bearer(admin)), 400)
@@ -74,8 +78,11 @@ class TestUserManagement:
         user = accounts.user_with_token(role)
         assert_error(client.get("/admin/users", headers=accounts.bearer(user)), 403)
         target = accounts.signup()
-        response = client.patch(f"/admin/users/{target['id']}/role", json={"role": "admin"},
-                                headers=accounts.bearer(user))
+        response = client.patch(
+            f"/admin/users/{target['id']}/role",
+            json={"role": "admin"},
+            headers=accounts.bearer(user),
+        )
         assert_error(response, 403)
 
     def test_anonymous_is_401(self, client):
@@ -84,29 +91,39 @@ class TestUserManagement:
     def test_admin_changes_a_role(self, client, accounts):
         admin = accounts.user_with_token("admin")
         target = accounts.signup()
-        response = client.patch(f"/admin/users/{target['id']}/role", json={"role": "creator"},
-                                headers=accounts.bearer(admin))
+        response = client.patch(
+            f"/admin/users/{target['id']}/role",
+            json={"role": "creator"},
+            headers=accounts.bearer(admin),
+        )
         assert response.status_code == 200
         assert response.json["user"]["role"] == "creator"
         assert accounts.login(target["email"])["user"]["role"] == "creator"
 
-    @pytest.mark.parametrize("body", [{"role": "root"}, {"role": {"$set": "admin"}}, {}, {"role": "admin", "x": 1}])
+    @pytest.mark.parametrize(
+        "body", [{"role": "root"}, {"role": {"$set": "admin"}}, {}, {"role": "admin", "x": 1}]
+    )
     def test_bad_role_body_is_400(self, client, accounts, body):
         admin = accounts.user_with_token("admin")
         target = accounts.signup()
-        response = client.patch(f"/admin/users/{target['id']}/role", json=body,
-                                headers=accounts.bearer(admin))
+        response = client.patch(
+            f"/admin/users/{target['id']}/role", json=body, headers=accounts.bearer(admin)
+        )
         assert_error(response, 400)
 
     @pytest.mark.parametrize("user_id", [str(ObjectId()), "not-an-id"])
     def test_unknown_user_is_404(self, client, accounts, user_id):
         admin = accounts.user_with_token("admin")
-        response = client.patch(f"/admin/users/{user_id}/role", json={"role": "creator"},
-                                headers=accounts.bearer(admin))
+        response = client.patch(
+            f"/admin/users/{user_id}/role", json={"role": "creator"}, headers=accounts.bearer(admin)
+        )
         assert_error(response, 404)
 
     def test_admin_cannot_demote_themselves(self, client, accounts):
         admin = accounts.user_with_token("admin")
-        response = client.patch(f"/admin/users/{admin['user']['id']}/role", json={"role": "viewer"},
-                                headers=accounts.bearer(admin))
+        response = client.patch(
+            f"/admin/users/{admin['user']['id']}/role",
+            json={"role": "viewer"},
+            headers=accounts.bearer(admin),
+        )
         assert_error(response, 409)

@@ -129,7 +129,9 @@ class TestLogin:
         assert client.post("/auth/signup", json=signup_body()).status_code == 201
 
     def test_login_answers_what_the_client_reads(self, client, ada):
-        response = client.post("/auth/login", json={"email": "ada@example.com", "password": PASSWORD})
+        response = client.post(
+            "/auth/login", json={"email": "ada@example.com", "password": PASSWORD}
+        )
         assert response.status_code == 200
         body = response.json
         assert body["token"] == body["access_token"]
@@ -137,13 +139,20 @@ class TestLogin:
         assert body["expires_in"] == 3600
         assert body["refresh_token"] and body["refresh_token"] != body["token"]
         assert body["user"] == {
-            "id": body["user"]["id"], "name": "Ada Lovelace", "email": "ada@example.com",
-            "role": "viewer", "created_at": body["user"]["created_at"],
+            "id": body["user"]["id"],
+            "name": "Ada Lovelace",
+            "email": "ada@example.com",
+            "role": "viewer",
+            "created_at": body["user"]["created_at"],
         }
 
     def test_wrong_password_and_unknown_email_look_the_same(self, client, ada):
-        wrong = client.post("/auth/login", json={"email": "ada@example.com", "password": "nope-nope"})
-        unknown = client.post("/auth/login", json={"email": "bob@example.com", "password": PASSWORD})
+        wrong = client.post(
+            "/auth/login", json={"email": "ada@example.com", "password": "nope-nope"}
+        )
+        unknown = client.post(
+            "/auth/login", json={"email": "bob@example.com", "password": PASSWORD}
+        )
         assert_error(wrong, 401, "invalid_credentials")
         assert_error(unknown, 401, "invalid_credentials")
         assert wrong.json == unknown.json
@@ -163,7 +172,9 @@ class TestLogin:
         assert_error(client.post("/auth/login", json=body), 400, "validation_error")
 
     def test_form_encoded_body_is_not_json(self, client, ada):
-        response = client.post("/auth/login", data={"email": "ada@example.com", "password": PASSWORD})
+        response = client.post(
+            "/auth/login", data={"email": "ada@example.com", "password": PASSWORD}
+        )
         assert_error(response, 400)
 
 
@@ -188,8 +199,12 @@ class TestSession:
     def test_logout_revokes_the_token_at_once(self, client, accounts):
         bundle = accounts.user_with_token()
         assert client.post("/auth/logout", headers=accounts.bearer(bundle)).status_code == 200
-        assert_error(client.get("/auth/me", headers=accounts.bearer(bundle)), 401, "session_revoked")
-        assert_error(client.post("/auth/refresh", json={"refresh_token": bundle["refresh_token"]}), 401)
+        assert_error(
+            client.get("/auth/me", headers=accounts.bearer(bundle)), 401, "session_revoked"
+        )
+        assert_error(
+            client.post("/auth/refresh", json={"refresh_token": bundle["refresh_token"]}), 401
+        )
 
     def test_logout_ends_only_that_session(self, client, accounts):
         user = accounts.signup()
@@ -216,7 +231,9 @@ class TestSession:
         assert_error(replay, 401)
         # Theft detection: the thief's replay ends the session for everyone.
         assert_error(client.get("/auth/me", headers=accounts.bearer(second)), 401)
-        assert_error(client.post("/auth/refresh", json={"refresh_token": second["refresh_token"]}), 401)
+        assert_error(
+            client.post("/auth/refresh", json={"refresh_token": second["refresh_token"]}), 401
+        )
 
     def test_access_token_is_not_a_refresh_token_and_back(self, client, accounts):
         bundle = accounts.user_with_token()

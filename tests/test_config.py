@@ -14,8 +14,17 @@ STRONG = {
 
 @pytest.fixture
 def clean_env(monkeypatch):
-    for name in ["APP_ENV", "SECRET_KEY", "JWT_SECRET_KEY", "PLAYBACK_SECRET_KEY", "BCRYPT_ROUNDS",
-                 "ADMIN_EMAIL", "ADMIN_PASSWORD", "ACCESS_TOKEN_MINUTES", "MONGODB_URI"]:
+    for name in [
+        "APP_ENV",
+        "SECRET_KEY",
+        "JWT_SECRET_KEY",
+        "PLAYBACK_SECRET_KEY",
+        "BCRYPT_ROUNDS",
+        "ADMIN_EMAIL",
+        "ADMIN_PASSWORD",
+        "ACCESS_TOKEN_MINUTES",
+        "MONGODB_URI",
+    ]:
         monkeypatch.delenv(name, raising=False)
     return monkeypatch
 

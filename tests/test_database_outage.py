@@ -19,15 +19,18 @@ def own_server(tmp_path, embedded_server):
 
 
 def make(server, **overrides):
-    return create_app(test_config(MONGODB_URI=server.uri("outage"), MONGODB_TIMEOUT_MS=500,
-                                  **overrides))
+    return create_app(
+        test_config(MONGODB_URI=server.uri("outage"), MONGODB_TIMEOUT_MS=500, **overrides)
+    )
 
 
 def test_routes_answer_503_while_down_and_recover(own_server):
     app = make(own_server)
     client = app.test_client()
     client.post("/auth/signup", json={"name": "A", "email": "a@example.com", "password": PASSWORD})
-    token = client.post("/auth/login", json={"email": "a@example.com", "password": PASSWORD}).json["token"]
+    token = client.post("/auth/login", json={"email": "a@example.com", "password": PASSWORD}).json[
+        "token"
+    ]
     own_server.stop()
 
     assert_error(client.get("/health"), 503, "database_unavailable")
@@ -47,14 +50,20 @@ def test_api_started_before_its_database_sets_up_once_it_answers(own_server):
     own_server.stop()
     app = make(own_server)  # start-up work fails quietly, to be retried
     client = app.test_client()
-    assert_error(client.post("/auth/signup", json={"name": "A", "email": "a@example.com",
-                                                   "password": PASSWORD}), 503)
+    assert_error(
+        client.post(
+            "/auth/signup", json={"name": "A", "email": "a@example.com", "password": PASSWORD}
+        ),
+        503,
+    )
     own_server.start()
     body = {"name": "A", "email": "a@example.com", "password": PASSWORD}
     assert client.post("/auth/signup", json=body).status_code == 201
     assert client.post("/auth/signup", json=body).status_code == 409  # the unique index exists
-    admin = client.post("/auth/login", json={"email": app.config["ADMIN_EMAIL"],
-                                             "password": app.config["ADMIN_PASSWORD"]})
+    admin = client.post(
+        "/auth/login",
+        json={"email": app.config["ADMIN_EMAIL"], "password": app.config["ADMIN_PASSWORD"]},
+    )
     assert admin.status_code == 200 and admin.json["user"]["role"] == "admin"
 
 

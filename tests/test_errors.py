@@ -6,8 +6,11 @@ from tests.test_auth_api import assert_error
 
 
 def test_index_and_health(client):
-    assert client.get("/").json == {"message": "Video App API", "status": "running",
-                                    "version": client.get("/").json["version"]}
+    assert client.get("/").json == {
+        "message": "Video App API",
+        "status": "running",
+        "version": client.get("/").json["version"],
+    }
     assert client.get("/health").json == {"status": "ok", "database": "ok"}
 
 

@@ -17,8 +17,11 @@ def limited_app(make_app, backend, database_uri):
 
 
 def login_attempt(client, address="203.0.113.7"):
-    return client.post("/auth/login", json={"email": "who@example.com", "password": PASSWORD},
-                       environ_base={"REMOTE_ADDR": address})
+    return client.post(
+        "/auth/login",
+        json={"email": "who@example.com", "password": PASSWORD},
+        environ_base={"REMOTE_ADDR": address},
+    )
 
 
 def test_eleventh_login_in_a_minute_is_429(limited_app):
@@ -40,8 +43,9 @@ def test_the_limit_is_per_client(limited_app):
 def test_signup_is_limited(limited_app):
     client = limited_app.test_client()
     statuses = [
-        client.post("/auth/signup", json={"name": "N", "email": f"u{i}@example.com",
-                                          "password": PASSWORD}).status_code
+        client.post(
+            "/auth/signup", json={"name": "N", "email": f"u{i}@example.com", "password": PASSWORD}
+        ).status_code
         for i in range(6)
     ]
     assert statuses == [201] * 5 + [429]
@@ -62,8 +66,14 @@ def test_counters_are_stored_in_mongodb_by_default(make_app, backend, database_u
 def test_forwarded_for_is_ignored_without_trusted_proxies(limited_app):
     client = limited_app.test_client()
     for i in range(10):
-        client.post("/auth/login", json={"email": "x@example.com", "password": PASSWORD},
-                    headers={"X-Forwarded-For": f"10.0.0.{i}"})
-    spoofed = client.post("/auth/login", json={"email": "x@example.com", "password": PASSWORD},
-                          headers={"X-Forwarded-For": "10.9.9.9"})
+        client.post(
+            "/auth/login",
+            json={"email": "x@example.com", "password": PASSWORD},
+            headers={"X-Forwarded-For": f"10.0.0.{i}"},
+        )
+    spoofed = client.post(
+        "/auth/login",
+        json={"email": "x@example.com", "password": PASSWORD},
+        headers={"X-Forwarded-For": "10.9.9.9"},
+    )
     assert spoofed.status_code == 429

@@ -26,7 +26,9 @@ class ReactNativeApp:
         return response
 
     def sign_up(self, name, email, password):
-        return self.call("POST", "/auth/signup", {"name": name, "email": email, "password": password})
+        return self.call(
+            "POST", "/auth/signup", {"name": name, "email": email, "password": password}
+        )
 
     def log_in(self, email, password):
         response = self.call("POST", "/auth/login", {"email": email, "password": password})

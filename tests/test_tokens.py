@@ -24,8 +24,14 @@ def b64(data):
 def claims_for(kind, **overrides):
     now = datetime.now(UTC)
     claims = {
-        "iss": tokens.ISSUER, "aud": tokens.AUDIENCE[kind], "typ": kind,
-        "sub": "u1", "sid": "s1", "jti": "j1", "iat": now, "exp": now + timedelta(minutes=5),
+        "iss": tokens.ISSUER,
+        "aud": tokens.AUDIENCE[kind],
+        "typ": kind,
+        "sub": "u1",
+        "sid": "s1",
+        "jti": "j1",
+        "iat": now,
+        "exp": now + timedelta(minutes=5),
     }
     claims.update(overrides)
     return claims
@@ -40,7 +46,9 @@ class TestDecode:
         assert claims["jti"] == minted.jti
 
     def test_alg_none_is_refused(self, ctx):
-        forged = f"{b64({'alg': 'none', 'typ': 'JWT'})}.{b64(claims_for('access', iat=1, exp=2**31))}."
+        forged = (
+            f"{b64({'alg': 'none', 'typ': 'JWT'})}.{b64(claims_for('access', iat=1, exp=2**31))}."
+        )
         with pytest.raises(Unauthorized) as error:
             tokens.decode(forged, tokens.ACCESS)
         assert error.value.code == "invalid_token"
@@ -52,7 +60,9 @@ class TestDecode:
             tokens.decode(token, tokens.ACCESS)
 
     def test_wrong_key_is_refused(self, ctx):
-        token = jwt.encode(claims_for("access"), "another-key-of-32-bytes-or-more-xx", algorithm="HS256")
+        token = jwt.encode(
+            claims_for("access"), "another-key-of-32-bytes-or-more-xx", algorithm="HS256"
+        )
         with pytest.raises(Unauthorized):
             tokens.decode(token, tokens.ACCESS)
 
@@ -60,7 +70,8 @@ class TestDecode:
         past = datetime.now(UTC) - timedelta(hours=2)
         token = jwt.encode(
             claims_for("access", iat=past, exp=past + timedelta(minutes=1)),
-            ctx.config["JWT_SECRET_KEY"], algorithm="HS256",
+            ctx.config["JWT_SECRET_KEY"],
+            algorithm="HS256",
         )
         with pytest.raises(Unauthorized) as error:
             tokens.decode(token, tokens.ACCESS)
@@ -75,7 +86,9 @@ class TestDecode:
 
     def test_tampered_payload_is_refused(self, ctx):
         header, _, signature = tokens.mint_access("u1", "s1").token.split(".")
-        tampered = f"{header}.{b64(claims_for('access', sub='admin', iat=1, exp=2**31))}.{signature}"
+        tampered = (
+            f"{header}.{b64(claims_for('access', sub='admin', iat=1, exp=2**31))}.{signature}"
+        )
         with pytest.raises(Unauthorized):
             tokens.decode(tampered, tokens.ACCESS)
 
@@ -97,8 +110,9 @@ class TestDecode:
 
     def test_auth_key_cannot_sign_playback_tokens(self, ctx):
         """Even with the right audience and type, the auth key is the wrong key."""
-        token = jwt.encode(claims_for("playback", vid="v1"), ctx.config["JWT_SECRET_KEY"],
-                           algorithm="HS256")
+        token = jwt.encode(
+            claims_for("playback", vid="v1"), ctx.config["JWT_SECRET_KEY"], algorithm="HS256"
+        )
         with pytest.raises(Unauthorized):
             tokens.decode(token, tokens.PLAYBACK)
 

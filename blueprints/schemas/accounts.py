@@ -43,9 +43,7 @@ class SignupSchema(StrictSchema):
     name = TrimmedString(required=True, validate=validate.Length(min=1, max=100))
     email = TrimmedEmail(required=True, validate=validate.Length(max=MAX_EMAIL_LENGTH))
     password = ma.fields.String(required=True, validate=password_length)
-    role = ma.fields.String(
-        load_default="viewer", validate=validate.OneOf(["viewer", "creator"])
-    )
+    role = ma.fields.String(load_default="viewer", validate=validate.OneOf(["viewer", "creator"]))
 
 
 class LoginSchema(StrictSchema):

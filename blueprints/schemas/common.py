@@ -36,9 +36,7 @@ class ObjectIdString(ma.fields.String):
 
 class PaginationArgs(StrictSchema):
     page = ma.fields.Integer(load_default=1, validate=validate.Range(min=1, max=1_000_000))
-    per_page = ma.fields.Integer(
-        load_default=20, validate=validate.Range(min=1, max=MAX_PER_PAGE)
-    )
+    per_page = ma.fields.Integer(load_default=20, validate=validate.Range(min=1, max=MAX_PER_PAGE))
 
 
 class PaginationSchema(ma.Schema):
