@@ -6,6 +6,7 @@ the API on http://127.0.0.1:5000 until Ctrl-C, which stops both.
 """
 
 import os
+import signal
 import sys
 from pathlib import Path
 
@@ -37,7 +38,21 @@ def serve():
     app.run(host=host, port=port, threaded=True, use_reloader=False)
 
 
+def stop_on_signals():
+    """Ctrl-C (SIGINT) and SIGTERM both end the run, stopping the database too.
+
+    SIGINT is re-armed because a shell ignores it in commands it starts in the background.
+    """
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, interrupt)
+
+
 def main():
+    stop_on_signals()
     os.environ.setdefault("APP_ENV", "development")
     server = None if os.environ.get("MONGODB_URI") else start_embedded_database()
     try:
