@@ -135,3 +135,18 @@ def register_errorhandlers(app):
 def run_startup_tasks(app):
     with app.app_context():
         app.extensions["mongo"].try_startup()
+
+
+def close_connections(app):
+    """Close the app's MongoDB clients while the server is still up.
+
+    The rate limiter's storage otherwise closes its client in ``__del__`` at
+    interpreter exit, when the database may be gone, and pymongo then waits
+    for a server that never answers.
+    """
+    app.extensions["mongo"].client.close()
+    storage = getattr(limiter, "_storage", None)
+    client = getattr(storage, "storage", None)
+    if client is not None and hasattr(client, "close"):
+        client.close()
+    limiter._storage = None

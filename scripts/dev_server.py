@@ -29,13 +29,16 @@ def start_embedded_database():
 
 
 def serve():
-    from app import create_app
+    from app import close_connections, create_app
 
     app = create_app()
     host = os.environ.get("HOST", "127.0.0.1")
     port = int(os.environ.get("PORT", 5000))
     print(f"API on http://{host}:{port}  (admin: {app.config.get('ADMIN_EMAIL')})")
-    app.run(host=host, port=port, threaded=True, use_reloader=False)
+    try:
+        app.run(host=host, port=port, threaded=True, use_reloader=False)
+    finally:
+        close_connections(app)
 
 
 def stop_on_signals():

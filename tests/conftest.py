@@ -48,11 +48,7 @@ def embedded_server(tmp_path_factory):
 
 
 def release_rate_limit_storage():
-    """Close the limiter's MongoDB client while its server still runs.
-
-    Otherwise its ``__del__`` closes it at interpreter exit, after the server
-    is gone, and pymongo waits for a server that never answers.
-    """
+    """Close the limiter's MongoDB client while its server still runs (see close_connections)."""
     from extensions import limiter
 
     storage = getattr(limiter, "_storage", None)
