@@ -145,6 +145,10 @@ def close_connections(app):
     for a server that never answers.
     """
     app.extensions["mongo"].client.close()
+    close_rate_limit_storage()
+
+
+def close_rate_limit_storage():
     storage = getattr(limiter, "_storage", None)
     client = getattr(storage, "storage", None)
     if client is not None and hasattr(client, "close"):

@@ -49,13 +49,9 @@ def embedded_server(tmp_path_factory):
 
 def release_rate_limit_storage():
     """Close the limiter's MongoDB client while its server still runs (see close_connections)."""
-    from extensions import limiter
+    from app import close_rate_limit_storage
 
-    storage = getattr(limiter, "_storage", None)
-    client = getattr(storage, "storage", None)
-    if client is not None and hasattr(client, "close"):
-        client.close()
-    limiter._storage = None
+    close_rate_limit_storage()
 
 
 def test_config(**overrides):
