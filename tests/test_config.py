@@ -29,6 +29,13 @@ def clean_env(monkeypatch):
     return monkeypatch
 
 
+def production_env(env, **overrides):
+    """APP_ENV=production with strong secrets, then ``overrides``."""
+    env.setenv("APP_ENV", "production")
+    for name, value in {**STRONG, **overrides}.items():
+        env.setenv(name, value)
+
+
 def test_production_refuses_to_start_without_secrets(clean_env):
     clean_env.setenv("APP_ENV", "production")
     with pytest.raises(ConfigError, match="SECRET_KEY"):
@@ -36,37 +43,25 @@ def test_production_refuses_to_start_without_secrets(clean_env):
 
 
 def test_production_refuses_the_default_secret(clean_env):
-    clean_env.setenv("APP_ENV", "production")
-    for name, value in STRONG.items():
-        clean_env.setenv(name, value)
-    clean_env.setenv("JWT_SECRET_KEY", DEFAULT_SECRET + "-auth")
+    production_env(clean_env, JWT_SECRET_KEY=DEFAULT_SECRET + "-auth")
     with pytest.raises(ConfigError, match="JWT_SECRET_KEY"):
         load_config()
 
 
 def test_production_refuses_short_secrets(clean_env):
-    clean_env.setenv("APP_ENV", "production")
-    for name, value in STRONG.items():
-        clean_env.setenv(name, value)
-    clean_env.setenv("PLAYBACK_SECRET_KEY", "short")
+    production_env(clean_env, PLAYBACK_SECRET_KEY="short")
     with pytest.raises(ConfigError, match="PLAYBACK_SECRET_KEY"):
         load_config()
 
 
 def test_production_refuses_one_key_for_both_token_kinds(clean_env):
-    clean_env.setenv("APP_ENV", "production")
-    for name, value in STRONG.items():
-        clean_env.setenv(name, value)
-    clean_env.setenv("PLAYBACK_SECRET_KEY", STRONG["JWT_SECRET_KEY"])
+    production_env(clean_env, PLAYBACK_SECRET_KEY=STRONG["JWT_SECRET_KEY"])
     with pytest.raises(ConfigError, match="differ"):
         load_config()
 
 
 def test_production_refuses_cheap_bcrypt(clean_env):
-    clean_env.setenv("APP_ENV", "production")
-    for name, value in STRONG.items():
-        clean_env.setenv(name, value)
-    clean_env.setenv("BCRYPT_ROUNDS", "4")
+    production_env(clean_env, BCRYPT_ROUNDS="4")
     with pytest.raises(ConfigError, match="BCRYPT_ROUNDS"):
         load_config()
 
@@ -77,9 +72,7 @@ def test_create_app_refuses_production_with_defaults(clean_env):
 
 
 def test_production_with_strong_secrets_loads(clean_env):
-    clean_env.setenv("APP_ENV", "production")
-    for name, value in STRONG.items():
-        clean_env.setenv(name, value)
+    production_env(clean_env)
     config = load_config()
     assert config["APP_ENV"] == "production"
     assert config["BCRYPT_ROUNDS"] == 12
