@@ -93,18 +93,26 @@ def probe(path):
     return info
 
 
+def _is_still_image(container):
+    """FFmpeg opens a JPEG or PNG as a one-frame "video": that is a picture, not media."""
+    name = container.format.name
+    return name in ("image2", "gif", "webp") or name.endswith("_pipe")
+
+
 def _describe(container, path):
+    if _is_still_image(container):
+        raise NotMedia(f"a still image ({container.format.name}), not a video")
     video = next((s for s in container.streams.video if not _is_cover_art(s)), None)
     audio = next(iter(container.streams.audio), None)
     if video is None and audio is None:
         raise NotMedia("no audio or video stream")
-    info = dict(
-        kind="video" if video is not None else "audio",
-        container=container.format.name,
-        duration=_duration(container),
-        size=path.stat().st_size,
-        audio_codec=audio.codec_context.codec.canonical_name if audio is not None else None,
-    )
+    info = {
+        "kind": "video" if video is not None else "audio",
+        "container": container.format.name,
+        "duration": _duration(container),
+        "size": path.stat().st_size,
+        "audio_codec": audio.codec_context.codec.canonical_name if audio is not None else None,
+    }
     if video is not None:
         rate = video.average_rate or video.guessed_rate
         info.update(
