@@ -6,18 +6,22 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 import config as settings
-from blueprints import admin, auth, errors, meta
+from blueprints import admin, auth, errors, meta, video
+from blueprints.uploads import SpoolToDiskRequest
 from extensions import api, cors, limiter
 from models import db
 from models import session as session_model
 from models import user as user_model
+from models import video as video_model
 from services import accounts
+from services.processing import MediaJobs
 
 EXPOSED_HEADERS = ["Content-Range", "Accept-Ranges", "Content-Length", "ETag", "X-Request-ID"]
 
 
 def create_app(config=None):
     app = Flask(__name__)
+    app.request_class = SpoolToDiskRequest
     app.config.update(settings.load_config(config))
     configure_logging(app)
     configure_proxy(app)
@@ -53,7 +57,11 @@ def register_database(app):
     mongo = db.init_app(app)
     mongo.on_ready(user_model.create_indexes)
     mongo.on_ready(session_model.create_indexes)
+    mongo.on_ready(video_model.create_indexes)
     mongo.on_ready(lambda database: accounts.bootstrap_admin())
+    jobs = app.extensions["media_jobs"] = MediaJobs(app)
+    # Videos a dead process left half-processed are picked up once the DB answers.
+    mongo.on_ready(lambda database: jobs.sweep())
 
 
 def register_extensions(app):
@@ -124,7 +132,7 @@ def rate_limit_settings(config):
 
 
 def register_blueprints(app):
-    for module in (meta, auth, admin):
+    for module in (meta, auth, admin, video):
         api.register_blueprint(module.blp)
 
 
@@ -135,6 +143,8 @@ def register_errorhandlers(app):
 def run_startup_tasks(app):
     with app.app_context():
         app.extensions["mongo"].try_startup()
+    if not app.config["TESTING"]:
+        app.extensions["media_jobs"].start_sweeping()
 
 
 def close_connections(app):

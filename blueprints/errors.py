@@ -42,6 +42,8 @@ def limit_json_body():
 
     view_function = current_app.view_functions.get(view)
     if getattr(view_function, "large_body", False):
+        # Room for the multipart envelope and form fields around the file.
+        request.max_content_length = (current_app.config["MAX_UPLOAD_MB"] + 1) * 1024 * 1024
         return
     limit = current_app.config["MAX_JSON_KB"] * 1024
     request.max_content_length = limit

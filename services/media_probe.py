@@ -88,8 +88,10 @@ def probe(path):
         with av.open(str(path)) as container:
             info = _describe(container, path)
             _decode_first_frame(container, info.kind)
-    except (av.FFmpegError, UnicodeDecodeError, ValueError, IndexError) as error:
-        raise NotMedia(str(error)) from error
+    except av.FFmpegError as error:
+        raise NotMedia(error.strerror or "undecodable") from error  # no temp path in it
+    except (UnicodeDecodeError, ValueError, IndexError) as error:
+        raise NotMedia("undecodable") from error
     return info
 
 

@@ -21,7 +21,9 @@ def media(tmp_path_factory):
         "h264_moov_end": demo_media.write_video(folder / "slow.mp4", faststart=False),
         "mp4v": demo_media.write_opencv_mp4v(folder / "opencv.mp4"),
         "vp9": demo_media.write_video(
-            folder / "vp9.webm", video_codec="libvpx-vp9", audio_codec="libopus",
+            folder / "vp9.webm",
+            video_codec="libvpx-vp9",
+            audio_codec="libopus",
             container="webm",
         ),
         "mp3": demo_media.write_audio(folder / "tone.mp3"),
@@ -54,8 +56,15 @@ class TestProbe:
         info = probe(media["mp3"])
         assert (info.kind, info.audio_codec, info.width) == ("audio", "mp3", None)
 
-    @pytest.mark.parametrize("content", [b"hello, this is text " * 200, b"", b"\x00" * 5000,
-                                         b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 2000])
+    @pytest.mark.parametrize(
+        "content",
+        [
+            b"hello, this is text " * 200,
+            b"",
+            b"\x00" * 5000,
+            b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 2000,
+        ],
+    )
     def test_non_media_is_refused(self, tmp_path, content):
         fake = tmp_path / "video.mp4"
         fake.write_bytes(content)
@@ -72,8 +81,15 @@ class TestProbe:
 class TestRenditions:
     @pytest.mark.parametrize(
         "name, action",
-        [("h264_fast", AS_IS), ("h264_moov_end", REMUX), ("mp4v", TRANSCODE), ("vp9", TRANSCODE),
-         ("mp3", AS_IS), ("m4a_moov_end", REMUX), ("wav", TRANSCODE)],
+        [
+            ("h264_fast", AS_IS),
+            ("h264_moov_end", REMUX),
+            ("mp4v", TRANSCODE),
+            ("vp9", TRANSCODE),
+            ("mp3", AS_IS),
+            ("m4a_moov_end", REMUX),
+            ("wav", TRANSCODE),
+        ],
     )
     def test_plan(self, media, name, action):
         assert plan_for(probe(media[name])).action == action

@@ -1,0 +1,66 @@
+"""Video payloads (SPEC.md, Videos)."""
+
+import marshmallow as ma
+from marshmallow import validate
+
+from blueprints.schemas.common import ObjectIdString, StrictSchema, UtcDateTime
+from models.video import VISIBILITIES
+
+
+class UploadFormSchema(StrictSchema):
+    title = ma.fields.String(required=True, validate=validate.Length(min=1, max=200))
+    description = ma.fields.String(load_default="", validate=validate.Length(max=5000))
+    category = ma.fields.String(validate=validate.Length(min=1, max=50))
+    tags = ma.fields.String(
+        metadata={"description": "Comma-separated tags"}, validate=validate.Length(max=500)
+    )
+    visibility = ma.fields.String(load_default="public", validate=validate.OneOf(VISIBILITIES))
+
+    @ma.post_load
+    def split_tags(self, data, **kwargs):
+        raw = data.get("tags") or ""
+        data["tags"] = [tag.strip().lower() for tag in raw.split(",") if tag.strip()][:20]
+        return data
+
+
+class UploadFileSchema(ma.Schema):
+    file = ma.fields.Raw(required=True, metadata={"type": "string", "format": "binary"})
+
+
+class CreatorSchema(ma.Schema):
+    id = ObjectIdString(attribute="owner_id")
+    name = ma.fields.String(attribute="owner_name")
+
+
+class VideoSchema(ma.Schema):
+    id = ObjectIdString(attribute="_id", required=True)
+    title = ma.fields.String(required=True)
+    description = ma.fields.String()
+    category = ma.fields.String(allow_none=True)
+    tags = ma.fields.List(ma.fields.String())
+    visibility = ma.fields.String()
+    status = ma.fields.String(required=True)
+    failure_reason = ma.fields.String(allow_none=True)
+    kind = ma.fields.String()
+    mime_type = ma.fields.String(allow_none=True)
+    duration = ma.fields.Float(allow_none=True)
+    width = ma.fields.Integer(allow_none=True)
+    height = ma.fields.Integer(allow_none=True)
+    frame_rate = ma.fields.Float(allow_none=True)
+    video_codec = ma.fields.String(allow_none=True)
+    audio_codec = ma.fields.String(allow_none=True)
+    size = ma.fields.Integer(allow_none=True)
+    views = ma.fields.Integer()
+    creator = ma.fields.Function(lambda video: CreatorSchema().dump(video))
+    created_at = UtcDateTime()
+    updated_at = UtcDateTime()
+
+
+class VideoEnvelopeSchema(ma.Schema):
+    video = ma.fields.Nested(VideoSchema, required=True)
+
+
+class VideoStatusSchema(ma.Schema):
+    id = ObjectIdString(attribute="_id", required=True)
+    status = ma.fields.String(required=True)
+    failure_reason = ma.fields.String(allow_none=True)

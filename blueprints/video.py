@@ -1,0 +1,47 @@
+"""/video: upload, details and status."""
+
+from pathlib import Path
+
+from blueprints.api import ApiBlueprint
+from blueprints.guards import auth_required, current_principal
+from blueprints.schemas.videos import (
+    UploadFileSchema,
+    UploadFormSchema,
+    VideoEnvelopeSchema,
+    VideoStatusSchema,
+)
+from blueprints.uploads import allow_large_body
+from services import uploads, videos
+
+blp = ApiBlueprint("video", __name__, url_prefix="/video", description="Videos")
+
+
+@blp.route("/upload", methods=["POST"])
+@allow_large_body
+@auth_required("creator", "admin")
+@blp.arguments(UploadFormSchema, location="form")
+@blp.arguments(UploadFileSchema, location="files")
+@blp.response(202, VideoEnvelopeSchema)
+@blp.alt_response(413, description="Over MAX_UPLOAD_MB")
+@blp.alt_response(422, description="Not a decodable video or audio file; nothing stored")
+def upload(fields, files):
+    """Upload a video or audio file (multipart); processing continues in the background."""
+    part = files["file"]
+    video = uploads.accept(current_principal(), Path(part.stream.name), part.filename, fields)
+    return {"video": video}
+
+
+@blp.route("/<video_id>", methods=["GET"])
+@auth_required()
+@blp.response(200, VideoEnvelopeSchema)
+def details(video_id):
+    """A video's details (owner and admin see it in any state)."""
+    return {"video": videos.visible_to(current_principal(), video_id)}
+
+
+@blp.route("/<video_id>/status", methods=["GET"])
+@auth_required()
+@blp.response(200, VideoStatusSchema)
+def status(video_id):
+    """processing, ready or failed (with a reason)."""
+    return videos.visible_to(current_principal(), video_id)

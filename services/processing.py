@@ -1,0 +1,154 @@
+"""Processing, off the request thread: probe, rendition, thumbnail, ready.
+
+Each video is worked on under a lease in its document, renewed while the
+work goes on; a process that dies leaves an expired lease, and the sweep
+that runs at start-up (and every ``SWEEP_SECONDS``) picks the video up again.
+Every GridFS file made on the way is deleted if a later step fails.
+"""
+
+import logging
+import tempfile
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from models import media_file
+from models import video as videos
+from services import renditions, thumbnails
+from services.media_probe import NotMedia, probe
+
+log = logging.getLogger(__name__)
+
+LEASE_SECONDS = 120
+SWEEP_SECONDS = 30
+
+
+class MediaJobs:
+    """A small thread pool per process that processes uploaded videos."""
+
+    def __init__(self, app, workers=2):
+        self.app = app
+        self.executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="media")
+        self._sweeper = None
+
+    def submit(self, video_id):
+        return self.executor.submit(self._run, video_id)
+
+    def _run(self, video_id):
+        with self.app.app_context():
+            lease = videos.lease_length(LEASE_SECONDS)
+            if videos.claim_for_processing(video_id, lease):
+                process(video_id)
+
+    def sweep(self):
+        """Queue every video whose processing was abandoned by a dead process."""
+        with self.app.app_context():
+            found = videos.abandoned()
+        for video_id in found:
+            log.info("resuming processing of %s", video_id)
+            self.submit(video_id)
+        return found
+
+    def start_sweeping(self):
+        def loop():
+            stop = threading.Event()
+            while not stop.wait(SWEEP_SECONDS):
+                try:
+                    self.sweep()
+                except Exception:  # the database may be away; try again later
+                    log.warning("processing sweep failed", exc_info=True)
+
+        self._sweeper = threading.Thread(target=loop, name="media-sweep", daemon=True)
+        self._sweeper.start()
+
+
+def process(video_id):
+    video = videos.find(video_id)
+    if video is None or video.get("deleted_at"):
+        return
+    created = []
+    try:
+        with tempfile.TemporaryDirectory(prefix="video-") as workdir:
+            fields = _process_in(Path(workdir), video, created)
+        videos.update(video_id, status=videos.READY, lease_until=None, **fields)
+        if video["source_file_id"] != fields["media_file_id"]:
+            media_file.delete(video["source_file_id"])
+        log.info("video %s ready (%s)", video_id, fields["rendition"])
+    except Exception as error:
+        log.warning("processing of %s failed", video_id, exc_info=True)
+        media_file.delete(*created, video.get("source_file_id"))
+        videos.update(
+            video_id,
+            status=videos.FAILED,
+            lease_until=None,
+            failure_reason=_reason(error),
+            source_file_id=None,
+        )
+
+
+def _reason(error):
+    if isinstance(error, NotMedia):
+        return f"The file could not be decoded: {error}"
+    return f"Processing failed: {type(error).__name__}: {error}"[:500]
+
+
+def _process_in(workdir, video, created):
+    source = workdir / "source"
+    media_file.download_to(video["source_file_id"], source)
+    info = probe(source)
+    plan = renditions.plan_for(info)
+    videos.renew_lease(video["_id"], videos.lease_length(LEASE_SECONDS))
+    fields = {"rendition": plan.action, "mime_type": plan.mime_type}
+    if plan.action == renditions.AS_IS:
+        fields.update(
+            media_file_id=video["source_file_id"],
+            sha256=video["source_sha256"],
+            size=video["source_size"],
+        )
+        stored = source
+    else:
+        stored = workdir / f"rendition.{plan.extension}"
+        _make_rendition(plan, info, source, stored)
+        info = probe(stored)
+        file_id, size, sha256 = media_file.store(
+            stored,
+            f"{video['_id']}.{plan.extension}",
+            plan.mime_type,
+            {"video_id": video["_id"], "role": "media"},
+        )
+        created.append(file_id)
+        fields.update(media_file_id=file_id, sha256=sha256, size=size)
+    fields.update(_describe(info))
+    fields["thumbnail_file_id"] = _thumbnail(video, info, stored, created)
+    return fields
+
+
+def _make_rendition(plan, info, source, target):
+    if plan.action == renditions.REMUX:
+        container = "mp4" if info.kind == "video" else "ipod"
+        renditions.remux_faststart(source, target, container)
+    else:
+        renditions.transcode(source, target, info.kind)
+
+
+def _describe(info):
+    return {
+        "kind": info.kind,
+        "duration": info.duration,
+        "width": info.width,
+        "height": info.height,
+        "frame_rate": info.frame_rate,
+        "video_codec": info.video_codec,
+        "audio_codec": info.audio_codec,
+    }
+
+
+def _thumbnail(video, info, stored, created):
+    if info.kind != "video":
+        return None
+    jpeg = thumbnails.thumbnail_jpeg(stored)
+    file_id, _ = media_file.store_bytes(
+        jpeg, f"{video['_id']}.jpg", "image/jpeg", {"video_id": video["_id"], "role": "thumbnail"}
+    )
+    created.append(file_id)
+    return file_id

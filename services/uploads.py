@@ -1,0 +1,66 @@
+"""Accepting an upload: check the bytes, store them, queue the processing.
+
+The request body has already been spooled to a temporary file by the
+request parser (never held in memory). What it is comes from probing those
+bytes: a file that does not decode is refused with 422 before anything is
+stored. The original goes to GridFS at once, so processing can resume
+after a crash; if that copy or the document insert fails, nothing stays.
+"""
+
+from flask import current_app
+
+from models import media_file
+from models import video as videos
+from services.errors import ServiceError
+from services.media_probe import NotMedia, probe
+
+
+class UnsupportedMedia(ServiceError):
+    status = 422
+    code = "unsupported_media"
+    message = "The file is not a video or audio file we can decode."
+
+
+class TooLarge(ServiceError):
+    status = 413
+    code = "upload_too_large"
+    message = "The file is larger than the upload limit."
+
+
+def accept(principal, upload_path, filename, fields):
+    limit_mb = current_app.config["MAX_UPLOAD_MB"]
+    if upload_path.stat().st_size > limit_mb * 1024 * 1024:
+        raise TooLarge(f"The file is larger than the upload limit of {limit_mb} MiB.")
+    try:
+        info = probe(upload_path)
+    except NotMedia as error:
+        raise UnsupportedMedia(details={"file": [str(error)[:300]]}) from error
+    file_id, size, sha256 = media_file.store(
+        upload_path,
+        filename or "upload",
+        "application/octet-stream",
+        {"role": "source", "owner_id": principal.user["_id"]},
+    )
+    try:
+        video = videos.insert(
+            {
+                "owner_id": principal.user["_id"],
+                "owner_name": principal.user["name"],
+                "title": fields["title"],
+                "description": fields.get("description", ""),
+                "category": fields.get("category"),
+                "tags": fields.get("tags", []),
+                "visibility": fields.get("visibility", "public"),
+                "original_filename": filename,
+                "kind": info.kind,
+                "duration": info.duration,
+                "source_file_id": file_id,
+                "source_size": size,
+                "source_sha256": sha256,
+            }
+        )
+    except BaseException:
+        media_file.delete(file_id)
+        raise
+    current_app.extensions["media_jobs"].submit(video["_id"])
+    return video
