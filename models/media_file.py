@@ -1,5 +1,6 @@
 """Media bytes in GridFS (bucket ``fs``): upload with a sha256, delete, open."""
 
+import contextlib
 import hashlib
 
 import gridfs
@@ -54,7 +55,5 @@ def delete(*file_ids):
     for file_id in file_ids:
         if file_id is None:
             continue
-        try:
+        with contextlib.suppress(gridfs.errors.NoFile):
             bucket().delete(file_id)
-        except gridfs.errors.NoFile:
-            pass
