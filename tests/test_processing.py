@@ -1,0 +1,51 @@
+"""Processing failures leave nothing behind; abandoned work is picked up at start-up."""
+
+import pytest
+
+from models.db import get_db
+from services import thumbnails
+from tests.test_upload_api import gridfs_counts, media, upload, wait_until_processed  # noqa: F401
+
+
+@pytest.fixture
+def creator(accounts):
+    return accounts.bearer(accounts.user_with_token("creator"))
+
+
+def test_a_failing_step_marks_failed_and_removes_every_file(
+    client,
+    app,
+    creator,
+    media,
+    monkeypatch,
+):
+    def broken(path):
+        raise RuntimeError("thumbnailer crashed")
+
+    monkeypatch.setattr(thumbnails, "thumbnail_jpeg", broken)
+    video_id = upload(client, creator, media["mp4v"]).json["video"]["id"]
+    video = wait_until_processed(client, creator, video_id)
+    assert video["status"] == "failed"
+    assert "thumbnailer crashed" in video["failure_reason"]
+    assert gridfs_counts(app) == (0, 0)  # source, rendition: all gone
+
+
+def test_a_video_left_processing_is_resumed_at_start_up(
+    make_app,
+    accounts,
+    media,
+    monkeypatch,
+):
+    first = make_app()
+    client = first.test_client()
+    creator = accounts.bearer(accounts.user_with_token("creator"))
+    # The first process "dies" before processing: its job never runs.
+    monkeypatch.setattr(first.extensions["media_jobs"], "submit", lambda video_id: None)
+    video_id = upload(client, creator, media["h264"]).json["video"]["id"]
+    with first.app_context():
+        assert get_db().videos.find_one()["status"] == "processing"
+    monkeypatch.undo()
+
+    restarted = make_app()  # start-up sweep finds the abandoned video
+    video = wait_until_processed(restarted.test_client(), creator, video_id)
+    assert video["status"] == "ready"

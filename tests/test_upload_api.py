@@ -1,0 +1,188 @@
+"""POST /video/upload through processing, on both database backends (SPEC.md, Videos)."""
+
+import time
+
+import av
+import pytest
+
+from models.db import get_db
+from services import demo_media
+from services.media_probe import top_level_atoms
+from tests.test_auth_api import assert_error
+
+
+@pytest.fixture(scope="module")
+def media(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("upload-media")
+    text = folder / "notes.mp4"
+    text.write_text("this is a text file pretending to be a video\n" * 200)
+    return {
+        "h264": demo_media.write_video(folder / "phone.mp4"),
+        "moov_end": demo_media.write_video(folder / "moov-end.mp4", faststart=False),
+        "mp4v": demo_media.write_opencv_mp4v(folder / "opencv.mp4"),
+        "vp9": demo_media.write_video(
+            folder / "clip.webm", video_codec="libvpx-vp9", audio_codec="libopus", container="webm"
+        ),
+        "mp3": demo_media.write_audio(folder / "song.mp3"),
+        "text": text,
+    }
+
+
+@pytest.fixture
+def creator(accounts):
+    return accounts.bearer(accounts.user_with_token("creator"))
+
+
+def upload(client, headers, path, **fields):
+    fields.setdefault("title", "My clip")
+    with open(path, "rb") as body:
+        return client.post(
+            "/video/upload",
+            headers=headers,
+            content_type="multipart/form-data",
+            data={**fields, "file": (body, path.name)},
+        )
+
+
+def wait_until_processed(client, headers, video_id, timeout=60):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        status = client.get(f"/video/{video_id}/status", headers=headers).json["status"]
+        if status != "processing":
+            return client.get(f"/video/{video_id}", headers=headers).json["video"]
+        time.sleep(0.1)
+    raise AssertionError(f"video {video_id} still processing after {timeout}s")
+
+
+def stored_media(app, video_id, tmp_path):
+    """The stored rendition, copied out of GridFS, and the video document."""
+    import gridfs
+    from bson import ObjectId
+
+    with app.app_context():
+        database = get_db()
+        video = database.videos.find_one({"_id": ObjectId(video_id)})
+        target = tmp_path / "stored"
+        with open(target, "wb") as out:
+            gridfs.GridFSBucket(database).download_to_stream(video["media_file_id"], out)
+    return video, target
+
+
+def gridfs_counts(app):
+    with app.app_context():
+        database = get_db()
+        return database.fs.files.count_documents({}), database.fs.chunks.count_documents({})
+
+
+def codecs_of(path):
+    with av.open(str(path)) as container:
+        video = container.streams.video[0].codec_context if container.streams.video else None
+        audio = container.streams.audio[0].codec_context if container.streams.audio else None
+        return (
+            video.name if video else None,
+            video.pix_fmt if video else None,
+            audio.name if audio else None,
+        )
+
+
+def test_h264_mp4_is_stored_as_is(client, app, creator, media, tmp_path):
+    response = upload(client, creator, media["h264"], description="hello", tags="a, b")
+    assert response.status_code == 202
+    assert response.json["video"]["status"] == "processing"
+    video = wait_until_processed(client, creator, response.json["video"]["id"])
+    assert video["status"] == "ready"
+    assert (video["video_codec"], video["audio_codec"], video["mime_type"]) == (
+        "h264",
+        "aac",
+        "video/mp4",
+    )
+    assert (video["width"], video["height"]) == (320, 240)
+    assert video["duration"] == pytest.approx(2.0, abs=0.1)
+    assert video["tags"] == ["a", "b"]
+    document, stored = stored_media(app, video["id"], tmp_path)
+    assert stored.read_bytes() == media["h264"].read_bytes()
+    assert document["rendition"] == "as_is"
+    import hashlib
+
+    assert document["sha256"] == hashlib.sha256(stored.read_bytes()).hexdigest()
+    assert document["thumbnail_file_id"] is not None
+
+
+def test_moov_at_end_is_remuxed(client, app, creator, media, tmp_path):
+    video_id = upload(client, creator, media["moov_end"]).json["video"]["id"]
+    assert wait_until_processed(client, creator, video_id)["status"] == "ready"
+    document, stored = stored_media(app, video_id, tmp_path)
+    assert document["rendition"] == "remux"
+    atoms = top_level_atoms(stored)
+    assert atoms.index("moov") < atoms.index("mdat")
+    # The source copy is gone once the rendition is stored: only media + thumbnail remain.
+    assert gridfs_counts(app)[0] == 2
+
+
+@pytest.mark.parametrize("name", ["mp4v", "vp9"])
+def test_other_codecs_are_transcoded_to_h264(client, app, creator, media, tmp_path, name):
+    video_id = upload(client, creator, media[name]).json["video"]["id"]
+    video = wait_until_processed(client, creator, video_id)
+    assert video["status"] == "ready", video
+    document, stored = stored_media(app, video_id, tmp_path)
+    assert document["rendition"] == "transcode"
+    video_codec, pixel_format, audio_codec = codecs_of(stored)
+    assert (video_codec, pixel_format) == ("h264", "yuv420p")
+    assert audio_codec == ("aac" if name == "vp9" else None)
+    atoms = top_level_atoms(stored)
+    assert atoms.index("moov") < atoms.index("mdat")
+
+
+def test_mp3_is_audio_without_thumbnail(client, app, creator, media, tmp_path):
+    video_id = upload(client, creator, media["mp3"]).json["video"]["id"]
+    video = wait_until_processed(client, creator, video_id)
+    assert (video["status"], video["kind"], video["mime_type"]) == ("ready", "audio", "audio/mpeg")
+    document, stored = stored_media(app, video_id, tmp_path)
+    assert document["thumbnail_file_id"] is None
+    assert stored.read_bytes() == media["mp3"].read_bytes()
+
+
+def test_text_renamed_mp4_is_422_and_leaves_nothing(client, app, creator, media):
+    body = assert_error(upload(client, creator, media["text"]), 422, "unsupported_media")
+    assert "/tmp" not in str(body)
+    assert gridfs_counts(app) == (0, 0)
+    with app.app_context():
+        assert get_db().videos.count_documents({}) == 0
+
+
+def test_over_the_limit_is_413_and_leaves_nothing(make_app, accounts, media, tmp_path):
+    app = make_app(MAX_UPLOAD_MB=1)
+    client = app.test_client()
+    big = tmp_path / "big.mp4"
+    big.write_bytes(media["h264"].read_bytes() * 80)  # ~3 MB
+    creator = accounts.bearer(accounts.user_with_token("creator"))
+    assert_error(upload(client, creator, big), 413)
+    assert gridfs_counts(app) == (0, 0)
+
+
+def test_viewer_cannot_upload(client, accounts, media):
+    viewer = accounts.bearer(accounts.user_with_token("viewer"))
+    assert_error(upload(client, viewer, media["h264"]), 403)
+
+
+def test_anonymous_cannot_upload(client, media):
+    assert_error(upload(client, {}, media["h264"]), 401)
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [{"title": ""}, {"title": "t" * 201}, {"visibility": "secret"}, {"description": "d" * 5001}],
+)
+def test_bad_fields_are_400_and_store_nothing(client, app, creator, media, fields):
+    assert_error(upload(client, creator, media["h264"], **fields), 400)
+    assert gridfs_counts(app) == (0, 0)
+
+
+def test_missing_file_is_400(client, creator):
+    response = client.post(
+        "/video/upload",
+        headers=creator,
+        content_type="multipart/form-data",
+        data={"title": "no file"},
+    )
+    assert_error(response, 400)
