@@ -14,6 +14,7 @@ import pytest
 
 from app import create_app
 from scripts.embedded_mongo import EmbeddedMongo
+from services import demo_media
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
 PASSWORD = "correct horse battery"
@@ -152,3 +153,21 @@ class Accounts:
 @pytest.fixture
 def accounts(client, app):
     return Accounts(client, app)
+
+
+@pytest.fixture(scope="session")
+def media(tmp_path_factory):
+    """Real media files of every kind the pipeline handles, made once per run."""
+    folder = tmp_path_factory.mktemp("media")
+    text = folder / "notes.mp4"
+    text.write_text("this is a text file pretending to be a video\n" * 200)
+    return {
+        "h264": demo_media.write_video(folder / "phone.mp4"),
+        "moov_end": demo_media.write_video(folder / "moov-end.mp4", faststart=False),
+        "mp4v": demo_media.write_opencv_mp4v(folder / "opencv.mp4"),
+        "vp9": demo_media.write_video(
+            folder / "clip.webm", video_codec="libvpx-vp9", audio_codec="libopus", container="webm"
+        ),
+        "mp3": demo_media.write_audio(folder / "song.mp3"),
+        "text": text,
+    }

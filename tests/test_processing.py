@@ -4,7 +4,7 @@ import pytest
 
 from models.db import get_db
 from services import thumbnails
-from tests.test_upload_api import gridfs_counts, media, upload, wait_until_processed  # noqa: F401
+from tests.test_upload_api import gridfs_counts, upload, wait_until_processed
 
 
 @pytest.fixture

@@ -6,26 +6,8 @@ import av
 import pytest
 
 from models.db import get_db
-from services import demo_media
 from services.media_probe import top_level_atoms
 from tests.test_auth_api import assert_error
-
-
-@pytest.fixture(scope="module")
-def media(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("upload-media")
-    text = folder / "notes.mp4"
-    text.write_text("this is a text file pretending to be a video\n" * 200)
-    return {
-        "h264": demo_media.write_video(folder / "phone.mp4"),
-        "moov_end": demo_media.write_video(folder / "moov-end.mp4", faststart=False),
-        "mp4v": demo_media.write_opencv_mp4v(folder / "opencv.mp4"),
-        "vp9": demo_media.write_video(
-            folder / "clip.webm", video_codec="libvpx-vp9", audio_codec="libopus", container="webm"
-        ),
-        "mp3": demo_media.write_audio(folder / "song.mp3"),
-        "text": text,
-    }
 
 
 @pytest.fixture
