@@ -6,7 +6,7 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 import config as settings
-from blueprints import admin, auth, errors, meta, video
+from blueprints import admin, auth, dashboard, errors, meta, video
 from blueprints.uploads import SpoolToDiskRequest
 from extensions import api, cors, limiter
 from models import db
@@ -132,8 +132,8 @@ def rate_limit_settings(config):
 
 
 def register_blueprints(app):
-    for module in (meta, auth, admin, video):
-        api.register_blueprint(module.blp)
+    for blueprint in (meta.blp, auth.blp, admin.blp, dashboard.blp, video.blp, video.catalogue_blp):
+        api.register_blueprint(blueprint)
 
 
 def register_errorhandlers(app):

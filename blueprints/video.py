@@ -4,10 +4,15 @@ from pathlib import Path
 
 from blueprints.api import ApiBlueprint
 from blueprints.guards import auth_required, current_principal
+from blueprints.schemas.common import MessageSchema
 from blueprints.schemas.videos import (
+    CatalogueArgs,
+    DeleteArgs,
     UploadFileSchema,
     UploadFormSchema,
+    VideoEditSchema,
     VideoEnvelopeSchema,
+    VideoListSchema,
     VideoStatusSchema,
 )
 from blueprints.uploads import allow_large_body
@@ -45,3 +50,43 @@ def details(video_id):
 def status(video_id):
     """processing, ready or failed (with a reason)."""
     return videos.visible_to(current_principal(), video_id)
+
+
+@blp.route("/<video_id>", methods=["PATCH"])
+@auth_required()
+@blp.arguments(VideoEditSchema)
+@blp.response(200, VideoEnvelopeSchema)
+def edit(fields, video_id):
+    """Change title, description, category, tags or visibility (owner or admin)."""
+    return {"video": videos.edit(current_principal(), video_id, fields)}
+
+
+@blp.route("/<video_id>", methods=["DELETE"])
+@auth_required()
+@blp.arguments(DeleteArgs, location="query")
+@blp.response(200, MessageSchema)
+def delete(args, video_id):
+    """Soft delete (owner or admin): hidden everywhere. ``?purge=true`` (admin): files removed."""
+    videos.delete(current_principal(), video_id, purge=args["purge"])
+    return {"message": "Video purged" if args["purge"] else "Video deleted"}
+
+
+@blp.route("/<video_id>/restore", methods=["POST"])
+@auth_required("admin")
+@blp.response(200, VideoEnvelopeSchema)
+def restore(video_id):
+    """Undo a soft delete (admin)."""
+    return {"video": videos.restore(video_id)}
+
+
+catalogue_blp = ApiBlueprint("catalogue", __name__, description="The public catalogue")
+
+
+@catalogue_blp.route("/videos", methods=["GET"])
+@auth_required()
+@catalogue_blp.arguments(CatalogueArgs, location="query")
+@catalogue_blp.response(200, VideoListSchema)
+def catalogue(args):
+    """Ready, public videos, newest first; filter by ``q`` (title), ``category``, ``creator``."""
+    found, pagination = videos.catalogue(**args)
+    return {"videos": found, "pagination": pagination}

@@ -1,10 +1,11 @@
 """The ``videos`` collection: one document per upload, from processing to ready."""
 
+import re
 from datetime import timedelta
 
 from pymongo import ASCENDING, DESCENDING
 
-from models.common import object_id, utcnow
+from models.common import object_id, page_of, utcnow
 from models.db import get_db
 
 PROCESSING, READY, FAILED = "processing", "ready", "failed"
@@ -86,3 +87,40 @@ def abandoned(limit=20):
 
 def lease_length(seconds):
     return timedelta(seconds=seconds)
+
+
+CATALOGUE = {"status": READY, "visibility": "public", "deleted_at": None}
+
+
+def catalogue_query(q=None, category=None, creator_id=None):
+    """Ready, public, not deleted; ``q`` matches the title (escaped: no operators, no regex)."""
+    query = dict(CATALOGUE)
+    if q:
+        query["title"] = {"$regex": re.escape(q), "$options": "i"}
+    if category:
+        query["category"] = category
+    if creator_id is not None:
+        query["owner_id"] = creator_id
+    return query
+
+
+def page_of_videos(query, page_number, per_page):
+    total = collection().count_documents(query)
+    return page_of(
+        lambda: collection().find(query).sort([("created_at", DESCENDING), ("_id", DESCENDING)]),
+        total,
+        page_number,
+        per_page,
+    )
+
+
+def soft_delete(video_id):
+    update(video_id, deleted_at=utcnow())
+
+
+def restore(video_id):
+    update(video_id, deleted_at=None)
+
+
+def remove(video_id):
+    collection().delete_one({"_id": video_id})

@@ -3,7 +3,13 @@
 import marshmallow as ma
 from marshmallow import validate
 
-from blueprints.schemas.common import ObjectIdString, StrictSchema, UtcDateTime
+from blueprints.schemas.common import (
+    ObjectIdString,
+    PaginationArgs,
+    PaginationSchema,
+    StrictSchema,
+    UtcDateTime,
+)
 from models.video import VISIBILITIES
 
 
@@ -64,3 +70,47 @@ class VideoStatusSchema(ma.Schema):
     id = ObjectIdString(attribute="_id", required=True)
     status = ma.fields.String(required=True)
     failure_reason = ma.fields.String(allow_none=True)
+
+
+class CatalogueArgs(PaginationArgs):
+    q = ma.fields.String(validate=validate.Length(min=1, max=100))
+    category = ma.fields.String(validate=validate.Length(min=1, max=50))
+    creator = ma.fields.String(validate=validate.Length(equal=24))
+
+
+class VideoListSchema(ma.Schema):
+    videos = ma.fields.List(ma.fields.Nested(VideoSchema), required=True)
+    pagination = ma.fields.Nested(PaginationSchema, required=True)
+
+
+class VideoEditSchema(StrictSchema):
+    title = ma.fields.String(validate=validate.Length(min=1, max=200))
+    description = ma.fields.String(validate=validate.Length(max=5000))
+    category = ma.fields.String(allow_none=True, validate=validate.Length(min=1, max=50))
+    tags = ma.fields.List(
+        ma.fields.String(validate=validate.Length(min=1, max=50)), validate=validate.Length(max=20)
+    )
+    visibility = ma.fields.String(validate=validate.OneOf(VISIBILITIES))
+
+
+class DeleteArgs(StrictSchema):
+    purge = ma.fields.Boolean(load_default=False)
+
+
+class DashboardItemSchema(ma.Schema):
+    id = ObjectIdString(attribute="_id", required=True)
+    title = ma.fields.String(required=True)
+    description = ma.fields.String()
+    thumbnail_url = ma.fields.String(allow_none=True)
+    playback_token = ma.fields.String(required=True)
+    duration = ma.fields.Float(allow_none=True)
+    created_at = UtcDateTime()
+    creator = ma.fields.Function(lambda video: CreatorSchema().dump(video))
+    views = ma.fields.Integer()
+    kind = ma.fields.String()
+    category = ma.fields.String(allow_none=True)
+
+
+class DashboardSchema(ma.Schema):
+    videos = ma.fields.List(ma.fields.Nested(DashboardItemSchema), required=True)
+    pagination = ma.fields.Nested(PaginationSchema, required=True)

@@ -1,0 +1,19 @@
+"""/dashboard: the feed the React Native app opens on."""
+
+from blueprints.api import ApiBlueprint
+from blueprints.guards import auth_required, current_principal
+from blueprints.schemas.common import PaginationArgs
+from blueprints.schemas.videos import DashboardSchema
+from services import dashboard
+
+blp = ApiBlueprint("dashboard", __name__, description="Home feed")
+
+
+@blp.route("/dashboard", methods=["GET"])
+@auth_required()
+@blp.arguments(PaginationArgs, location="query")
+@blp.response(200, DashboardSchema)
+def feed(args):
+    """Ready public videos, newest first, each with a fresh playback token and thumbnail URL."""
+    items, pagination = dashboard.feed(current_principal(), args["page"], args["per_page"])
+    return {"videos": items, "pagination": pagination}
