@@ -1,0 +1,170 @@
+"""Catalogue, dashboard and the management routes (SPEC.md, Videos)."""
+
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from bson import ObjectId
+
+from models.db import get_db
+from services import tokens
+from tests.test_auth_api import assert_error
+from tests.test_upload_api import gridfs_counts, upload, wait_until_processed
+
+
+@pytest.fixture
+def creator(accounts):
+    return accounts.user_with_token("creator")
+
+
+@pytest.fixture
+def ready_video(client, accounts, creator, media):
+    def make(**fields):
+        fields.setdefault("category", "music")
+        response = upload(client, accounts.bearer(creator), media["h264"], **fields)
+        video = wait_until_processed(client, accounts.bearer(creator), response.json["video"]["id"])
+        assert video["status"] == "ready"
+        return video
+
+    return make
+
+
+def test_dashboard_is_what_the_app_reads(client, app, accounts, creator, ready_video):
+    first, second = ready_video(title="First"), ready_video(title="Second")
+    viewer = accounts.user_with_token()
+    response = client.get(
+        "/dashboard", headers=accounts.bearer(viewer), base_url="http://api.example:5000"
+    )
+    assert response.status_code == 200
+    body = response.json
+    assert [item["id"] for item in body["videos"]] == [second["id"], first["id"]]
+    assert body["pagination"] == {"page": 1, "per_page": 20, "total": 2, "pages": 1}
+    item = body["videos"][0]
+    for key in (
+        "id",
+        "title",
+        "description",
+        "thumbnail_url",
+        "playback_token",
+        "duration",
+        "created_at",
+        "creator",
+        "views",
+    ):
+        assert key in item
+    assert item["creator"] == {"id": creator["user"]["id"], "name": creator["user"]["name"]}
+    url = urlsplit(item["thumbnail_url"])
+    assert (url.scheme, url.netloc, url.path) == (
+        "http",
+        "api.example:5000",
+        f"/video/{item['id']}/thumbnail",
+    )
+    assert parse_qs(url.query)["token"] == [item["playback_token"]]
+    with app.app_context():
+        claims = tokens.decode(item["playback_token"], tokens.PLAYBACK)
+    assert (claims["vid"], claims["sub"]) == (item["id"], viewer["user"]["id"])
+
+
+def test_urls_follow_the_proxy_and_public_base_url(make_app, accounts, ready_video):
+    ready_video()
+    viewer = accounts.bearer(accounts.user_with_token())
+    proxied = accounts.client.get(
+        "/dashboard",
+        headers={**viewer, "X-Forwarded-Proto": "https", "X-Forwarded-Host": "videos.example.com"},
+    )
+    assert proxied.json["videos"][0]["thumbnail_url"].startswith(
+        "https://videos.example.com/video/"
+    )
+    fixed = make_app(PUBLIC_BASE_URL="https://cdn.example.org/api").test_client()
+    item = fixed.get("/dashboard", headers=viewer).json["videos"][0]
+    assert item["thumbnail_url"].startswith("https://cdn.example.org/api/video/")
+
+
+def test_dashboard_pagination(client, accounts, ready_video):
+    for index in range(3):
+        ready_video(title=f"v{index}")
+    viewer = accounts.bearer(accounts.user_with_token())
+    page = client.get("/dashboard?page=2&per_page=2", headers=viewer).json
+    assert len(page["videos"]) == 1
+    assert page["pagination"] == {"page": 2, "per_page": 2, "total": 3, "pages": 2}
+    assert_error(client.get("/dashboard?per_page=500", headers=viewer), 400)
+
+
+def test_catalogue_hides_private_processing_and_filters(client, accounts, creator, ready_video):
+    public = ready_video(title="Cats on a piano")
+    ready_video(title="Secret", visibility="private")
+    ready_video(title="Dogs", category="pets")
+    viewer = accounts.bearer(accounts.user_with_token())
+    titles = [v["title"] for v in client.get("/videos", headers=viewer).json["videos"]]
+    assert sorted(titles) == ["Cats on a piano", "Dogs"]
+    found = client.get("/videos?q=PIANO", headers=viewer).json["videos"]
+    assert [v["id"] for v in found] == [public["id"]]
+    assert [
+        v["title"] for v in client.get("/videos?category=pets", headers=viewer).json["videos"]
+    ] == ["Dogs"]
+    mine = client.get(f"/videos?creator={creator['user']['id']}", headers=viewer).json
+    assert mine["pagination"]["total"] == 2
+    assert client.get("/videos?q=.*", headers=viewer).json["videos"] == []  # regex is escaped
+    assert_error(client.get("/videos?q[$ne]=x", headers=viewer), 400)
+
+
+def test_private_video_is_404_to_others_and_visible_to_its_owner(
+    client, accounts, creator, ready_video
+):
+    private = ready_video(visibility="private")
+    viewer = accounts.bearer(accounts.user_with_token())
+    assert_error(client.get(f"/video/{private['id']}", headers=viewer), 404)
+    assert (
+        client.get(f"/video/{private['id']}", headers=accounts.bearer(creator)).status_code == 200
+    )
+
+
+def test_owner_edits_and_others_cannot(client, accounts, creator, ready_video):
+    video = ready_video()
+    path = f"/video/{video['id']}"
+    edited = client.patch(
+        path, json={"title": "New title", "tags": ["x"]}, headers=accounts.bearer(creator)
+    )
+    assert edited.status_code == 200
+    assert (edited.json["video"]["title"], edited.json["video"]["tags"]) == ("New title", ["x"])
+    other = accounts.bearer(accounts.user_with_token("creator"))
+    assert_error(client.patch(path, json={"title": "Mine now"}, headers=other), 403)
+    assert_error(
+        client.patch(path, json={"status": "ready"}, headers=accounts.bearer(creator)), 400
+    )
+    admin = accounts.bearer(accounts.user_with_token("admin"))
+    assert client.patch(path, json={"visibility": "unlisted"}, headers=admin).status_code == 200
+
+
+def test_soft_delete_hides_everywhere_and_admin_restores(client, accounts, creator, ready_video):
+    video = ready_video()
+    viewer = accounts.bearer(accounts.user_with_token())
+    owner = accounts.bearer(creator)
+    assert client.delete(f"/video/{video['id']}", headers=owner).status_code == 200
+    assert client.get("/dashboard", headers=viewer).json["videos"] == []
+    assert client.get("/videos", headers=viewer).json["videos"] == []
+    assert_error(client.get(f"/video/{video['id']}", headers=owner), 404)
+    assert_error(client.get(f"/video/{video['id']}/status", headers=owner), 404)
+    assert_error(client.post(f"/video/{video['id']}/restore", headers=owner), 403)
+    admin = accounts.bearer(accounts.user_with_token("admin"))
+    restored = client.post(f"/video/{video['id']}/restore", headers=admin)
+    assert restored.status_code == 200 and restored.json["video"]["id"] == video["id"]
+    assert len(client.get("/dashboard", headers=viewer).json["videos"]) == 1
+
+
+def test_purge_removes_the_chunks(client, app, accounts, creator, ready_video):
+    video = ready_video()
+    assert gridfs_counts(app)[1] > 0
+    assert_error(
+        client.delete(f"/video/{video['id']}?purge=true", headers=accounts.bearer(creator)), 403
+    )
+    admin = accounts.bearer(accounts.user_with_token("admin"))
+    assert client.delete(f"/video/{video['id']}?purge=true", headers=admin).status_code == 200
+    assert gridfs_counts(app) == (0, 0)
+    with app.app_context():
+        assert get_db().videos.count_documents({}) == 0
+
+
+@pytest.mark.parametrize("video_id", [str(ObjectId()), "nope"])
+def test_unknown_video_is_404(client, accounts, video_id):
+    viewer = accounts.bearer(accounts.user_with_token())
+    assert_error(client.get(f"/video/{video_id}", headers=viewer), 404)
