@@ -32,6 +32,11 @@ def serve():
     from app import close_connections, create_app
 
     app = create_app()
+    from seed_videos import seed_if_empty
+
+    seeded = seed_if_empty(app)
+    if seeded:
+        print(f"Seeded {len(seeded)} demo videos (processing in the background)")
     host = os.environ.get("HOST", "127.0.0.1")
     port = int(os.environ.get("PORT", 5000))
     print(f"API on http://{host}:{port}  (admin: {app.config.get('ADMIN_EMAIL')})")
