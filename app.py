@@ -9,7 +9,7 @@ import config as settings
 from blueprints import admin, auth, dashboard, errors, meta, video
 from blueprints.uploads import SpoolToDiskRequest
 from extensions import api, cors, limiter
-from models import db
+from models import db, media_file
 from models import session as session_model
 from models import user as user_model
 from models import video as video_model
@@ -58,6 +58,7 @@ def register_database(app):
     mongo.on_ready(user_model.create_indexes)
     mongo.on_ready(session_model.create_indexes)
     mongo.on_ready(video_model.create_indexes)
+    mongo.on_ready(media_file.create_indexes)
     mongo.on_ready(lambda database: accounts.bootstrap_admin())
     jobs = app.extensions["media_jobs"] = MediaJobs(app)
     # Videos a dead process left half-processed are picked up once the DB answers.
