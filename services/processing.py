@@ -119,7 +119,9 @@ def _process_in(workdir, video, created):
         created.append(file_id)
         fields.update(media_file_id=file_id, sha256=sha256, size=size)
     fields.update(_describe(info))
-    fields["thumbnail_file_id"] = _thumbnail(video, info, stored, created)
+    fields["thumbnail_file_id"], fields["thumbnail_sha256"] = _thumbnail(
+        video, info, stored, created
+    )
     return fields
 
 
@@ -144,11 +146,12 @@ def _describe(info):
 
 
 def _thumbnail(video, info, stored, created):
+    """(file id, sha256) of the JPEG thumbnail; (None, None) for audio."""
     if info.kind != "video":
-        return None
+        return None, None
     jpeg = thumbnails.thumbnail_jpeg(stored)
-    file_id, _ = media_file.store_bytes(
+    file_id, sha256 = media_file.store_bytes(
         jpeg, f"{video['_id']}.jpg", "image/jpeg", {"video_id": video["_id"], "role": "thumbnail"}
     )
     created.append(file_id)
-    return file_id
+    return file_id, sha256
