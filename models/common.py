@@ -33,8 +33,12 @@ def object_id(value):
         return None
 
 
-def page_of(cursor_factory, total, page, per_page):
-    """One page of a query: (documents, pagination dict as SPEC.md gives it)."""
+NEWEST_FIRST = [("created_at", -1), ("_id", -1)]
+
+
+def newest_first_page(collection, query, page, per_page):
+    """One page of ``query``, newest first: (documents, pagination as SPEC.md gives it)."""
+    total = collection.count_documents(query)
     pages = (total + per_page - 1) // per_page if total else 0
-    documents = list(cursor_factory().skip((page - 1) * per_page).limit(per_page))
-    return documents, {"page": page, "per_page": per_page, "total": total, "pages": pages}
+    cursor = collection.find(query).sort(NEWEST_FIRST).skip((page - 1) * per_page).limit(per_page)
+    return list(cursor), {"page": page, "per_page": per_page, "total": total, "pages": pages}

@@ -3,7 +3,7 @@
 from pymongo import ASCENDING, DESCENDING
 from pymongo.errors import DuplicateKeyError
 
-from models.common import object_id, page_of, utcnow
+from models.common import newest_first_page, object_id, utcnow
 from models.db import get_db
 
 ROLES = ("viewer", "creator", "admin")
@@ -85,10 +85,4 @@ def promote_or_insert_admin(name, email, password_hash):
 
 def page(page_number, per_page, role=None):
     query = {"role": role} if role else {}
-    total = collection().count_documents(query)
-    return page_of(
-        lambda: collection().find(query).sort([("created_at", DESCENDING), ("_id", DESCENDING)]),
-        total,
-        page_number,
-        per_page,
-    )
+    return newest_first_page(collection(), query, page_number, per_page)

@@ -5,7 +5,7 @@ from datetime import timedelta
 
 from pymongo import ASCENDING, DESCENDING
 
-from models.common import object_id, page_of, utcnow
+from models.common import newest_first_page, object_id, utcnow
 from models.db import get_db
 
 PROCESSING, READY, FAILED = "processing", "ready", "failed"
@@ -105,13 +105,7 @@ def catalogue_query(q=None, category=None, creator_id=None):
 
 
 def page_of_videos(query, page_number, per_page):
-    total = collection().count_documents(query)
-    return page_of(
-        lambda: collection().find(query).sort([("created_at", DESCENDING), ("_id", DESCENDING)]),
-        total,
-        page_number,
-        per_page,
-    )
+    return newest_first_page(collection(), query, page_number, per_page)
 
 
 def soft_delete(video_id):
