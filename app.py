@@ -6,10 +6,10 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 import config as settings
-from blueprints import admin, auth, dashboard, errors, meta, video
+from blueprints import admin, auth, dashboard, errors, meta, playback, video
 from blueprints.uploads import SpoolToDiskRequest
 from extensions import api, cors, limiter
-from models import db, media_file
+from models import db, media_file, playback_view
 from models import session as session_model
 from models import user as user_model
 from models import video as video_model
@@ -59,6 +59,7 @@ def register_database(app):
     mongo.on_ready(session_model.create_indexes)
     mongo.on_ready(video_model.create_indexes)
     mongo.on_ready(media_file.create_indexes)
+    mongo.on_ready(playback_view.create_indexes)
     mongo.on_ready(lambda database: accounts.bootstrap_admin())
     jobs = app.extensions["media_jobs"] = MediaJobs(app)
     # Videos a dead process left half-processed are picked up once the DB answers.
@@ -133,7 +134,15 @@ def rate_limit_settings(config):
 
 
 def register_blueprints(app):
-    for blueprint in (meta.blp, auth.blp, admin.blp, dashboard.blp, video.blp, video.catalogue_blp):
+    for blueprint in (
+        meta.blp,
+        auth.blp,
+        admin.blp,
+        dashboard.blp,
+        video.blp,
+        video.catalogue_blp,
+        playback.blp,
+    ):
         api.register_blueprint(blueprint)
 
 

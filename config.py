@@ -75,6 +75,8 @@ class BaseConfig:
         self.RATELIMIT_SIGNUP = env_str("RATELIMIT_SIGNUP", "5 per minute")
         self.RATELIMIT_LOGIN = env_str("RATELIMIT_LOGIN", "10 per minute")
         self.RATELIMIT_REFRESH = env_str("RATELIMIT_REFRESH", "30 per minute")
+        # Per playback token, on the media and thumbnail routes (exempt from the per-IP default).
+        self.RATELIMIT_MEDIA = env_str("RATELIMIT_MEDIA", "600 per minute")
 
     def default_bcrypt_rounds(self):
         return 12

@@ -4,7 +4,7 @@ Prints (never asserts) two figures against the embedded database:
 - the server's peak RSS increase during the upload (target: < 100 MB);
 - the upload's wall time against GridFSBucket.upload_from_stream of the same
   bytes into the same database (target: within 1.5x).
-Run: .venv/bin/python bench/upload.py [--mb 500]
+Run: .venv/bin/python -m bench.upload [--mb 500]
 """
 
 import argparse
@@ -14,34 +14,13 @@ import time
 import uuid
 from pathlib import Path
 
-import av
 import gridfs
-import numpy as np
 from pymongo import MongoClient
 
 from bench.common import EmbeddedMongo, Gunicorn, PeakSampler, tree_rss
+from services.demo_media import write_noise_video
 
 MIB = 1024 * 1024
-
-
-def make_big_video(path, megabytes):
-    """A real H.264 MP4 (no audio) of about ``megabytes``: noise frames, lossless x264."""
-    rng = np.random.default_rng(7)
-    with av.open(str(path), "w", container_options={"movflags": "+faststart"}) as output:
-        stream = output.add_stream("libx264", rate=25)
-        stream.width, stream.height, stream.pix_fmt = 1280, 720, "yuv420p"
-        stream.options = {"preset": "ultrafast", "qp": "0"}
-        noise = rng.integers(0, 256, (720, 1280, 3), dtype=np.uint8)
-        written = 0
-        for index in range(1_000_000):
-            frame = np.roll(noise, index * 7, axis=1)
-            for packet in stream.encode(av.VideoFrame.from_ndarray(frame, format="bgr24")):
-                written += packet.size
-                output.mux(packet)
-            if written >= megabytes * MIB:
-                break
-        output.mux(stream.encode())
-    return path
 
 
 def make_small_video(path):
@@ -94,7 +73,7 @@ def main():
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-upload-") as tmp:
         tmp = Path(tmp)
-        video = make_big_video(tmp / "big.mp4", args.mb)
+        video = write_noise_video(tmp / "big.mp4", args.mb)
         size_mb = video.stat().st_size / MIB
         print(f"video: {size_mb:.0f} MiB")
         with EmbeddedMongo(tmp / "db", log_path=tmp / "db.log") as database:

@@ -81,6 +81,64 @@ def download_to(file_id, path):
         bucket().download_to_stream(file_id, target)
 
 
+# Chunks fetched per round trip while streaming: ~1 MB in memory per stream.
+# pymongo's GridOut reads with an unbounded cursor (no batch_size, no upper
+# ``n``), whose first batch is up to 16 MB per stream: too much for 20+
+# concurrent players, and past the end of a short range. Hence read_range.
+STREAM_BATCH_CHUNKS = 4
+
+
+class CorruptFile(Exception):
+    """A chunk of a GridFS file is missing or out of place."""
+
+
+def find_file(file_id):
+    """The ``fs.files`` document (length, chunkSize, uploadDate), or None."""
+    if file_id is None:
+        return None
+    return get_db().fs.files.find_one(
+        {"_id": file_id}, {"length": 1, "chunkSize": 1, "uploadDate": 1}
+    )
+
+
+def read_range(file_doc, start, end):
+    """An iterator of bytes ``start``..``end`` (inclusive) of a GridFS file, chunk by chunk.
+
+    Only the chunks the range covers are fetched, starting at chunk
+    ``start // chunkSize``: the last megabyte of a large file costs what the
+    first one does. The cursor is made here, inside the request (the body is
+    iterated after it), and is lazy: nothing is read until the first chunk is
+    asked for. Closing the iterator (a client that hangs up) closes the cursor.
+    """
+    chunk_size = file_doc["chunkSize"]
+    first, last = start // chunk_size, end // chunk_size
+    cursor = get_db().fs.chunks.find(
+        {"files_id": file_doc["_id"], "n": {"$gte": first, "$lte": last}},
+        {"data": 1, "n": 1, "_id": 0},
+        sort=[("n", 1)],
+        batch_size=STREAM_BATCH_CHUNKS,
+    )
+    return _slices(cursor, file_doc, start, end)
+
+
+def _slices(cursor, file_doc, start, end):
+    chunk_size = file_doc["chunkSize"]
+    first, last = start // chunk_size, end // chunk_size
+    with cursor:
+        expected = first
+        for chunk in cursor:
+            if chunk["n"] != expected:
+                break
+            offset = expected * chunk_size
+            low = start - offset if expected == first else 0
+            high = end - offset + 1 if expected == last else None
+            data = chunk["data"]
+            yield data if (low, high) == (0, None) else data[low:high]
+            expected += 1
+    if expected != last + 1:
+        raise CorruptFile(f"file {file_doc['_id']}: chunk {expected} is missing")
+
+
 def delete(*file_ids):
     """Delete files and their chunks; ids that are None or already gone are skipped."""
     for file_id in file_ids:

@@ -118,3 +118,8 @@ def restore(video_id):
 
 def remove(video_id):
     collection().delete_one({"_id": video_id})
+
+
+def add_view(video_id):
+    """One more view; ``updated_at`` is for edits and is left alone."""
+    collection().update_one({"_id": video_id}, {"$inc": {"views": 1}})

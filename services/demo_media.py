@@ -109,3 +109,26 @@ def write_opencv_mp4v(path, seconds=2.0, fps=24, width=320, height=240):
         writer.write(picture(index, width, height))
     writer.release()
     return path
+
+
+def write_noise_video(path, megabytes, width=1280, height=720, fps=25):
+    """A real H.264 MP4 (moov first, no audio) of about ``megabytes`` MiB.
+
+    Noise barely compresses (lossless x264), so size is reached in few frames:
+    multi-chunk files for the Range tests and large ones for the benchmarks.
+    """
+    target = megabytes * 1024 * 1024
+    noise = np.random.default_rng(7).integers(0, 256, (height, width, 3), dtype=np.uint8)
+    with av.open(str(path), "w", container_options={"movflags": "+faststart"}) as output:
+        stream = output.add_stream("libx264", rate=fps)
+        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+        stream.options = {"preset": "ultrafast", "qp": "0"}
+        written, index = 0, 0
+        while written < target:
+            frame = np.roll(noise, index * 7, axis=1)
+            for packet in stream.encode(av.VideoFrame.from_ndarray(frame, format="bgr24")):
+                written += packet.size
+                output.mux(packet)
+            index += 1
+        output.mux(stream.encode())
+    return path

@@ -171,3 +171,74 @@ def media(tmp_path_factory):
         "mp3": demo_media.write_audio(folder / "song.mp3"),
         "text": text,
     }
+
+
+@pytest.fixture(scope="session")
+def multi_chunk_mp4(tmp_path_factory):
+    """A real H.264 MP4 of ~1.5 MB: six GridFS chunks, so ranges cross chunk borders."""
+    path = tmp_path_factory.mktemp("playback") / "noise.mp4"
+    return demo_media.write_noise_video(path, 1.3, width=320, height=240)
+
+
+class Library:
+    """Ready videos put straight into the database (no processing), and playback tokens."""
+
+    def __init__(self, app, client, accounts):
+        self.app, self.client, self.accounts = app, client, accounts
+        self.owner = accounts.user_with_token("creator")
+
+    def ready_video(self, path, **fields):
+        from models import media_file
+        from models import video as videos
+        from services import thumbnails
+
+        with self.app.app_context():
+            file_id, size, sha256 = media_file.store(path, path.name, "video/mp4")
+            jpeg = thumbnails.thumbnail_jpeg(path)
+            thumb_id, thumb_sha = media_file.store_bytes(jpeg, "thumb.jpg", "image/jpeg")
+            document = videos.insert(
+                {
+                    "owner_id": bson_id(self.owner["user"]["id"]),
+                    "owner_name": self.owner["user"]["name"],
+                    "title": fields.pop("title", "Stored clip"),
+                    "description": "",
+                    "visibility": fields.pop("visibility", "public"),
+                    "kind": "video",
+                }
+            )
+            ready = {
+                "status": videos.READY,
+                "media_file_id": file_id,
+                "size": size,
+                "sha256": sha256,
+                "mime_type": "video/mp4",
+                "duration": 2.0,
+                "thumbnail_file_id": thumb_id,
+                "thumbnail_sha256": thumb_sha,
+                **fields,
+            }
+            videos.update(document["_id"], **ready)
+        return {"id": str(document["_id"]), "bytes": path.read_bytes(), **ready}
+
+    def playback_token(self, video_id, bundle):
+        response = self.client.post(
+            f"/video/{video_id}/playback-token", headers=self.accounts.bearer(bundle)
+        )
+        assert response.status_code == 200, response.json
+        return response.json["playback_token"]
+
+
+def bson_id(hex_id):
+    from bson import ObjectId
+
+    return ObjectId(hex_id)
+
+
+@pytest.fixture
+def library(app, client, accounts):
+    return Library(app, client, accounts)
+
+
+@pytest.fixture
+def viewer(accounts):
+    return accounts.user_with_token("viewer")

@@ -114,3 +114,30 @@ class DashboardItemSchema(ma.Schema):
 class DashboardSchema(ma.Schema):
     videos = ma.fields.List(ma.fields.Nested(DashboardItemSchema), required=True)
     pagination = ma.fields.Nested(PaginationSchema, required=True)
+
+
+class PlaybackTokenArgs(ma.Schema):
+    """``?token=``: the playback token. Other query parameters (a player's
+    cache-busting ``_=``) are ignored, not refused: the URL must keep working."""
+
+    class Meta:
+        unknown = ma.EXCLUDE
+
+    token = ma.fields.String(
+        load_default=None, metadata={"description": "The playback token (the only credential)"}
+    )
+
+
+class PlaybackTokenSchema(ma.Schema):
+    playback_token = ma.fields.String(required=True)
+    expires_at = UtcDateTime(required=True)
+    stream_url = ma.fields.String(required=True, metadata={"description": "Absolute media URL"})
+
+
+class StreamSchema(ma.Schema):
+    stream_url = ma.fields.String(required=True, metadata={"description": "Absolute media URL"})
+    video_id = ObjectIdString(required=True)
+    title = ma.fields.String(required=True)
+    mime_type = ma.fields.String(allow_none=True)
+    expires_at = UtcDateTime(required=True)
+    thumbnail_url = ma.fields.String(allow_none=True)

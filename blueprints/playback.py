@@ -1,0 +1,85 @@
+"""/video/{id}: the stream JSON, playback tokens, and the media and thumbnail bytes."""
+
+import hashlib
+
+from flask import current_app, request
+
+from blueprints import streaming
+from blueprints.api import ApiBlueprint
+from blueprints.guards import auth_required, current_principal
+from blueprints.schemas.videos import PlaybackTokenArgs, PlaybackTokenSchema, StreamSchema
+from extensions import limiter
+from services import playback
+
+blp = ApiBlueprint("playback", __name__, url_prefix="/video", description="Playback")
+
+MEDIA_HEADERS = [
+    {"in": "header", "name": name, "required": False, "schema": {"type": "string"}}
+    for name in ("Range", "If-Range", "If-None-Match", "If-Modified-Since")
+]
+
+
+def playback_token_key():
+    """Media is limited per playback token (a player makes many requests), not per IP.
+
+    The key is a hash, so no usable token is ever written to the limiter's storage.
+    """
+    token = request.args.get("token")
+    if not token:
+        return f"ip:{request.remote_addr}"
+    return "token:" + hashlib.sha256(token.encode()).hexdigest()[:32]
+
+
+def media_limit():
+    return current_app.config["RATELIMIT_MEDIA"]
+
+
+@blp.route("/<video_id>/stream", methods=["GET"])
+@auth_required()
+@blp.arguments(PlaybackTokenArgs, location="query")
+@blp.response(200, StreamSchema)
+@blp.alt_response(400, description="No playback token")
+@blp.alt_response(403, description="The token is for another video or user")
+@blp.alt_response(404, description="Unknown or deleted video")
+@blp.alt_response(409, description="The video is not ready")
+def stream(args, video_id):
+    """Where to play a video: the absolute, signed ``stream_url`` the app's WebView opens."""
+    return playback.stream_info(current_principal(), video_id, args["token"])
+
+
+@blp.route("/<video_id>/playback-token", methods=["POST"])
+@auth_required()
+@blp.response(200, PlaybackTokenSchema)
+@blp.alt_response(404, description="Unknown or deleted video")
+@blp.alt_response(409, description="The video is not ready")
+def new_playback_token(video_id):
+    """A fresh playback token for one video, and its media URL."""
+    return playback.new_session(current_principal(), video_id)
+
+
+@blp.route("/<video_id>/media", methods=["GET"])
+@limiter.limit(media_limit, key_func=playback_token_key)
+@blp.arguments(PlaybackTokenArgs, location="query")
+@blp.doc(parameters=MEDIA_HEADERS, security=[])
+@blp.alt_response(206, description="Partial content: one range, or multipart/byteranges")
+@blp.alt_response(304, description="Not modified (If-None-Match / If-Modified-Since)")
+@blp.alt_response(400, description="No playback token")
+@blp.alt_response(401, description="Invalid, expired or revoked playback token")
+@blp.alt_response(403, description="The token is for another video")
+@blp.alt_response(404, description="Unknown or deleted video")
+@blp.alt_response(416, description="No satisfiable range; Content-Range: bytes */size")
+def media(args, video_id):
+    """The video's bytes, with HTTP Range (GET and HEAD); the token is the only credential."""
+    found = playback.media(args["token"], video_id, count_view=request.method == "GET")
+    return streaming.serve(found)
+
+
+@blp.route("/<video_id>/thumbnail", methods=["GET"])
+@limiter.limit(media_limit, key_func=playback_token_key)
+@blp.arguments(PlaybackTokenArgs, location="query")
+@blp.doc(parameters=MEDIA_HEADERS, security=[])
+@blp.alt_response(304, description="Not modified")
+@blp.alt_response(404, description="Unknown video, or no thumbnail (audio)")
+def thumbnail(args, video_id):
+    """The JPEG thumbnail; signed by the playback token like the media URL."""
+    return streaming.serve(playback.thumbnail(args["token"], video_id))
