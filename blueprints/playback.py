@@ -2,6 +2,7 @@
 
 import hashlib
 
+import marshmallow as ma
 from flask import current_app, request
 
 from blueprints import streaming
@@ -59,7 +60,7 @@ def new_playback_token(video_id):
 
 @blp.route("/<video_id>/media", methods=["GET"])
 @limiter.limit(media_limit, key_func=playback_token_key)
-@blp.arguments(PlaybackTokenArgs, location="query")
+@blp.arguments(PlaybackTokenArgs, location="query", unknown=ma.EXCLUDE)
 @blp.doc(parameters=MEDIA_HEADERS, security=[])
 @blp.alt_response(206, description="Partial content: one range, or multipart/byteranges")
 @blp.alt_response(304, description="Not modified (If-None-Match / If-Modified-Since)")
@@ -76,7 +77,7 @@ def media(args, video_id):
 
 @blp.route("/<video_id>/thumbnail", methods=["GET"])
 @limiter.limit(media_limit, key_func=playback_token_key)
-@blp.arguments(PlaybackTokenArgs, location="query")
+@blp.arguments(PlaybackTokenArgs, location="query", unknown=ma.EXCLUDE)
 @blp.doc(parameters=MEDIA_HEADERS, security=[])
 @blp.alt_response(304, description="Not modified")
 @blp.alt_response(404, description="Unknown video, or no thumbnail (audio)")

@@ -69,3 +69,30 @@ def test_the_apps_account_flow(client):
     assert again.status_code == 401
     assert phone.token is None  # the app cleared it, as it does on any 401
     assert phone.shown_error
+
+
+def test_the_apps_playback_flow(client, library, multi_chunk_mp4):
+    """Dashboard, the stream JSON, then the URLs as its WebView and <Image> load them."""
+    video = library.ready_video(multi_chunk_mp4, title="Tonight's show")
+    phone = ReactNativeApp(client)
+    phone.sign_up("Ada", "ada@example.com", "analytical-engine")
+    phone.log_in("ada@example.com", "analytical-engine")
+
+    feed = phone.call("GET", "/dashboard")
+    assert feed.status_code == 200
+    item = next(v for v in feed.json["videos"] if v["id"] == video["id"])
+    assert item["title"] == "Tonight's show"
+    stream = phone.call("GET", f"/video/{item['id']}/stream?token={item['playback_token']}")
+    assert stream.status_code == 200
+    stream_url, thumbnail_url = stream.json["stream_url"], item["thumbnail_url"]
+
+    # The WebView and <Image> send no header at all: the signed URLs alone must work.
+    played = client.get(stream_url, headers={"Range": "bytes=0-1"})
+    assert played.status_code == 206 and played.data == video["bytes"][:2]
+    assert client.get(stream_url).data == video["bytes"]
+    picture = client.get(thumbnail_url)
+    assert picture.status_code == 200 and picture.headers["Content-Type"] == "image/jpeg"
+
+    phone.log_out()
+    assert client.get(stream_url).status_code == 401
+    assert client.get(thumbnail_url).status_code == 401

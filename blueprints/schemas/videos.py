@@ -117,11 +117,8 @@ class DashboardSchema(ma.Schema):
 
 
 class PlaybackTokenArgs(ma.Schema):
-    """``?token=``: the playback token. Other query parameters (a player's
-    cache-busting ``_=``) are ignored, not refused: the URL must keep working."""
-
-    class Meta:
-        unknown = ma.EXCLUDE
+    """``?token=``: the playback token. On the media routes other query
+    parameters (a player's cache-busting ``_=``) are ignored, not refused."""
 
     token = ma.fields.String(
         load_default=None, metadata={"description": "The playback token (the only credential)"}
