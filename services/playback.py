@@ -7,6 +7,8 @@ video, session (logout ends it at once) and that the video is still ready,
 visible to its user and not deleted.
 """
 
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -33,6 +35,34 @@ class Playable:
     @property
     def size(self):
         return self.file["length"]
+
+
+class RecentlyCounted:
+    """Playback tokens this process has already counted, the most recent few thousand.
+
+    A player makes dozens of range requests per session; remembering its
+    token here spares each later request a write that the unique index would
+    refuse anyway. The database stays the judge across workers.
+    """
+
+    def __init__(self, capacity=10_000):
+        self.capacity = capacity
+        self._seen = OrderedDict()
+        self._lock = threading.Lock()
+
+    def __contains__(self, token_id):
+        with self._lock:
+            return token_id in self._seen
+
+    def add(self, token_id):
+        with self._lock:
+            self._seen[token_id] = True
+            self._seen.move_to_end(token_id)
+            if len(self._seen) > self.capacity:
+                self._seen.popitem(last=False)
+
+
+_counted = RecentlyCounted()
 
 
 def ready_video(principal, video_id):
@@ -77,12 +107,20 @@ def media(token, video_id, count_view=False):
     stored = media_file.find_file(video.get("media_file_id"))
     if stored is None:
         raise NotFound("No such video.", code="video_not_found")
+    if count_view:
+        _count_view(principal, video)
+    expires_at = _expiry(principal.claims)
+    return Playable(stored, video.get("mime_type") or "video/mp4", video["sha256"], expires_at)
+
+
+def _count_view(principal, video):
+    """One view per playback session (token), however many ranges its player asks."""
     claims = principal.claims
-    if count_view and playback_view.first_use(
-        claims["jti"], video["_id"], principal.user["_id"], _expiry(claims)
-    ):
+    if claims["jti"] in _counted:
+        return
+    if playback_view.first_use(claims["jti"], video["_id"], principal.user["_id"], _expiry(claims)):
         videos.add_view(video["_id"])
-    return Playable(stored, video.get("mime_type") or "video/mp4", video["sha256"], _expiry(claims))
+    _counted.add(claims["jti"])
 
 
 def thumbnail(token, video_id):
