@@ -8,16 +8,12 @@ from flask import current_app, request
 from blueprints import streaming
 from blueprints.api import ApiBlueprint
 from blueprints.guards import auth_required, current_principal
+from blueprints.schemas.media_docs import bytes_doc
 from blueprints.schemas.videos import PlaybackTokenArgs, PlaybackTokenSchema, StreamSchema
 from extensions import limiter
 from services import playback
 
 blp = ApiBlueprint("playback", __name__, url_prefix="/video", description="Playback")
-
-MEDIA_HEADERS = [
-    {"in": "header", "name": name, "required": False, "schema": {"type": "string"}}
-    for name in ("Range", "If-Range", "If-None-Match", "If-Modified-Since")
-]
 
 
 def playback_token_key():
@@ -61,14 +57,13 @@ def new_playback_token(video_id):
 @blp.route("/<video_id>/media", methods=["GET"])
 @limiter.limit(media_limit, key_func=playback_token_key)
 @blp.arguments(PlaybackTokenArgs, location="query", unknown=ma.EXCLUDE)
-@blp.doc(parameters=MEDIA_HEADERS, security=[])
-@blp.alt_response(206, description="Partial content: one range, or multipart/byteranges")
-@blp.alt_response(304, description="Not modified (If-None-Match / If-Modified-Since)")
+@blp.doc(**bytes_doc("video/mp4", "The video (audio: audio/mp4 or audio/mpeg)"))
 @blp.alt_response(400, description="No playback token")
 @blp.alt_response(401, description="Invalid, expired or revoked playback token")
 @blp.alt_response(403, description="The token is for another video")
 @blp.alt_response(404, description="Unknown or deleted video")
-@blp.alt_response(416, description="No satisfiable range; Content-Range: bytes */size")
+@blp.alt_response(409, description="The video is not ready")
+@blp.alt_response(429, description="Too many requests with this playback token")
 def media(args, video_id):
     """The video's bytes, with HTTP Range (GET and HEAD); the token is the only credential."""
     found = playback.media(args["token"], video_id, count_view=request.method == "GET")
@@ -78,8 +73,9 @@ def media(args, video_id):
 @blp.route("/<video_id>/thumbnail", methods=["GET"])
 @limiter.limit(media_limit, key_func=playback_token_key)
 @blp.arguments(PlaybackTokenArgs, location="query", unknown=ma.EXCLUDE)
-@blp.doc(parameters=MEDIA_HEADERS, security=[])
-@blp.alt_response(304, description="Not modified")
+@blp.doc(**bytes_doc("image/jpeg", "The JPEG thumbnail"))
+@blp.alt_response(401, description="Invalid, expired or revoked playback token")
+@blp.alt_response(403, description="The token is for another video")
 @blp.alt_response(404, description="Unknown video, or no thumbnail (audio)")
 def thumbnail(args, video_id):
     """The JPEG thumbnail; signed by the playback token like the media URL."""
