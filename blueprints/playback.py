@@ -54,16 +54,31 @@ def new_playback_token(video_id):
     return playback.new_session(current_principal(), video_id)
 
 
+BYTE_ROUTE_ERRORS = {
+    400: "No playback token",
+    401: "Invalid, expired or revoked playback token",
+    403: "The token is for another video",
+    404: "Unknown or deleted video, or no such file (an audio file has no thumbnail)",
+    409: "The video is not ready",
+    429: "Too many requests with this playback token",
+}
+
+
+def byte_route(media_type, summary):
+    """The token argument, the per-token limit and the OpenAPI of a route that serves bytes."""
+
+    def decorate(view):
+        for status, description in BYTE_ROUTE_ERRORS.items():
+            view = blp.alt_response(status, description=description)(view)
+        view = blp.doc(**bytes_doc(media_type, summary))(view)
+        view = blp.arguments(PlaybackTokenArgs, location="query", unknown=ma.EXCLUDE)(view)
+        return limiter.limit(media_limit, key_func=playback_token_key)(view)
+
+    return decorate
+
+
 @blp.route("/<video_id>/media", methods=["GET"])
-@limiter.limit(media_limit, key_func=playback_token_key)
-@blp.arguments(PlaybackTokenArgs, location="query", unknown=ma.EXCLUDE)
-@blp.doc(**bytes_doc("video/mp4", "The video (audio: audio/mp4 or audio/mpeg)"))
-@blp.alt_response(400, description="No playback token")
-@blp.alt_response(401, description="Invalid, expired or revoked playback token")
-@blp.alt_response(403, description="The token is for another video")
-@blp.alt_response(404, description="Unknown or deleted video")
-@blp.alt_response(409, description="The video is not ready")
-@blp.alt_response(429, description="Too many requests with this playback token")
+@byte_route("video/mp4", "The video (audio: audio/mp4 or audio/mpeg)")
 def media(args, video_id):
     """The video's bytes, with HTTP Range (GET and HEAD); the token is the only credential."""
     found = playback.media(args["token"], video_id, count_view=request.method == "GET")
@@ -71,12 +86,7 @@ def media(args, video_id):
 
 
 @blp.route("/<video_id>/thumbnail", methods=["GET"])
-@limiter.limit(media_limit, key_func=playback_token_key)
-@blp.arguments(PlaybackTokenArgs, location="query", unknown=ma.EXCLUDE)
-@blp.doc(**bytes_doc("image/jpeg", "The JPEG thumbnail"))
-@blp.alt_response(401, description="Invalid, expired or revoked playback token")
-@blp.alt_response(403, description="The token is for another video")
-@blp.alt_response(404, description="Unknown video, or no thumbnail (audio)")
+@byte_route("image/jpeg", "The JPEG thumbnail")
 def thumbnail(args, video_id):
     """The JPEG thumbnail; signed by the playback token like the media URL."""
     return streaming.serve(playback.thumbnail(args["token"], video_id))
