@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint format clean
+.PHONY: install tools run test lint format clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -14,10 +14,14 @@ $(STAMP): requirements.txt requirements-dev.txt
 
 install: $(STAMP)
 
+# ffmpeg/ffprobe, chromium and chromedriver for tests/test_real_players.py.
+tools:
+	bash scripts/install_test_tools.sh
+
 run: install
 	$(BIN)/python scripts/dev_server.py
 
-test: install
+test: install tools
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: install

@@ -53,21 +53,35 @@ def write_video(
     container=None,
     hue=0,
     frequency=440.0,
+    keyframe_seconds=None,
 ):
-    """Encode a test video; ``audio_codec=None`` for none, ``faststart`` puts moov first."""
+    """Encode a test video; ``audio_codec=None`` for none, ``faststart`` puts moov first.
+
+    Audio is encoded alongside the picture, so the two interleave through the
+    file as a phone writes them: a player can seek without reading ahead.
+    ``keyframe_seconds`` sets the keyframe interval (the encoder's default else,
+    ~10 s for libx264): a short one lets players land a seek close to its target.
+    """
     options = {"movflags": "+faststart"} if faststart else {}
     with av.open(str(path), "w", format=container, container_options=options) as output:
         video = output.add_stream(video_codec, rate=fps)
         video.width, video.height, video.pix_fmt = width, height, pixel_format
-        audio = output.add_stream(audio_codec, rate=_rate_for(audio_codec)) if audio_codec else None
-        if audio is not None:
+        if keyframe_seconds:
+            video.options = {"g": str(max(round(keyframe_seconds * fps), 1))}
+        audio = None
+        if audio_codec:
+            audio = output.add_stream(audio_codec, rate=_rate_for(audio_codec))
             audio.layout = "mono"
+            sound = _audio_frames(audio, tone(seconds, frequency, _rate_for(audio_codec)))
         for index in range(int(seconds * fps)):
             frame = av.VideoFrame.from_ndarray(picture(index, width, height, hue), format="bgr24")
             output.mux(video.encode(frame))
+            if audio is not None:
+                _mux_audio_until(output, audio, sound, (index + 1) / fps)
         output.mux(video.encode())
         if audio is not None:
-            _write_audio(output, audio, tone(seconds, frequency, _rate_for(audio_codec)))
+            _mux_audio_until(output, audio, sound, None)
+            output.mux(audio.encode())
     return path
 
 
@@ -75,23 +89,34 @@ def write_audio(path, seconds=2.0, codec="libmp3lame", container=None, frequency
     with av.open(str(path), "w", format=container) as output:
         stream = output.add_stream(codec, rate=_rate_for(codec))
         stream.layout = "mono"
-        _write_audio(output, stream, tone(seconds, frequency, _rate_for(codec)))
+        samples = tone(seconds, frequency, _rate_for(codec))
+        _mux_audio_until(output, stream, _audio_frames(stream, samples), None)
+        output.mux(stream.encode())
     return path
 
 
-def _write_audio(output, stream, samples):
+def _audio_frames(stream, samples):
+    """The encoder's frames of ``samples``, each with its pts in samples; peekable."""
     frame_size = stream.codec_context.frame_size or 1024
     fmt = stream.codec_context.format.name
+    rate = stream.codec_context.sample_rate
+    frames = []
     for start in range(0, len(samples), frame_size):
         chunk = samples[start : start + frame_size]
         if len(chunk) < frame_size:
             chunk = np.pad(chunk, (0, frame_size - len(chunk)))
         frame = av.AudioFrame.from_ndarray(_as_format(chunk, fmt), format=fmt, layout="mono")
-        frame.sample_rate = stream.codec_context.sample_rate
-        frame.pts = start
-        frame.time_base = Fraction(1, stream.codec_context.sample_rate)
-        output.mux(stream.encode(frame))
-    output.mux(stream.encode())
+        frame.sample_rate, frame.pts, frame.time_base = rate, start, Fraction(1, rate)
+        frames.append(frame)
+    frames.reverse()  # pop() from the end gives them in order
+    return frames
+
+
+def _mux_audio_until(output, stream, frames, seconds):
+    """Encode the audio frames that start before ``seconds`` (all of them for None)."""
+    rate = stream.codec_context.sample_rate
+    while frames and (seconds is None or frames[-1].pts / rate < seconds):
+        output.mux(stream.encode(frames.pop()))
 
 
 def _as_format(chunk, fmt):

@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# Install the system tools the real-client tests use (tests/test_real_players.py):
+#   ffmpeg          -> ffmpeg, ffprobe
+#   chromium        -> /usr/bin/chromium (headless browser)
+#   chromium-driver -> /usr/bin/chromedriver (selenium talks to it; nothing is downloaded)
+#
+# Idempotent and quick when everything is present: apt-get runs only for what is missing.
+# When it cannot install (no apt-get, not root and no sudo, apt failure) it says so and
+# exits 0 so a laptop can still run the rest of the suite (those tests skip); with CI=true
+# it exits non-zero instead, because CI must run every test.
+set -uo pipefail
+
+PACKAGES=(ffmpeg chromium chromium-driver)
+
+declare -A PROVIDES=(
+    [ffmpeg]="ffmpeg ffprobe"
+    [chromium]="chromium"
+    [chromium-driver]="chromedriver"
+)
+
+in_ci() {
+    [[ "${CI:-}" == "true" ]]
+}
+
+give_up() {
+    echo "install_test_tools: $1" >&2
+    if in_ci; then
+        echo "install_test_tools: CI=true, so this is an error." >&2
+        exit 1
+    fi
+    echo "install_test_tools: the tests that need these tools will be skipped." >&2
+    exit 0
+}
+
+missing=()
+for package in "${PACKAGES[@]}"; do
+    for command in ${PROVIDES[$package]}; do
+        if ! command -v "$command" >/dev/null 2>&1; then
+            missing+=("$package")
+            break
+        fi
+    done
+done
+
+if [[ ${#missing[@]} -eq 0 ]]; then
+    echo "install_test_tools: ffmpeg, ffprobe, chromium and chromedriver are present."
+    exit 0
+fi
+
+echo "install_test_tools: missing Debian packages: ${missing[*]}"
+
+if ! command -v apt-get >/dev/null 2>&1; then
+    give_up "apt-get is not available; install ${missing[*]} by hand."
+fi
+
+SUDO=()
+if [[ "$(id -u)" -ne 0 ]]; then
+    if command -v sudo >/dev/null 2>&1 && sudo -n true >/dev/null 2>&1; then
+        SUDO=(sudo -n)
+    else
+        give_up "not root and no password-less sudo; run: sudo apt-get install ${missing[*]}"
+    fi
+fi
+
+export DEBIAN_FRONTEND=noninteractive
+if ! "${SUDO[@]}" apt-get update -qq; then
+    give_up "apt-get update failed."
+fi
+if ! "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive \
+    apt-get install -y -qq --no-install-recommends "${missing[@]}"; then
+    give_up "apt-get install ${missing[*]} failed."
+fi
+
+for package in "${missing[@]}"; do
+    for command in ${PROVIDES[$package]}; do
+        if ! command -v "$command" >/dev/null 2>&1; then
+            give_up "$package was installed but $command is still not on PATH."
+        fi
+    done
+done
+echo "install_test_tools: installed ${missing[*]}."

@@ -1,0 +1,152 @@
+"""Headless Chromium: ``<video src=stream_url>`` as the React Native WebView opens it."""
+
+import html
+import importlib.util
+import os
+
+import pytest
+
+from tests.conftest import require_tool
+from tests.players.conftest import SECONDS
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMEDRIVER = "/usr/bin/chromedriver"
+
+PLAYER_PAGE = """<!doctype html>
+<html><body>
+<video id="player" src="{src}" muted playsinline preload="auto" width="640" height="360"></video>
+<img id="thumbnail" src="{thumbnail}" alt="">
+</body></html>
+"""
+
+WAIT_FOR_METADATA = """
+const done = arguments[arguments.length - 1];
+const video = document.getElementById('player');
+const report = () => done({
+    duration: video.duration, readyState: video.readyState,
+    width: video.videoWidth, height: video.videoHeight,
+    error: video.error && [video.error.code, video.error.message],
+});
+if (video.readyState >= 1 || video.error) { report(); }
+else {
+    video.addEventListener('loadedmetadata', report, {once: true});
+    video.addEventListener('error', report, {once: true});
+}
+"""
+
+WAIT_FOR_THUMBNAIL = """
+const done = arguments[arguments.length - 1];
+const image = document.getElementById('thumbnail');
+const report = () => done({loaded: image.complete && image.naturalWidth > 0,
+                           width: image.naturalWidth, height: image.naturalHeight});
+if (image.complete) { report(); }
+else {
+    image.addEventListener('load', report, {once: true});
+    image.addEventListener('error', report, {once: true});
+}
+"""
+
+PLAY_THEN_SEEK = """
+const target = arguments[0];
+const done = arguments[arguments.length - 1];
+const video = document.getElementById('player');
+const fail = (what) => done({error: what});
+video.addEventListener('error', () => fail([video.error.code, video.error.message]));
+video.play().then(() => {
+    video.addEventListener('seeked', () => {
+        const seekedAt = video.currentTime;
+        const started = performance.now();
+        const check = () => {
+            const advanced = video.currentTime > seekedAt + 0.5;
+            if (advanced || performance.now() - started > 10000) {
+                done({seekedAt: seekedAt, now: video.currentTime, paused: video.paused,
+                      readyState: video.readyState, error: null});
+            } else { setTimeout(check, 100); }
+        };
+        check();
+    }, {once: true});
+    video.currentTime = target;
+}, (error) => fail(String(error)));
+"""
+
+pytestmark = [pytest.mark.slow, pytest.mark.embedded]
+
+
+@pytest.fixture
+def chromium(tmp_path):
+    require_tool(
+        os.path.exists(CHROMIUM) and os.path.exists(CHROMEDRIVER), "chromium + chromedriver"
+    )
+    require_tool(importlib.util.find_spec("selenium"), "selenium (make install)")
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--autoplay-policy=no-user-gesture-required",
+        f"--user-data-dir={tmp_path / 'chromium-profile'}",
+    ):
+        options.add_argument(flag)
+    service = Service(CHROMEDRIVER, log_output=str(tmp_path / "chromedriver.log"))
+    driver = webdriver.Chrome(options=options, service=service)
+    try:
+        driver.set_script_timeout(30)
+        driver.set_page_load_timeout(30)
+        yield driver
+    finally:
+        driver.quit()
+
+
+def test_chromium_plays_and_seeks_the_stream_url(live, ready, stored, chromium):
+    # What the React Native app does: /stream with its access token, then a WebView on stream_url.
+    http = live.http
+    reply = http.request(
+        "GET",
+        f"/video/{ready.video_id}/stream?token={ready.playback_token}",
+        headers=http.bearer(ready.viewer_token),
+    )
+    assert reply.status == 200, reply.body[:300]
+    stream_url, thumbnail_url = reply.json()["stream_url"], reply.json()["thumbnail_url"]
+    assert stream_url.startswith(live.server.base_url + "/")
+    assert thumbnail_url.startswith(live.server.base_url + "/")
+
+    mark = live.recorder.mark()
+    page = PLAYER_PAGE.format(src=html.escape(stream_url), thumbnail=html.escape(thumbnail_url))
+    chromium.get(live.server.add_page(page))
+    metadata = chromium.execute_async_script(WAIT_FOR_METADATA)
+    assert metadata["error"] is None, metadata
+    assert metadata["duration"] == pytest.approx(SECONDS, abs=0.5)
+    assert (metadata["width"], metadata["height"]) == (640, 360)
+
+    thumbnail = chromium.execute_async_script(WAIT_FOR_THUMBNAIL)
+    assert thumbnail["loaded"], thumbnail  # the signed URL works with no header, like <Image>
+
+    target = round(metadata["duration"] * 0.7, 2)
+    played = chromium.execute_async_script(PLAY_THEN_SEEK, target)
+    assert played["error"] is None, played
+    assert played["seekedAt"] == pytest.approx(target, abs=1.0), played
+    assert played["now"] > played["seekedAt"], f"playback did not continue after the seek: {played}"
+    assert played["readyState"] >= 2, played
+
+    size = len(stored)
+    browser = [entry for entry in live.recorder.since(mark) if "Chrome" in entry.user_agent]
+    assert browser, "the browser made no media request"
+    assert browser[0].range == "bytes=0-", browser[0]  # what SPEC.md says browsers send first
+    for entry in browser:
+        assert entry.method == "GET"
+        if entry.range_start is not None:
+            assert entry.status == 206, entry
+            assert entry.content_range.startswith(f"bytes {entry.range_start}-"), entry
+            assert entry.content_range.endswith(f"/{size}"), entry
+        else:
+            assert entry.status == 200, entry
