@@ -1,12 +1,10 @@
 """The application factory: ``create_app(config=None)`` in named steps."""
 
-import logging
-
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 import config as settings
-from blueprints import admin, auth, dashboard, errors, meta, playback, video
+from blueprints import admin, auth, dashboard, errors, meta, playback, request_log, video
 from blueprints.uploads import SpoolToDiskRequest
 from extensions import api, cors, limiter
 from models import db, media_file, playback_view
@@ -34,7 +32,9 @@ def create_app(config=None):
 
 
 def configure_logging(app):
-    logging.basicConfig(level=app.config["LOG_LEVEL"])
+    """JSON lines with a request id; first, so its hooks run before any other's."""
+    request_log.configure(app.config["LOG_LEVEL"])
+    request_log.init_app(app)
 
 
 def configure_proxy(app):

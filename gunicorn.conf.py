@@ -19,3 +19,17 @@ keepalive = 5
 preload_app = False
 accesslog = None  # the app logs each request itself, with tokens redacted
 errorlog = "-"
+# gunicorn's own lines as JSON too, through the app's formatter (tokens redacted).
+logconfig_dict = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"json": {"()": "blueprints.request_log.JsonFormatter"}},
+    "handlers": {
+        "stderr": {
+            "class": "logging.StreamHandler",
+            "formatter": "json",
+            "stream": "ext://sys.stderr",
+        }
+    },
+    "loggers": {"gunicorn.error": {"handlers": ["stderr"], "level": "INFO", "propagate": False}},
+}

@@ -65,7 +65,11 @@ def _body(playable, byte_range):
 
 
 def _response(body, status, length, content_type, headers):
-    response = Response(body, status=status, headers=headers, direct_passthrough=True)
+    # Not direct_passthrough: werkzeug then hands the server its own generator
+    # and never calls Response.close(), so call_on_close hooks (the access log
+    # line) would not run. Its ClosingIterator closes our generator (and so the
+    # GridFS cursor) when the client is done or hangs up.
+    response = Response(body, status=status, headers=headers)
     response.content_type = content_type
     response.content_length = length
     return response

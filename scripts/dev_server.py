@@ -5,6 +5,7 @@ finds the first one's data), creates the admin and the demo data, and serves
 the API on http://127.0.0.1:5000 until Ctrl-C, which stops both.
 """
 
+import logging
 import os
 import signal
 import sys
@@ -40,6 +41,8 @@ def serve():
     host = os.environ.get("HOST", "127.0.0.1")
     port = int(os.environ.get("PORT", 5000))
     print(f"API on http://{host}:{port}  (admin: {app.config.get('ADMIN_EMAIL')})")
+    # The app writes its own JSON access line per request; werkzeug's would repeat it.
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
     try:
         app.run(host=host, port=port, threaded=True, use_reloader=False)
     finally:
