@@ -18,7 +18,7 @@ EXPOSED_HEADERS = ["Content-Range", "Accept-Ranges", "Content-Length", "ETag", "
 
 
 def create_app(config=None):
-    app = Flask(__name__)
+    app = Flask(__name__, static_folder=None)  # no static files; /docs has its own
     app.request_class = SpoolToDiskRequest
     app.config.update(settings.load_config(config))
     configure_logging(app)
@@ -104,6 +104,10 @@ def openapi_settings(config):
         "OPENAPI_VERSION": "3.0.3",
         "OPENAPI_URL_PREFIX": "/",
         "OPENAPI_JSON_PATH": "openapi.json",
+        "OPENAPI_SWAGGER_UI_PATH": "docs",
+        # Relative to /docs, so a path prefix behind a proxy keeps working.
+        "OPENAPI_SWAGGER_UI_URL": "docs/assets/",
+        "OPENAPI_SWAGGER_UI_CONFIG": {"deepLinking": True, "persistAuthorization": True},
     }
 
 
@@ -144,6 +148,7 @@ def register_blueprints(app):
         playback.blp,
     ):
         api.register_blueprint(blueprint)
+    app.register_blueprint(meta.docs_assets)
 
 
 def register_errorhandlers(app):

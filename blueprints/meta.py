@@ -1,7 +1,9 @@
 """/ and /health."""
 
 import marshmallow as ma
+from flask import Blueprint
 from pymongo.errors import PyMongoError
+from swagger_ui_bundle import swagger_ui_path
 
 from blueprints.api import ApiBlueprint
 from models.db import get_mongo
@@ -10,6 +12,12 @@ from services.errors import Unavailable
 VERSION = "1.0.0"
 
 blp = ApiBlueprint("meta", __name__, description="Service information")
+
+# Swagger UI's scripts and styles, from the swagger-ui-bundle package: the
+# /docs page (flask-smorest's) loads them from here, never from a CDN.
+docs_assets = Blueprint(
+    "docs_assets", __name__, static_folder=swagger_ui_path, static_url_path="/docs/assets"
+)
 
 
 class IndexSchema(ma.Schema):

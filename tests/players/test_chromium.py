@@ -150,3 +150,29 @@ def test_chromium_plays_and_seeks_the_stream_url(live, ready, stored, chromium):
             assert entry.content_range.endswith(f"/{size}"), entry
         else:
             assert entry.status == 200, entry
+
+
+SWAGGER_RENDERED = """
+const done = arguments[arguments.length - 1];
+const started = performance.now();
+const check = () => {
+    const operations = document.querySelectorAll('.opblock').length;
+    if (operations > 0 || performance.now() - started > 15000) {
+        done({operations: operations, title: document.querySelector('.title')?.textContent});
+    } else { setTimeout(check, 100); }
+};
+check();
+"""
+
+
+def test_swagger_ui_renders_every_route_offline(live, chromium, tmp_path):
+    """/docs in a browser whose network reaches nothing but the API (no CDN to fall back on)."""
+    operations = sum(
+        len([method for method in path if method != "parameters"])
+        for path in live.http.request("GET", "/openapi.json").json()["paths"].values()
+    )
+    chromium.get(live.server.url("/docs"))
+    rendered = chromium.execute_async_script(SWAGGER_RENDERED)
+    assert rendered["operations"] == operations, rendered
+    assert rendered["title"].startswith("Video App API"), rendered
+    chromium.save_screenshot(str(tmp_path / "docs.png"))

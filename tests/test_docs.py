@@ -1,0 +1,35 @@
+"""OpenAPI at /openapi.json and Swagger UI at /docs, with no internet (SPEC.md, Operations)."""
+
+import re
+
+
+def test_docs_page_loads_only_local_assets(client):
+    page = client.get("/docs")
+    assert page.status_code == 200 and page.content_type.startswith("text/html")
+    html = page.get_data(as_text=True)
+    assert not re.search(r"(src|href)=\"(https?:)?//", html), "a CDN would need the internet"
+    assets = re.findall(r"(?:src|href)=\"(docs/assets/[^\"]+)\"", html)
+    assert len(assets) == 3
+    for asset in assets:
+        response = client.get("/" + asset)
+        assert response.status_code == 200, asset
+        assert len(response.data) > 10_000
+        response.close()
+
+
+def test_every_route_is_in_the_openapi_document(app, client):
+    document = client.get("/openapi.json").json
+    assert document["openapi"].startswith("3.")
+    documented = {
+        (re.sub(r"\{(\w+)\}", r"<\1>", path), method.upper())
+        for path, operations in document["paths"].items()
+        for method in operations
+        if method != "parameters"
+    }
+    served = {
+        (rule.rule, method)
+        for rule in app.url_map.iter_rules()
+        for method in rule.methods - {"HEAD", "OPTIONS"}
+        if not rule.rule.startswith(("/docs", "/openapi.json"))
+    }
+    assert served == documented
