@@ -9,17 +9,14 @@ venv's bin first on PATH (the image's python and gunicorn), what docker-compose.
 caller's environment. Then the Dockerfile's HEALTHCHECK command runs against it.
 """
 
-import contextlib
 import json
 import os
 import re
 import secrets
 import shlex
 import shutil
-import signal
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -27,6 +24,7 @@ from pathlib import Path
 import pytest
 
 from scripts.embedded_mongo import free_port
+from scripts.gunicorn_process import GunicornProcess
 from tests.conftest import require_tool
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -178,64 +176,14 @@ def strong_secrets():
     return {name: secrets.token_urlsafe(48) for name in SECRET_NAMES}
 
 
-def start(command, app_dir, env, log_path):
-    with open(log_path, "wb") as log:
-        return subprocess.Popen(
-            command,
-            cwd=app_dir,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,  # the master and its workers form one process group
-        )
-
-
 def get(port, path, timeout=5):
     with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=timeout) as response:
         return response.status, json.loads(response.read())
 
 
-def wait_for_health(process, port, log_path, timeout=45):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        assert process.poll() is None, f"the image's command exited:\n{log_path.read_text()}"
-        with contextlib.suppress(OSError):  # refused, reset, or 503 (HTTPError) until ready
-            status, body = get(port, "/health", timeout=2)
-            if status == 200:
-                return body
-        time.sleep(0.2)
-    pytest.fail(f"no 200 from /health within {timeout}s:\n{log_path.read_text()}")
-
-
-def process_group_alive(pgid):
-    try:
-        os.killpg(pgid, 0)
-    except ProcessLookupError:
-        return False
-    return True
-
-
-def stop_group(process, timeout=20):
-    """SIGTERM to the master, as ``docker stop`` does; whatever is left is then killed.
-
-    Returns the master's exit code (None if it had to be killed) and whether any process of
-    its group (a worker) was still alive a few seconds after it.
-    """
-    if process.poll() is None:
-        process.terminate()
-    returncode = None
-    with contextlib.suppress(subprocess.TimeoutExpired):
-        returncode = process.wait(timeout)
-    deadline = time.monotonic() + 5
-    while process_group_alive(process.pid) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    leftover = process_group_alive(process.pid)
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(process.pid, signal.SIGKILL)
-    if process.poll() is None:
-        process.wait(5)
-    return returncode, leftover
+def image_process(app_dir, env, port, log_path):
+    """The image's CMD, as ``docker run`` starts it in /app."""
+    return GunicornProcess(env, log_path, command=image_command(), port=port, cwd=app_dir)
 
 
 @pytest.fixture
@@ -296,10 +244,10 @@ def test_the_image_command_serves_and_passes_its_healthcheck(
         ADMIN_PASSWORD=secrets.token_urlsafe(24),
         **strong_secrets(),
     )
-    log_path = tmp_path / "container.log"
-    process = start(image_command(), app_dir, env, log_path)
+    server = image_process(app_dir, env, port, tmp_path / "container.log").start()
     try:
-        assert wait_for_health(process, port, log_path) == {"status": "ok", "database": "ok"}
+        server.wait_until_healthy()
+        assert get(port, "/health") == (200, {"status": "ok", "database": "ok"})
         status, index = get(port, "/")
         assert status == 200
         assert index["message"] == "Video App API"
@@ -311,9 +259,9 @@ def test_the_image_command_serves_and_passes_its_healthcheck(
         )
         assert check.returncode == 0, check.stderr.decode()
     finally:
-        returncode, leftover = stop_group(process)
-    assert returncode == 0, f"gunicorn did not stop cleanly ({returncode}):\n{log_path.read_text()}"
-    assert not leftover, "workers outlived the master"
+        returncode = server.stop()
+    assert returncode == 0, f"gunicorn did not stop cleanly ({returncode}):\n{server.log()}"
+    assert not server.workers_outlived_master
 
     down = subprocess.run(
         healthcheck_command(), cwd=app_dir, env=env, capture_output=True, timeout=15
@@ -325,20 +273,20 @@ def test_the_image_command_serves_and_passes_its_healthcheck(
 def test_the_image_command_refuses_default_secrets(app_dir, tmp_path):
     """``cp .env.example .env`` without filling it in: empty secrets mean the defaults."""
     require_tool((VENV_BIN / "gunicorn").exists(), "gunicorn (make install)")
+    port = free_port()
     env = container_env(
         tmp_path,
         MONGODB_URI=f"mongodb://127.0.0.1:{free_port()}/video_app",
-        GUNICORN_BIND=f"127.0.0.1:{free_port()}",
+        GUNICORN_BIND=f"127.0.0.1:{port}",
         GUNICORN_WORKERS=1,
         **dict.fromkeys(SECRET_NAMES, ""),
     )
-    log_path = tmp_path / "refused.log"
-    process = start(image_command(), app_dir, env, log_path)
+    server = image_process(app_dir, env, port, tmp_path / "refused.log").start()
     try:
-        returncode = process.wait(20)
+        returncode = server.process.wait(20)
     except subprocess.TimeoutExpired:
-        pytest.fail(f"production started with default secrets:\n{log_path.read_text()}")
+        pytest.fail(f"production started with default secrets:\n{server.log()}")
     finally:
-        stop_group(process, timeout=5)
+        server.stop(timeout=5)
     assert returncode != 0
-    assert "SECRET_KEY must be set" in log_path.read_text()
+    assert "SECRET_KEY must be set" in server.log()
