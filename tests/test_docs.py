@@ -33,3 +33,21 @@ def test_every_route_is_in_the_openapi_document(app, client):
         if not rule.rule.startswith(("/docs", "/openapi.json"))
     }
     assert served == documented
+
+
+def test_every_environment_variable_is_documented():
+    """What config.py, gunicorn.conf.py and make run read is in README and .env.example."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    sources = ["config.py", "gunicorn.conf.py", "scripts/dev_server.py"]
+    read = set()
+    for source in sources:
+        text = (root / source).read_text()
+        read |= set(re.findall(r"env_(?:str|int|bool|list)\(\"([A-Z_]+)\"", text))
+        read |= set(re.findall(r"environ(?:\.get\(|\[)\"([A-Z_]+)\"", text))
+    assert {"MONGODB_URI", "PLAYBACK_SECRET_KEY", "GUNICORN_THREADS"} <= read
+    readme = (root / "README.md").read_text()
+    example = (root / ".env.example").read_text()
+    assert [name for name in sorted(read) if f"`{name}`" not in readme] == []
+    assert [name for name in sorted(read) if not re.search(rf"^#? ?{name}=", example, re.M)] == []
