@@ -11,10 +11,18 @@ import os
 bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:5000")
 workers = int(os.environ.get("GUNICORN_WORKERS", min(4, multiprocessing.cpu_count() * 2)))
 worker_class = "gthread"
-threads = int(os.environ.get("GUNICORN_THREADS", 16))
+threads = int(os.environ.get("GUNICORN_THREADS", 32))
+# A worker accepts only as many connections as it has threads. gthread's
+# default (1000) lets one worker take 35 of 50 new streams and queue 19 behind
+# its busy threads, where they get no byte and an API call waits seconds
+# (measured with bench/stream.py); at ``threads`` the rest stay in the listen
+# backlog for a worker with a free thread. The cost: no idle keep-alive
+# connections are kept (gthread keeps worker_connections - threads of them),
+# so keepalive is 0: the load balancer in front keeps clients' connections.
+worker_connections = threads
+keepalive = 0
 timeout = 120
 graceful_timeout = 30
-keepalive = 5
 # Each worker opens its own MongoClient after the fork (no preload).
 preload_app = False
 accesslog = None  # the app logs each request itself, with tokens redacted

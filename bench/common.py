@@ -2,9 +2,10 @@
 
 import http.client
 import json
+import math
 import os
-import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -13,6 +14,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from scripts.embedded_mongo import EmbeddedMongo, free_port  # noqa: E402
+from scripts.gunicorn_process import GunicornProcess, gunicorn_command  # noqa: E402
 
 
 def rss_bytes(pid):
@@ -27,6 +29,29 @@ def tree_rss(pid):
     """RSS of a process and its children (gunicorn master + workers)."""
     children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
     return rss_bytes(pid) + sum(tree_rss(int(child)) for child in children)
+
+
+def cpu_seconds(pid):
+    """CPU time (user + system) used so far by a process and its children."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    own = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    return own + sum(cpu_seconds(int(child)) for child in children)
+
+
+def wait_until_quiet(*pids, busy=0.05, timeout=120):
+    """Wait until ``pids`` use less than ``busy`` of a CPU over a second; seconds waited.
+
+    After a large upload the database keeps working (flushing what it was
+    given) for a while: a measurement taken then measures that too.
+    """
+    start = time.monotonic()
+    while time.monotonic() - start < timeout:
+        before = sum(cpu_seconds(pid) for pid in pids)
+        time.sleep(1)
+        if sum(cpu_seconds(pid) for pid in pids) - before < busy:
+            break
+    return time.monotonic() - start
 
 
 class PeakSampler:
@@ -52,8 +77,13 @@ class PeakSampler:
 
 
 class Gunicorn:
-    def __init__(self, mongodb_uri, workers=1, extra_env=None):
-        self.port = free_port()
+    """The repo's gunicorn (scripts.gunicorn_process) plus the requests a benchmark makes.
+
+    ``workers``/``threads`` None keep gunicorn.conf.py's own values; its log goes to a
+    file beside the database's, so a benchmark's output stays its figures.
+    """
+
+    def __init__(self, mongodb_uri, workers=1, extra_env=None, threads=None, log_dir=None):
         env = {
             **os.environ,
             "APP_ENV": "development",
@@ -62,33 +92,14 @@ class Gunicorn:
             "LOG_LEVEL": "WARNING",
             **(extra_env or {}),
         }
-        self.process = subprocess.Popen(
-            [
-                str(Path(sys.executable).with_name("gunicorn")),
-                "-c",
-                "gunicorn.conf.py",
-                "--bind",
-                f"127.0.0.1:{self.port}",
-                "--workers",
-                str(workers),
-                "app:create_app()",
-            ],
-            cwd=ROOT,
-            env=env,
+        port = free_port()
+        extra = ["--threads", str(threads)] if threads is not None else []
+        log_path = Path(log_dir or tempfile.gettempdir()) / f"gunicorn-{port}.log"
+        self.server = GunicornProcess(
+            env, log_path, command=gunicorn_command(port, workers, extra), port=port
         )
-        self.wait_until_up()
-
-    def wait_until_up(self, timeout=60):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            try:
-                status, _ = self.request("GET", "/health")
-                if status == 200:
-                    return
-            except OSError:
-                pass
-            time.sleep(0.2)
-        raise RuntimeError("gunicorn did not come up")
+        self.port = port
+        self.process = self.server.start().wait_until_healthy().process
 
     def request(self, method, path, body=None, headers=None):
         connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=600)
@@ -111,8 +122,45 @@ class Gunicorn:
         return json.loads(data)["token"]
 
     def stop(self):
-        self.process.terminate()
-        self.process.wait(30)
+        self.server.stop(timeout=30)
 
 
-__all__ = ["EmbeddedMongo", "Gunicorn", "PeakSampler", "tree_rss"]
+def stream_get(port, path, headers=None, deadline=None, block=256 * 1024):
+    """GET ``path`` and discard the body ``block`` bytes at a time; (status, bytes, seconds).
+
+    readinto one reused buffer: the client holds 256 KiB, whatever the size of
+    the body. With ``deadline`` (time.time()) it hangs up when the time is out.
+    """
+    buffer = memoryview(bytearray(block))
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=600)
+    start = time.perf_counter()
+    try:
+        connection.request("GET", path, headers=headers or {})
+        response = connection.getresponse()
+        received = 0
+        while deadline is None or time.time() < deadline:
+            count = response.readinto(buffer)
+            if not count:
+                break
+            received += count
+    finally:
+        connection.close()
+    return response.status, received, time.perf_counter() - start
+
+
+def percentile(values, fraction):
+    """The nearest-rank percentile: the smallest value with ``fraction`` of all at or below it."""
+    ordered = sorted(values)
+    return ordered[max(math.ceil(fraction * len(ordered)) - 1, 0)]
+
+
+__all__ = [
+    "EmbeddedMongo",
+    "Gunicorn",
+    "PeakSampler",
+    "cpu_seconds",
+    "percentile",
+    "stream_get",
+    "tree_rss",
+    "wait_until_quiet",
+]

@@ -59,9 +59,26 @@ def _max_age(expires_at):
 
 
 def _body(playable, byte_range):
-    if byte_range.length <= 0:
+    if byte_range.length <= 0 or request.method == "HEAD":
         return iter(())
     return read_range(playable.file, byte_range.start, byte_range.end)
+
+
+def _started(body):
+    """``body`` with its first window already read, here, inside the request.
+
+    A database that is away or a missing chunk then raises through Flask's
+    error handlers (a JSON 503 or 500) instead of gunicorn's HTML page or a
+    cut-off 206.
+    """
+    first = next(body, None)
+
+    def rest():
+        if first is not None:
+            yield first
+        yield from body
+
+    return rest()
 
 
 def _response(body, status, length, content_type, headers):
@@ -77,21 +94,20 @@ def _response(body, status, length, content_type, headers):
 
 def _whole(playable, headers):
     everything = ByteRange(0, playable.size - 1)
-    return _response(
-        _body(playable, everything), 200, playable.size, playable.content_type, headers
-    )
+    body = _started(_body(playable, everything))
+    return _response(body, 200, playable.size, playable.content_type, headers)
 
 
 def _single(playable, byte_range, headers):
     headers["Content-Range"] = byte_range.content_range(playable.size)
-    return _response(
-        _body(playable, byte_range), 206, byte_range.length, playable.content_type, headers
-    )
+    body = _started(_body(playable, byte_range))
+    return _response(body, 206, byte_range.length, playable.content_type, headers)
 
 
 def _multipart(playable, ranges, headers):
     framing = Multipart(uuid.uuid4().hex, playable.content_type, playable.size)
-    bodies = [_body(playable, byte_range) for byte_range in ranges]  # cursors need the app
+    bodies = [_body(playable, byte_range) for byte_range in ranges]  # resolved in the request
+    bodies[0] = _started(bodies[0])
 
     def parts():
         for index, (byte_range, body) in enumerate(zip(ranges, bodies, strict=True)):
