@@ -1,5 +1,7 @@
 """The application factory: ``create_app(config=None)`` in named steps."""
 
+import threading
+
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -61,6 +63,7 @@ def register_database(app):
     mongo.on_ready(media_file.create_indexes)
     mongo.on_ready(playback_view.create_indexes)
     mongo.on_ready(lambda database: accounts.bootstrap_admin())
+    app.extensions["stream_gate"] = threading.BoundedSemaphore(app.config["STREAM_DB_CONCURRENCY"])
     jobs = app.extensions["media_jobs"] = MediaJobs(app)
     # Videos a dead process left half-processed are picked up once the DB answers.
     mongo.on_ready(lambda database: jobs.sweep())

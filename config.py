@@ -65,6 +65,9 @@ class BaseConfig:
         self.ADMIN_NAME = env_str("ADMIN_NAME", "Administrator")
         self.MAX_UPLOAD_MB = env_int("MAX_UPLOAD_MB", 500)
         self.MAX_JSON_KB = env_int("MAX_JSON_KB", 64)
+        # Chunk fetches of one process that may wait on MongoDB at once: streams take
+        # turns (about 1 MB each) and an API query never queues behind all of them.
+        self.STREAM_DB_CONCURRENCY = env_int("STREAM_DB_CONCURRENCY", 2)
         self.CORS_ORIGINS = env_list("CORS_ORIGINS", ["*"])
         self.PUBLIC_BASE_URL = env_str("PUBLIC_BASE_URL")
         self.TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)

@@ -11,7 +11,7 @@ header; models.media_file.read_range fetches only the chunks a range covers.
 import uuid
 from datetime import UTC, datetime
 
-from flask import Response, request
+from flask import Response, current_app, request
 from werkzeug.http import http_date, is_resource_modified
 
 from models.common import as_utc
@@ -61,7 +61,8 @@ def _max_age(expires_at):
 def _body(playable, byte_range):
     if byte_range.length <= 0 or request.method == "HEAD":
         return iter(())
-    return read_range(playable.file, byte_range.start, byte_range.end)
+    gate = current_app.extensions["stream_gate"]
+    return read_range(playable.file, byte_range.start, byte_range.end, gate)
 
 
 def _started(body):
