@@ -1,12 +1,20 @@
 """The application factory: ``create_app(config=None)`` in named steps."""
 
-import threading
-
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 import config as settings
-from blueprints import admin, auth, dashboard, errors, meta, playback, request_log, video
+from blueprints import (
+    admin,
+    auth,
+    dashboard,
+    errors,
+    meta,
+    playback,
+    request_log,
+    streaming,
+    video,
+)
 from blueprints.uploads import SpoolToDiskRequest
 from extensions import api, cors, limiter
 from models import db, media_file, playback_view
@@ -29,6 +37,7 @@ def create_app(config=None):
     register_extensions(app)
     register_blueprints(app)
     register_errorhandlers(app)
+    register_stream_gate(app)
     run_startup_tasks(app)
     return app
 
@@ -63,7 +72,6 @@ def register_database(app):
     mongo.on_ready(media_file.create_indexes)
     mongo.on_ready(playback_view.create_indexes)
     mongo.on_ready(lambda database: accounts.bootstrap_admin())
-    app.extensions["stream_gate"] = threading.BoundedSemaphore(app.config["STREAM_DB_CONCURRENCY"])
     jobs = app.extensions["media_jobs"] = MediaJobs(app)
     # Videos a dead process left half-processed are picked up once the DB answers.
     mongo.on_ready(lambda database: jobs.sweep())
@@ -156,6 +164,11 @@ def register_blueprints(app):
 
 def register_errorhandlers(app):
     errors.init_app(app)
+
+
+def register_stream_gate(app):
+    """Media chunk fetches take turns at MongoDB, so API queries do not queue behind them."""
+    streaming.init_app(app)
 
 
 def run_startup_tasks(app):

@@ -9,7 +9,11 @@ import multiprocessing
 import os
 
 bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:5000")
-workers = int(os.environ.get("GUNICORN_WORKERS", min(4, multiprocessing.cpu_count() * 2)))
+# One process per core: threads give each its concurrency, and every process
+# more keeps one more stream's chunk fetch queued at MongoDB ahead of API
+# queries (bench/stream.py: /auth/me p95 under 50 streams, 4 workers ~70 ms,
+# 2 workers ~40 ms, on 2 cores).
+workers = int(os.environ.get("GUNICORN_WORKERS", max(2, multiprocessing.cpu_count())))
 worker_class = "gthread"
 threads = int(os.environ.get("GUNICORN_THREADS", 32))
 # A worker accepts only as many connections as it has threads. gthread's

@@ -21,6 +21,7 @@ import tempfile
 import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
+from datetime import datetime
 from pathlib import Path
 
 import gridfs
@@ -261,6 +262,26 @@ def figure_fairness(server, pool, path, token, count, window):
     )
     ratio = percentile(loaded, 0.95) / percentile(idle, 0.95)
     print(f"   p95 under load / idle p95: {ratio:.1f}  (target <= 5)")
+    inside = server_durations(server, "/auth/me", since=start_at + 1)
+    if inside:
+        print(
+            f"   of which inside the app (access log, {len(inside)}):"
+            f" p50 {statistics.median(inside):.1f} ms, p95 {percentile(inside, 0.95):.1f} ms"
+        )
+
+
+def server_durations(server, path, since):
+    """``duration_ms`` of the access lines for ``path`` logged after ``since`` (time.time())."""
+    found = []
+    for line in server.server.log().splitlines():
+        if not line.startswith("{"):
+            continue
+        entry = json.loads(line)
+        if entry.get("path") == path and entry.get("logger") == "access":
+            logged = datetime.fromisoformat(entry["time"]).timestamp()
+            if logged >= since:
+                found.append(entry["duration_ms"])
+    return found
 
 
 def ms(seconds):
@@ -293,7 +314,8 @@ def main():
                 uri,
                 workers=args.workers,
                 threads=args.threads,
-                extra_env={"MAX_UPLOAD_MB": str(upload_mb)},
+                # INFO: figure 4 reads /auth/me's time inside the app from the access log.
+                extra_env={"MAX_UPLOAD_MB": str(upload_mb), "LOG_LEVEL": "INFO"},
             )
             try:
                 with MongoClient(uri) as client:

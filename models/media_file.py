@@ -86,10 +86,11 @@ def download_to(file_id, path):
 # opened (the embedded server does: bench/stream.py measured 7 GB in the
 # database for 20 full streams of a 200 MB file through one cursor each).
 # So one query per window of WINDOW_CHUNKS (8 MB), fetched BATCH_CHUNKS at a
-# time (~1 MB in this process per stream): measured as fast as a direct
-# GridFSBucket read, where windows of 4 chunks cost a quarter of it.
+# time (512 KB in this process per stream). Measured: a window as fast as a
+# direct GridFSBucket read (windows of 4 chunks cost a quarter of it); a
+# batch of 2 keeps an API query's wait behind a stream's fetch short.
 WINDOW_CHUNKS = 32
-BATCH_CHUNKS = 4
+BATCH_CHUNKS = 2
 
 
 class CorruptFile(Exception):
