@@ -5,10 +5,9 @@ wrap the body in werkzeug's ``_RangeWrapper``, which reaches a range by
 reading the file from byte 0 (and cannot seek a GridFS cursor), and they
 answer 416 where SPEC.md wants the whole file (see services.byte_ranges).
 werkzeug still decides 304s (``is_resource_modified``) and parses every
-header; models.media_file.read_range fetches only the chunks a range covers.
+header; models.media_stream.read_range fetches only the chunks a range covers.
 """
 
-import threading
 import uuid
 from datetime import UTC, datetime
 
@@ -16,21 +15,15 @@ from flask import Response, current_app, request
 from werkzeug.http import http_date, is_resource_modified
 
 from models.common import as_utc
-from models.media_file import read_range
+from models.media_stream import StreamGate, read_range
 from services import byte_ranges
 from services.byte_ranges import ByteRange, Multipart
 from services.errors import ServiceError
 
 
 def init_app(app):
-    """One gate per process: at most STREAM_DB_CONCURRENCY chunk fetches wait on MongoDB.
-
-    Media bytes and API queries share the database. Unbounded, fifty streams
-    keep fifty fetches queued there and every API query waits behind them
-    (bench/stream.py: /auth/me p95 300 ms against 7 ms idle; 1 fetch per
-    process brought it to ~40 ms). Streams take turns; each keeps moving.
-    """
-    app.extensions["stream_gate"] = threading.BoundedSemaphore(app.config["STREAM_DB_CONCURRENCY"])
+    """One gate per process: how its streams share MongoDB (models.media_stream)."""
+    app.extensions["stream_gate"] = StreamGate(app.config["STREAM_DB_CONCURRENCY"])
 
 
 class RangeNotSatisfiable(ServiceError):

@@ -1,0 +1,82 @@
+"""models.media_stream.StreamGate: streams take turns at MongoDB; batches shrink as they crowd."""
+
+import threading
+import time
+
+from models.media_stream import StreamGate
+
+
+def test_no_more_fetches_than_slots_at_once():
+    gate, inside, peak, lock = StreamGate(slots=2), [0], [0], threading.Lock()
+
+    def fetch():
+        with gate:
+            with lock:
+                inside[0] += 1
+                peak[0] = max(peak[0], inside[0])
+            time.sleep(0.01)
+            with lock:
+                inside[0] -= 1
+
+    threads = [threading.Thread(target=fetch) for _ in range(12)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert peak[0] == 2
+
+
+def test_a_lone_stream_fetches_big_batches_and_a_crowd_small_ones():
+    gate = StreamGate(slots=1, largest_batch=16, smallest_batch=2)
+    with gate.stream():
+        assert gate.batch_chunks() == 16
+        with gate.stream(), gate.stream(), gate.stream():
+            assert gate.batch_chunks() == 4
+            crowd = [gate.stream() for _ in range(20)]
+            for entered in crowd:
+                entered.__enter__()
+            assert gate.batch_chunks() == 2
+            for entered in crowd:
+                entered.__exit__(None, None, None)
+        assert gate.batch_chunks() == 16
+
+
+def test_prefetched_keeps_order_and_raises_the_sources_error():
+    from models.media_stream import prefetched
+
+    def source():
+        yield from range(5)
+        raise ValueError("chunk 5 is missing")
+
+    got = []
+    try:
+        for item in prefetched(source(), depth=2):
+            got.append(item)
+    except ValueError as error:
+        assert "chunk 5" in str(error)
+    assert got == [0, 1, 2, 3, 4]
+
+
+def test_a_client_that_hangs_up_stops_the_helper_and_closes_the_source():
+    from models.media_stream import prefetched
+
+    closed = threading.Event()
+
+    def endless():
+        try:
+            n = 0
+            while True:
+                yield n
+                n += 1
+        finally:
+            closed.set()
+
+    before = threading.active_count()
+    stream = prefetched(endless(), depth=2)
+    assert [next(stream) for _ in range(3)] == [0, 1, 2]
+    stream.close()
+    assert closed.wait(2), "the source was not closed"
+    deadline = time.monotonic() + 2
+    while threading.active_count() > before and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert threading.active_count() == before, "the helper thread outlived the stream"
