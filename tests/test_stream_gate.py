@@ -3,6 +3,8 @@
 import threading
 import time
 
+import pytest
+
 from models.media_stream import StreamGate
 
 
@@ -49,11 +51,9 @@ def test_prefetched_keeps_order_and_raises_the_sources_error():
         raise ValueError("chunk 5 is missing")
 
     got = []
-    try:
+    with pytest.raises(ValueError, match="chunk 5 is missing"):
         for item in prefetched(source(), depth=2):
             got.append(item)
-    except ValueError as error:
-        assert "chunk 5" in str(error)
     assert got == [0, 1, 2, 3, 4]
 
 
