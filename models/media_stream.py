@@ -16,7 +16,6 @@ import threading
 from models.db import get_db
 
 WINDOW_CHUNKS = 32
-PREFETCH_CHUNKS = 2  # read ahead of the chunk being sent
 
 
 class CorruptFile(Exception):
@@ -75,7 +74,8 @@ def read_range(file_doc, start, end, gate):
     slices = _slices(chunks, file_doc, start, end, gate)
     if end // file_doc["chunkSize"] - start // file_doc["chunkSize"] < gate.smallest_batch:
         return slices  # one round trip: nothing to overlap
-    return prefetched(slices, depth=PREFETCH_CHUNKS)
+    # A batch ahead: the next round trip is hidden behind sending this batch.
+    return prefetched(slices, depth=gate.batch_chunks())
 
 
 def _slices(chunks, file_doc, start, end, gate):
