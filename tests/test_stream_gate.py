@@ -52,7 +52,7 @@ def test_prefetched_keeps_order_and_raises_the_sources_error():
 
     got = []
     with pytest.raises(ValueError, match="chunk 5 is missing"):
-        for item in prefetched(source(), depth=2):
+        for item in prefetched(source(), depth=lambda: 2):
             got.append(item)
     assert got == [0, 1, 2, 3, 4]
 
@@ -72,7 +72,7 @@ def test_a_client_that_hangs_up_stops_the_helper_and_closes_the_source():
             closed.set()
 
     before = threading.active_count()
-    stream = prefetched(endless(), depth=2)
+    stream = prefetched(endless(), depth=lambda: 2)
     assert [next(stream) for _ in range(3)] == [0, 1, 2]
     stream.close()
     assert closed.wait(2), "the source was not closed"
@@ -80,3 +80,24 @@ def test_a_client_that_hangs_up_stops_the_helper_and_closes_the_source():
     while threading.active_count() > before and time.monotonic() < deadline:
         time.sleep(0.01)
     assert threading.active_count() == before, "the helper thread outlived the stream"
+
+
+def test_a_released_slot_goes_to_the_oldest_waiter():
+    gate, order = StreamGate(slots=1), []
+    gate.__enter__()  # held
+    waiters = []
+    for name in ("first", "second", "third"):
+        waiter = threading.Thread(target=lambda n=name: (gate.__enter__(), order.append(n)))
+        waiter.start()
+        waiters.append(waiter)
+        time.sleep(0.05)  # each is waiting before the next arrives
+    gate.__exit__(None, None, None)
+    # The releasing thread asks again at once: it must queue behind the waiters.
+    barger = threading.Thread(target=lambda: (gate.__enter__(), order.append("barger")))
+    barger.start()
+    for _ in range(4):
+        time.sleep(0.05)
+        gate.__exit__(None, None, None)
+    for thread in [*waiters, barger]:
+        thread.join(2)
+    assert order == ["first", "second", "third", "barger"]
