@@ -24,6 +24,10 @@ def four_workers(embedded_server, tmp_path):
         "MONGODB_URI": embedded_server.uri(database),
         "RATELIMIT_ENABLED": "true",  # storage: the MongoDB above, the default
         "LOG_LEVEL": "INFO",
+        # One thread, so one connection, per worker (gunicorn.conf.py ties
+        # worker_connections to threads): while one worker checks a password,
+        # the next attempt must go to another, and the test sees several answer.
+        "GUNICORN_THREADS": "1",
     }
     env.pop("RATELIMIT_STORAGE_URI", None)
     with GunicornProcess(env, tmp_path / "gunicorn.log", workers=WORKERS) as server:
