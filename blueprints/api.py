@@ -93,5 +93,11 @@ class StrictParser(FlaskParser):
 class ApiBlueprint(Blueprint):
     ARGUMENTS_PARSER = StrictParser()
 
+    def alt_response(self, status_code, response=None, *, schema=None, **kwargs):
+        """An error status documents the error body unless told otherwise."""
+        if response is None and schema is None and int(status_code) >= 400:
+            schema = ErrorSchema
+        return super().alt_response(status_code, response, schema=schema, **kwargs)
+
 
 __all__ = ["ApiBlueprint", "ErrorSchema", "HTTPException", "JsonErrorApi", "json_error_body"]

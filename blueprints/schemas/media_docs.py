@@ -40,6 +40,7 @@ def bytes_doc(media_type, summary):
                 "description": "No satisfiable range (`bytes=size-`, `bytes=-0`); "
                 "Content-Range: bytes */size",
                 "headers": {"Content-Range": STRING},
+                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
             },
         },
     }
