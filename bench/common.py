@@ -164,3 +164,22 @@ __all__ = [
     "tree_rss",
     "wait_until_quiet",
 ]
+
+
+def log_problems(server, limit=15):
+    """Print a Gunicorn's log warnings and errors, and its access lines >= 400 by route."""
+    print("\nserver side:")
+    import re
+    from collections import Counter
+
+    lines = [json.loads(x) for x in server.server.log().splitlines() if x.startswith("{")]
+    routes = Counter(
+        (re.sub(r"[0-9a-f]{24}", "{id}", line["path"]), line["status"])
+        for line in lines
+        if line.get("logger") == "access" and line.get("status", 0) >= 400
+    )
+    for (path, status), count in routes.most_common(limit):
+        print(f"   access log: {status} {path} x{count}")
+    for line in [x for x in lines if x.get("level") in ("WARNING", "ERROR")][:limit]:
+        print(f"   log: {line['level']} {line['logger']}: {line['message'][:300]}")
+    print(f"   (whole log: {server.server.log_path})")
