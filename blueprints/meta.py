@@ -6,6 +6,7 @@ from pymongo.errors import PyMongoError
 from swagger_ui_bundle import swagger_ui_path
 
 from blueprints.api import ApiBlueprint
+from blueprints.errors import DATABASE_RETRY_SECONDS
 from models.db import get_mongo
 from services.errors import Unavailable
 
@@ -50,5 +51,6 @@ def health():
             "The database is unreachable.",
             code="database_unavailable",
             details={"database": "unreachable"},
+            headers={"Retry-After": DATABASE_RETRY_SECONDS},
         ) from error
     return {"status": "ok", "database": "ok"}

@@ -3,12 +3,18 @@
 import contextlib
 import hashlib
 import itertools
+import logging
+import threading
+import time
 
 import gridfs
 from bson import Binary, ObjectId
+from pymongo.errors import PyMongoError
 
 from models.common import utcnow
 from models.db import get_db
+
+log = logging.getLogger(__name__)
 
 CHUNK_SIZE = 255 * 1024  # GridFS's default; ranges seek to start // CHUNK_SIZE
 INSERT_BATCH_CHUNKS = 16  # chunks per insert_many on upload: ~4 MB in flight
@@ -49,9 +55,44 @@ def store(path, filename, content_type, metadata=None):
             }
         )
     except BaseException:
-        database.fs.chunks.delete_many({"files_id": file_id})
+        _discard(database, file_id)
         raise
     return file_id, size, digest.hexdigest()
+
+
+def _discard(database, file_id):
+    """Remove what a failed store() wrote; if MongoDB is away, keep trying until it is back.
+
+    The failure is often the database itself going away, and the first
+    delete then fails too: the chunks would stay for good (found by
+    tests/test_faults.py). The files document goes as well, in case its
+    insert reached the server although the reply did not.
+    """
+    try:
+        _delete_stored(database, file_id)
+    except PyMongoError:
+        log.warning("cleanup of upload %s deferred: the database is unreachable", file_id)
+        threading.Thread(
+            target=_retry_delete, args=(database, file_id), name="upload-cleanup", daemon=True
+        ).start()
+
+
+def _delete_stored(database, file_id):
+    database.fs.chunks.delete_many({"files_id": file_id})
+    database.fs.files.delete_one({"_id": file_id})
+
+
+def _retry_delete(database, file_id, first_delay=1.0, longest_delay=60.0):
+    delay = first_delay
+    while True:
+        time.sleep(delay)
+        try:
+            _delete_stored(database, file_id)
+        except PyMongoError:
+            delay = min(delay * 2, longest_delay)
+            continue
+        log.info("deferred cleanup of upload %s done", file_id)
+        return
 
 
 def _chunk_batches(source, file_id, digest):

@@ -58,7 +58,8 @@ def requested_ranges(range_header, size):
     return SERVE_WHOLE if len(merged) > MAX_PARTS else merged
 
 
-ZERO_SUFFIX = re.compile(r"^\s*bytes\s*=\s*-\s*0+\s*$", re.IGNORECASE)
+# HTTP whitespace only: NBSP or a form feed around it makes the header malformed (ignored).
+ZERO_SUFFIX = re.compile(r"^[ \t]*bytes[ \t]*=[ \t]*-[ \t]*0+[ \t]*$", re.IGNORECASE)
 
 
 def _is_zero_suffix(range_header):

@@ -33,7 +33,9 @@ def test_routes_answer_503_while_down_and_recover(own_server):
     ]
     own_server.stop()
 
-    assert_error(client.get("/health"), 503, "database_unavailable")
+    health = client.get("/health")
+    assert_error(health, 503, "database_unavailable")
+    assert health.headers["Retry-After"] == "5"
     assert_error(client.get("/auth/me", headers={"Authorization": f"Bearer {token}"}), 503)
     down = client.post("/auth/login", json={"email": "a@example.com", "password": PASSWORD})
     assert_error(down, 503, "database_unavailable")

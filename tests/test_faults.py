@@ -1,0 +1,416 @@
+"""Faults against real servers: clients that hang up, a database that dies mid-request.
+
+One gunicorn (the repo's gunicorn.conf.py, one worker of two threads, TMPDIR
+pointed at a folder of this module's) and one embedded database of its own,
+which the tests kill with SIGKILL and start again on the same port and
+storage path; the session's ``embedded_server`` is never touched. gunicorn is
+never restarted: it must recover by itself.
+"""
+
+import contextlib
+import http.client
+import json
+import os
+import shutil
+import threading
+import time
+
+import pytest
+from pymongo import MongoClient
+
+from scripts.embedded_mongo import EmbeddedMongo, free_port, server_command
+from scripts.gunicorn_process import GunicornProcess, gunicorn_command
+from services import demo_media
+from tests.conftest import require_tool
+from tests.fault_support import (
+    MIB,
+    MultipartBody,
+    RawExchange,
+    incomplete_files,
+    orphan_chunk_file_ids,
+    thread_count,
+    upload_file,
+    video_file_ids,
+    wait_until,
+    worker_pids,
+)
+from tests.players.live_server import HttpClient
+
+pytestmark = [pytest.mark.slow, pytest.mark.embedded]
+
+DATABASE = "faults"
+STREAM_MB = 64  # far more than the socket buffers and the read-ahead hold
+UPLOAD_MB = 200  # its copy into GridFS takes a couple of seconds: time to kill the database
+SOON = 10  # seconds: "within a few seconds", with room for a loaded 2-core machine
+
+
+def tool_available():
+    try:
+        server_command()
+    except RuntimeError:
+        return False
+    return True
+
+
+class Servers:
+    """The database, gunicorn in front of it, and a direct client for checking the data."""
+
+    def __init__(self, base):
+        self.server_tmp = base / "server-tmp"
+        self.server_tmp.mkdir()
+        self.database = EmbeddedMongo(base / "data", log_path=base / "secantusd.log")
+        env = {
+            **os.environ,
+            "APP_ENV": "development",
+            "MONGODB_URI": self.database.uri(DATABASE),
+            "MONGODB_TIMEOUT_MS": "1000",
+            "RATELIMIT_ENABLED": "false",
+            "RATELIMIT_STORAGE_URI": "memory://",
+            "BCRYPT_ROUNDS": "4",
+            "LOG_LEVEL": "INFO",
+            "GUNICORN_THREADS": "2",
+            "TMPDIR": str(self.server_tmp),
+        }
+        port = free_port()
+        self.gunicorn = GunicornProcess(
+            env, base / "gunicorn.log", command=gunicorn_command(port, workers=1), port=port
+        )
+        self.mongo = MongoClient(self.database.uri(), serverSelectionTimeoutMS=5000)
+        self.db = self.mongo[DATABASE]
+        self.http = HttpClient(self.gunicorn.base_url, timeout=30)
+
+    def start(self):
+        self.database.start()
+        self.gunicorn.start().wait_until_healthy()
+        self.creator = self.http.signup_and_login("creator")
+        return self
+
+    @property
+    def port(self):
+        return self.gunicorn.port
+
+    def worker_pid(self):
+        (pid,) = worker_pids(self.gunicorn.process.pid)
+        return pid
+
+    def database_up(self):
+        """Start the database if a test left it dead; wait until gunicorn sees it."""
+        if self.database.process.poll() is not None:
+            self.database.start()
+        wait_until(self.healthy, SOON, message="/health 200")
+
+    def healthy(self):
+        with contextlib.suppress(OSError):
+            return self.gunicorn.health_status() == 200
+        return False
+
+    def temp_files(self):
+        return sorted(path.name for path in self.server_tmp.iterdir())
+
+    def counts(self):
+        return {
+            "fs.files": self.db.fs.files.count_documents({}),
+            "fs.chunks": self.db.fs.chunks.count_documents({}),
+            "videos": self.db.videos.count_documents({}),
+        }
+
+    def stop(self):
+        self.mongo.close()
+        self.gunicorn.stop()
+        self.database.stop()
+
+
+@pytest.fixture(scope="module")
+def servers(tmp_path_factory):
+    require_tool(tool_available(), "secantusd-py (SecantusDB)")
+    base = tmp_path_factory.mktemp("faults")
+    servers = Servers(base)
+    try:
+        servers.start()
+        yield servers
+    finally:
+        servers.stop()
+        shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.fixture(autouse=True)
+def database_up(servers):
+    servers.database_up()
+    yield
+
+
+@pytest.fixture(scope="module")
+def media_dir(tmp_path_factory):
+    return tmp_path_factory.mktemp("fault-media")
+
+
+@pytest.fixture(scope="module")
+def ready_stream(servers, media_dir):
+    """A real H.264 MP4 of STREAM_MB uploaded and processed: (video id, playback token, bytes)."""
+    path = demo_media.write_noise_video(media_dir / "stream.mp4", STREAM_MB, width=640, height=360)
+    status, _, body = upload_file(servers.port, servers.creator, path)
+    assert status == 202, body[:300]
+    video_id = json.loads(body)["video"]["id"]
+    servers.http.wait_until_ready(video_id, servers.creator, timeout=120)
+    reply = servers.http.request(
+        "POST", f"/video/{video_id}/playback-token", headers=servers.http.bearer(servers.creator)
+    )
+    assert reply.status == 200, reply.body[:300]
+    return video_id, reply.json()["playback_token"], path.read_bytes()
+
+
+def media_path(video_id, token):
+    return f"/video/{video_id}/media?token={token}"
+
+
+def open_stream(servers, path, headers=None, timeout=30):
+    exchange = RawExchange(servers.port, timeout=timeout)
+    exchange.send_head("GET", path, headers or {})
+    return exchange.read_head()
+
+
+def timed_request(servers, method, path, headers=None, limit=SOON):
+    """A request that must be answered within ``limit`` seconds."""
+    client = HttpClient(servers.gunicorn.base_url, timeout=limit)
+    start = time.monotonic()
+    reply = client.request(method, path, headers=headers)
+    assert time.monotonic() - start < limit
+    return reply
+
+
+def settled_thread_count(pid):
+    """The process's thread count once it holds still for half a second."""
+    counts = [thread_count(pid)]
+
+    def settled():
+        time.sleep(0.5)
+        counts.append(thread_count(pid))
+        return counts[-1] == counts[-2]
+
+    wait_until(settled, SOON, interval=0, message=f"thread count of {pid} settling")
+    return counts[-1]
+
+
+def assert_prefix_of(received, stored):
+    """``received`` is ``stored``'s first bytes (no wrong byte), without a 64 MB diff on failure."""
+    assert len(received) <= len(stored), f"{len(received)} bytes of a {len(stored)}-byte file"
+    if received != stored[: len(received)]:
+        first = next(i for i, (a, b) in enumerate(zip(received, stored, strict=False)) if a != b)
+        raise AssertionError(f"wrong byte at offset {first} of {len(received)} received")
+
+
+def assert_database_unavailable(reply, retry_after=True):
+    assert reply.status == 503, (reply.status, reply.body[:300])
+    assert reply.headers["Content-Type"].startswith("application/json")
+    body = reply.json()
+    assert body["code"] == "database_unavailable" and body["error"], body
+    if retry_after:
+        assert int(reply.headers["Retry-After"]) > 0
+
+
+# a. A client that hangs up halfway through its upload
+
+
+@pytest.mark.parametrize("hang_up", ["reset", "close"])
+def test_upload_cut_off_halfway_leaves_no_file_no_video_no_temp_file(servers, hang_up):
+    """``reset``: a crashed client (TCP RST); ``close``: one that gives up (FIN)."""
+    wait_until(lambda: not servers.temp_files(), SOON, message="server temp dir empty at start")
+    before = servers.counts()
+    file_size = 24 * MIB
+    body = MultipartBody(file_size)
+    exchange = RawExchange(servers.port)
+    try:
+        exchange.send_head(
+            "POST",
+            "/video/upload",
+            {
+                "Authorization": f"Bearer {servers.creator}",
+                "Content-Type": body.content_type,
+            },
+            content_length=body.length,
+        )
+        exchange.send(body.head)
+        exchange.send(b"\0" * (file_size // 2))
+        # The server is spooling the body: its temp file is there (else this test proves nothing).
+        spooled = wait_until(servers.temp_files, SOON, message="the upload's temp file")
+        assert all(name.startswith("upload-") for name in spooled), spooled
+    finally:
+        if hang_up == "reset":
+            exchange.reset()
+        else:
+            exchange.close()
+
+    wait_until(lambda: not servers.temp_files(), SOON, message="temp dir empty after hang-up")
+    time.sleep(1)  # a moment more: nothing may appear late either
+    assert servers.temp_files() == []
+    assert servers.counts() == before
+    assert servers.healthy()
+
+
+# b. Clients that hang up mid-stream free their threads
+
+
+def test_streams_cut_off_free_the_worker_threads_and_their_read_ahead(servers, ready_stream):
+    video_id, token, stored = ready_stream
+    path = media_path(video_id, token)
+    worker = servers.worker_pid()
+
+    # Warm up: both request threads exist, and two whole-file reads' helpers have ended.
+    warmups = [open_stream(servers, path) for _ in range(2)]
+    for exchange in warmups:
+        assert exchange.status == 200
+        received = exchange.read_to_end()
+        assert_prefix_of(received, stored)
+        assert len(received) == len(stored)
+        exchange.close()
+    baseline = settled_thread_count(worker)
+
+    streams = [open_stream(servers, path) for _ in range(2)]
+    try:
+        for exchange in streams:
+            assert exchange.status == 200 and exchange.content_length == len(stored)
+            assert exchange.read(256 * 1024) == stored[: 256 * 1024]
+        # Each stream has its read-ahead helper (else the thread check below proves nothing).
+        wait_until(
+            lambda: thread_count(worker) >= baseline + 2,
+            SOON,
+            message=f"two read-ahead threads over {baseline}",
+        )
+    finally:
+        for exchange in streams:
+            exchange.reset()
+
+    # Both threads are free: a new stream holds one while /health takes the other.
+    start = time.monotonic()
+    fresh = open_stream(servers, path, {"Range": "bytes=0-1048575"}, timeout=SOON)
+    try:
+        assert fresh.status == 206
+        health = timed_request(servers, "GET", "/health")
+        assert health.status == 200, health.body[:300]
+        assert fresh.read(fresh.content_length) == stored[:MIB]
+    finally:
+        fresh.close()
+    assert time.monotonic() - start < SOON
+
+    wait_until(
+        lambda: thread_count(worker) <= baseline,
+        SOON,
+        message=f"worker back to {baseline} threads",
+    )
+
+
+# c. The database dies mid-stream, and comes back
+
+
+def test_database_killed_mid_stream_ends_it_short_then_503_then_recovers(servers, ready_stream):
+    video_id, token, stored = ready_stream
+    path = media_path(video_id, token)
+    stream = open_stream(servers, path)
+    try:
+        assert stream.status == 200 and stream.content_length == len(stored)
+        received = stream.read(MIB)
+        servers.database.kill()
+        received += stream.read_to_end()
+    finally:
+        stream.close()
+    # Cut short, and what came is the file's own prefix: never a wrong byte.
+    assert 0 < len(received) < len(stored), f"{len(received)} of {len(stored)} bytes arrived"
+    assert_prefix_of(received, stored)
+
+    # While it is down: 503 JSON with Retry-After, quickly, on every DB-backed route.
+    assert_database_unavailable(timed_request(servers, "GET", path))
+    me = timed_request(servers, "GET", "/auth/me", headers=servers.http.bearer(servers.creator))
+    assert_database_unavailable(me)
+    health = timed_request(servers, "GET", "/health")
+    assert_database_unavailable(health, retry_after=False)
+    assert timed_request(servers, "GET", "/").status == 200
+
+    # Back on the same port and storage: gunicorn recovers without a restart.
+    master = servers.gunicorn.process.pid
+    worker = servers.worker_pid()
+    servers.database.start()
+    wait_until(servers.healthy, SOON, message="/health 200 after the database restart")
+    whole = open_stream(servers, path)
+    try:
+        assert whole.status == 200
+        received = whole.read_to_end()
+        assert_prefix_of(received, stored)
+        assert len(received) == len(stored)
+    finally:
+        whole.close()
+    assert servers.gunicorn.process.pid == master and servers.worker_pid() == worker
+
+
+# d. The database dies while an upload is being copied into GridFS
+
+
+class OrphanGridFS(AssertionError):
+    """GridFS data nothing owns: chunks without a files document, or files without a video."""
+
+
+def test_database_killed_mid_upload_leaves_nothing_half_stored(servers, media_dir):
+    path = demo_media.write_noise_video(media_dir / "upload.mp4", UPLOAD_MB)
+    files_before = {document["_id"] for document in servers.db.fs.files.find({}, {"_id": 1})}
+    videos_before = {document["_id"] for document in servers.db.videos.find({}, {"_id": 1})}
+    chunks_before = servers.db.fs.chunks.estimated_document_count()
+    master, worker = servers.gunicorn.process.pid, servers.worker_pid()
+
+    outcome = {}
+
+    def upload():
+        try:
+            outcome["reply"] = upload_file(servers.port, servers.creator, path, timeout=60)
+        except (http.client.HTTPException, ConnectionError) as error:
+            outcome["error"] = error
+
+    uploader = threading.Thread(target=upload, daemon=True)
+    uploader.start()
+    # Kill it once the copy into GridFS has begun: chunks are there, the files document is not.
+    wait_until(
+        lambda: servers.db.fs.chunks.estimated_document_count() > chunks_before,
+        60,
+        interval=0.02,
+        message="the upload's first chunks in GridFS",
+    )
+    servers.database.kill()
+    uploader.join(60)
+    assert not uploader.is_alive(), "the upload got no answer"
+
+    if "reply" in outcome:  # a 503 JSON; a dropped connection is the other clean end
+        status, headers, body = outcome["reply"]
+        assert status == 503, (status, body[:300])  # 202: it was stored before the kill
+        assert headers["Content-Type"].startswith("application/json")
+        assert json.loads(body)["code"] == "database_unavailable"
+        assert int(headers["Retry-After"]) > 0
+    wait_until(lambda: not servers.temp_files(), SOON, message="server temp dir empty")
+
+    servers.database.start()
+    wait_until(servers.healthy, SOON, message="/health 200 after the database restart")
+
+    # Nothing half-stored: every files document complete, every new video's files there.
+    assert incomplete_files(servers.db) == []
+    files_now = {document["_id"] for document in servers.db.fs.files.find({}, {"_id": 1})}
+    for video in servers.db.videos.find({"_id": {"$nin": list(videos_before)}}):
+        missing = [file_id for file_id in video_file_ids(video) if file_id not in files_now]
+        assert not missing, f"video {video['_id']} points at missing files {missing}"
+    assert files_now >= files_before
+
+    # Uploads work again, gunicorn untouched.
+    small = demo_media.write_video(media_dir / "after.mp4")
+    status, _, body = upload_file(servers.port, servers.creator, small)
+    assert status == 202, body[:300]
+    servers.http.wait_until_ready(json.loads(body)["video"]["id"], servers.creator)
+    assert servers.gunicorn.process.pid == master and servers.worker_pid() == worker
+
+    # What the killed upload left behind: its cleanup failed with the database and is
+    # retried in the background (models.media_file._discard) until the database answers.
+    with contextlib.suppress(AssertionError):
+        wait_until(lambda: not orphan_chunk_file_ids(servers.db), timeout=30, message="cleanup")
+    orphans = orphan_chunk_file_ids(servers.db)
+    if orphans:
+        count = servers.db.fs.chunks.count_documents({"files_id": {"$in": list(orphans)}})
+        raise OrphanGridFS(f"{count} chunks of {len(orphans)} files with no fs.files document")
+    owned = {file_id for video in servers.db.videos.find() for file_id in video_file_ids(video)}
+    unowned = set(servers.db.fs.files.distinct("_id")) - files_before - owned
+    if unowned:
+        raise OrphanGridFS(f"fs.files no video points at: {sorted(unowned)}")
