@@ -408,8 +408,6 @@ def range_expected(text, size):
     return WHOLE  # malformed or another unit: ignored
 
 
-
-
 def imf_fixdate(text):
     try:
         moment = datetime.strptime(text, "%a, %d %b %Y %H:%M:%S GMT").replace(tzinfo=UTC)
