@@ -10,114 +10,38 @@ never restarted: it must recover by itself.
 import contextlib
 import http.client
 import json
-import os
 import shutil
 import threading
 import time
 
 import pytest
-from pymongo import MongoClient
 
-from scripts.embedded_mongo import EmbeddedMongo, free_port, server_command
-from scripts.gunicorn_process import GunicornProcess, gunicorn_command
 from services import demo_media
 from tests.conftest import require_tool
 from tests.fault_support import (
     MIB,
+    SOON,
+    STREAM_MB,
+    UPLOAD_MB,
     MultipartBody,
     RawExchange,
+    Servers,
+    assert_database_unavailable,
+    assert_prefix_of,
     incomplete_files,
+    media_path,
+    open_stream,
     orphan_chunk_file_ids,
+    settled_thread_count,
     thread_count,
+    timed_request,
+    tool_available,
     upload_file,
     video_file_ids,
     wait_until,
-    worker_pids,
 )
-from tests.players.live_server import HttpClient
 
 pytestmark = [pytest.mark.slow, pytest.mark.embedded]
-
-DATABASE = "faults"
-STREAM_MB = 64  # far more than the socket buffers and the read-ahead hold
-UPLOAD_MB = 200  # its copy into GridFS takes a couple of seconds: time to kill the database
-SOON = 10  # seconds: "within a few seconds", with room for a loaded 2-core machine
-
-
-def tool_available():
-    try:
-        server_command()
-    except RuntimeError:
-        return False
-    return True
-
-
-class Servers:
-    """The database, gunicorn in front of it, and a direct client for checking the data."""
-
-    def __init__(self, base):
-        self.server_tmp = base / "server-tmp"
-        self.server_tmp.mkdir()
-        self.database = EmbeddedMongo(base / "data", log_path=base / "secantusd.log")
-        env = {
-            **os.environ,
-            "APP_ENV": "development",
-            "MONGODB_URI": self.database.uri(DATABASE),
-            "MONGODB_TIMEOUT_MS": "1000",
-            "RATELIMIT_ENABLED": "false",
-            "RATELIMIT_STORAGE_URI": "memory://",
-            "BCRYPT_ROUNDS": "4",
-            "LOG_LEVEL": "INFO",
-            "GUNICORN_THREADS": "2",
-            "TMPDIR": str(self.server_tmp),
-        }
-        port = free_port()
-        self.gunicorn = GunicornProcess(
-            env, base / "gunicorn.log", command=gunicorn_command(port, workers=1), port=port
-        )
-        self.mongo = MongoClient(self.database.uri(), serverSelectionTimeoutMS=5000)
-        self.db = self.mongo[DATABASE]
-        self.http = HttpClient(self.gunicorn.base_url, timeout=30)
-
-    def start(self):
-        self.database.start()
-        self.gunicorn.start().wait_until_healthy()
-        self.creator = self.http.signup_and_login("creator")
-        return self
-
-    @property
-    def port(self):
-        return self.gunicorn.port
-
-    def worker_pid(self):
-        (pid,) = worker_pids(self.gunicorn.process.pid)
-        return pid
-
-    def database_up(self):
-        """Start the database if a test left it dead; wait until gunicorn sees it."""
-        if self.database.process.poll() is not None:
-            self.database.start()
-        wait_until(self.healthy, SOON, message="/health 200")
-
-    def healthy(self):
-        with contextlib.suppress(OSError):
-            return self.gunicorn.health_status() == 200
-        return False
-
-    def temp_files(self):
-        return sorted(path.name for path in self.server_tmp.iterdir())
-
-    def counts(self):
-        return {
-            "fs.files": self.db.fs.files.count_documents({}),
-            "fs.chunks": self.db.fs.chunks.count_documents({}),
-            "videos": self.db.videos.count_documents({}),
-        }
-
-    def stop(self):
-        self.mongo.close()
-        self.gunicorn.stop()
-        self.database.stop()
 
 
 @pytest.fixture(scope="module")
@@ -157,58 +81,6 @@ def ready_stream(servers, media_dir):
     )
     assert reply.status == 200, reply.body[:300]
     return video_id, reply.json()["playback_token"], path.read_bytes()
-
-
-def media_path(video_id, token):
-    return f"/video/{video_id}/media?token={token}"
-
-
-def open_stream(servers, path, headers=None, timeout=30):
-    exchange = RawExchange(servers.port, timeout=timeout)
-    exchange.send_head("GET", path, headers or {})
-    return exchange.read_head()
-
-
-def timed_request(servers, method, path, headers=None, limit=SOON):
-    """A request that must be answered within ``limit`` seconds."""
-    client = HttpClient(servers.gunicorn.base_url, timeout=limit)
-    start = time.monotonic()
-    reply = client.request(method, path, headers=headers)
-    assert time.monotonic() - start < limit
-    return reply
-
-
-def settled_thread_count(pid):
-    """The process's thread count once it holds still for half a second."""
-    counts = [thread_count(pid)]
-
-    def settled():
-        time.sleep(0.5)
-        counts.append(thread_count(pid))
-        return counts[-1] == counts[-2]
-
-    wait_until(settled, SOON, interval=0, message=f"thread count of {pid} settling")
-    return counts[-1]
-
-
-def assert_prefix_of(received, stored):
-    """``received`` is ``stored``'s first bytes (no wrong byte), without a 64 MB diff on failure."""
-    assert len(received) <= len(stored), f"{len(received)} bytes of a {len(stored)}-byte file"
-    if received != stored[: len(received)]:
-        first = next(i for i, (a, b) in enumerate(zip(received, stored, strict=False)) if a != b)
-        raise AssertionError(f"wrong byte at offset {first} of {len(received)} received")
-
-
-def assert_database_unavailable(reply, retry_after=True):
-    assert reply.status == 503, (reply.status, reply.body[:300])
-    assert reply.headers["Content-Type"].startswith("application/json")
-    body = reply.json()
-    assert body["code"] == "database_unavailable" and body["error"], body
-    if retry_after:
-        assert int(reply.headers["Retry-After"]) > 0
-
-
-# a. A client that hangs up halfway through its upload
 
 
 @pytest.mark.parametrize("hang_up", ["reset", "close"])
