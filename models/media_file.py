@@ -6,6 +6,7 @@ import itertools
 import logging
 import threading
 import time
+from datetime import timedelta
 
 import gridfs
 from bson import Binary, ObjectId
@@ -39,11 +40,13 @@ def store(path, filename, content_type, metadata=None):
     file_id = ObjectId()
     digest = hashlib.sha256()
     size = 0
+    lease = _UploadLease(database, file_id)
     try:
         with open(path, "rb") as source:
             for batch in _chunk_batches(source, file_id, digest):
                 database.fs.chunks.insert_many(batch, ordered=False)
                 size += sum(len(chunk["data"]) for chunk in batch)
+                lease.renew_if_due()
         database.fs.files.insert_one(
             {
                 "_id": file_id,
@@ -57,7 +60,45 @@ def store(path, filename, content_type, metadata=None):
     except BaseException:
         _discard(database, file_id)
         raise
+    lease.release()
     return file_id, size, digest.hexdigest()
+
+
+UPLOAD_LEASE = timedelta(seconds=60)
+
+
+class _UploadLease:
+    """A ``pending_uploads`` document while store() writes chunks: a process that dies
+    mid-upload leaves it behind, and remove_abandoned_uploads() later removes its chunks."""
+
+    def __init__(self, database, file_id):
+        self.collection, self.file_id = database.pending_uploads, file_id
+        self.renewed = utcnow()
+        self.collection.insert_one(
+            {"_id": file_id, "started_at": self.renewed, "lease_until": self.renewed + UPLOAD_LEASE}
+        )
+
+    def renew_if_due(self):
+        now = utcnow()
+        if now - self.renewed > UPLOAD_LEASE / 4:
+            self.collection.update_one(
+                {"_id": self.file_id}, {"$set": {"lease_until": now + UPLOAD_LEASE}}
+            )
+            self.renewed = now
+
+    def release(self):
+        self.collection.delete_one({"_id": self.file_id})
+
+
+def remove_abandoned_uploads(limit=20):
+    """Remove the chunks of uploads whose process died mid-way (their lease ran out)."""
+    database = get_db()
+    abandoned = database.pending_uploads.find({"lease_until": {"$lt": utcnow()}}, {"_id": 1})
+    removed = [pending["_id"] for pending in abandoned.limit(limit)]
+    for file_id in removed:
+        _delete_stored(database, file_id)
+        log.info("removed the chunks of abandoned upload %s", file_id)
+    return removed
 
 
 def _discard(database, file_id):
@@ -80,6 +121,7 @@ def _discard(database, file_id):
 def _delete_stored(database, file_id):
     database.fs.chunks.delete_many({"files_id": file_id})
     database.fs.files.delete_one({"_id": file_id})
+    database.pending_uploads.delete_one({"_id": file_id})  # last: until then, the sweep retries
 
 
 def _retry_delete(database, file_id, first_delay=1.0, longest_delay=60.0):
@@ -144,3 +186,4 @@ def create_indexes(database):
     """GridFS's own indexes (GridIn would make them; store() writes chunks itself)."""
     database.fs.chunks.create_index([("files_id", 1), ("n", 1)], unique=True)
     database.fs.files.create_index([("filename", 1), ("uploadDate", 1)])
+    database.pending_uploads.create_index([("lease_until", 1)])

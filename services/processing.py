@@ -41,8 +41,10 @@ class MediaJobs:
                 process(video_id)
 
     def sweep(self):
-        """Queue every video whose processing was abandoned by a dead process."""
+        """Queue every video whose processing was abandoned by a dead process,
+        and remove the chunks of uploads that a dead process left half-written."""
         with self.app.app_context():
+            media_file.remove_abandoned_uploads()
             found = videos.abandoned()
         for video_id in found:
             log.info("resuming processing of %s", video_id)
