@@ -37,10 +37,16 @@ def _validation_messages(http_error):
 
 
 def _flatten_locations(messages):
-    """webargs nests messages by location ({"json": {...}}); clients want the fields."""
+    """webargs nests messages by location ({"json": {...}}); clients want the fields.
+
+    Only per-field messages are unwrapped: a message about the whole body (a
+    list, e.g. "Invalid JSON body.") keeps its location, so ``details`` is
+    always an object, as the Error schema says (found by schemathesis).
+    """
     if isinstance(messages, dict) and len(messages) == 1:
         ((location, inner),) = messages.items()
-        if location in ("json", "query", "form", "files", "headers", "view_args", "json_or_form"):
+        locations = ("json", "query", "form", "files", "headers", "view_args", "json_or_form")
+        if location in locations and isinstance(inner, dict):
             return inner
     return messages
 

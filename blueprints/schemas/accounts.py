@@ -42,7 +42,18 @@ class TrimmedString(ma.fields.String):
 class SignupSchema(StrictSchema):
     name = TrimmedString(required=True, validate=validate.Length(min=1, max=100))
     email = TrimmedEmail(required=True, validate=validate.Length(max=MAX_EMAIL_LENGTH))
-    password = ma.fields.String(required=True, validate=password_length)
+    password = ma.fields.String(
+        required=True,
+        validate=password_length,
+        # The rule counts UTF-8 bytes, which JSON Schema cannot say: the lengths are an
+        # ASCII password's, and the description tells the rest.
+        metadata={
+            "minLength": MIN_PASSWORD_BYTES,
+            "maxLength": MAX_PASSWORD_BYTES,
+            "description": f"{MIN_PASSWORD_BYTES} to {MAX_PASSWORD_BYTES} bytes in UTF-8 "
+            "(longer is refused, never cut)",
+        },
+    )
     role = ma.fields.String(load_default="viewer", validate=validate.OneOf(["viewer", "creator"]))
 
 

@@ -75,7 +75,10 @@ class VideoStatusSchema(ma.Schema):
 class CatalogueArgs(PaginationArgs):
     q = ma.fields.String(validate=validate.Length(min=1, max=100))
     category = ma.fields.String(validate=validate.Length(min=1, max=50))
-    creator = ma.fields.String(validate=validate.Length(equal=24))
+    creator = ma.fields.String(
+        validate=validate.Regexp("^[0-9a-fA-F]{24}$", error="Not a valid id."),
+        metadata={"description": "The creator's user id"},
+    )
 
 
 class VideoListSchema(ma.Schema):
