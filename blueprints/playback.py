@@ -8,7 +8,7 @@ from flask import current_app, request
 from blueprints import streaming
 from blueprints.api import ApiBlueprint
 from blueprints.guards import auth_required, current_principal
-from blueprints.schemas.media_docs import bytes_doc
+from blueprints.schemas.media_docs import TOKEN_PARAMETER, bytes_doc
 from blueprints.schemas.videos import PlaybackTokenArgs, PlaybackTokenSchema, StreamSchema
 from extensions import limiter
 from services import playback
@@ -34,6 +34,7 @@ def media_limit():
 @blp.route("/<video_id>/stream", methods=["GET"])
 @auth_required()
 @blp.arguments(PlaybackTokenArgs, location="query")
+@blp.doc(parameters=[TOKEN_PARAMETER])  # required: a missing one is 400 missing_token
 @blp.response(200, StreamSchema)
 @blp.alt_response(400, description="No playback token")
 @blp.alt_response(403, description="The token is for another video or user")

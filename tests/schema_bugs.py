@@ -88,11 +88,11 @@ REPRODUCTIONS = {
     "signup-password-counts-bytes": bug_signup_password_counts_bytes,
     "upload-form-fields-documented-as-formData": bug_upload_form_fields,
     "video-upload-allow-header": bug_upload_allow_header,
-    "playback-token-required-undocumented": bug_playback_token_required,
 }
 # Found by this module and fixed: their reproductions must pass from now on.
 FIXED = {
     "invalid-json-details-is-a-list": bug_invalid_json_details,
     "signup-password-length-undocumented": bug_signup_password_length,
     "videos-creator-pattern-undocumented": bug_videos_creator_pattern,
+    "playback-token-required-undocumented": bug_playback_token_required,
 }

@@ -233,15 +233,6 @@ KNOWN_BUGS = {
         {"POST /video/upload"},
         lambda case, response: response.request.method == "OPTIONS",
     ),
-    "playback-token-required-undocumented": (
-        "ST202",
-        {
-            "GET /video/{video_id}/stream",
-            "GET /video/{video_id}/media",
-            "GET /video/{video_id}/thumbnail",
-        },
-        lambda case, response: response.status_code == 400 and "missing_token" in response.text,
-    ),
 }
 SEEN_BUGS = {}
 

@@ -5,7 +5,7 @@ TOKEN_PARAMETER = {
     "name": "token",
     "required": True,
     "description": "The playback token: the only credential (players send no header)",
-    "schema": {"type": "string"},
+    "schema": {"type": "string", "minLength": 1},
 }
 CONDITIONAL_HEADERS = [
     {"in": "header", "name": name, "required": False, "schema": {"type": "string"}}
