@@ -13,6 +13,7 @@ import uuid
 import pytest
 
 from app import create_app
+from models.common import object_id
 from scripts.embedded_mongo import EmbeddedMongo
 from services import demo_media
 
@@ -198,7 +199,7 @@ class Library:
             thumb_id, thumb_sha = media_file.store_bytes(jpeg, "thumb.jpg", "image/jpeg")
             document = videos.insert(
                 {
-                    "owner_id": bson_id(self.owner["user"]["id"]),
+                    "owner_id": object_id(self.owner["user"]["id"]),
                     "owner_name": self.owner["user"]["name"],
                     "title": fields.pop("title", "Stored clip"),
                     "description": "",
@@ -226,12 +227,6 @@ class Library:
         )
         assert response.status_code == 200, response.json
         return response.json["playback_token"]
-
-
-def bson_id(hex_id):
-    from bson import ObjectId
-
-    return ObjectId(hex_id)
 
 
 @pytest.fixture

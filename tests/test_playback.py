@@ -11,9 +11,9 @@ import jwt
 import pytest
 
 from models import video as videos
+from models.common import object_id
 from models.db import get_db
 from services import tokens
-from tests.conftest import bson_id
 from tests.test_auth_api import assert_error
 
 
@@ -33,7 +33,7 @@ def media(client, video_id, token, **headers):
 
 def views_of(app, video_id):
     with app.app_context():
-        return get_db().videos.find_one({"_id": bson_id(video_id)})["views"]
+        return get_db().videos.find_one({"_id": object_id(video_id)})["views"]
 
 
 def expired_copy(app, token):
@@ -73,7 +73,7 @@ class TestPlaybackToken:
 
     def test_processing_video_is_409_for_its_owner(self, client, app, library, video):
         with app.app_context():
-            videos.update(bson_id(video["id"]), status=videos.PROCESSING)
+            videos.update(object_id(video["id"]), status=videos.PROCESSING)
         response = client.post(
             f"/video/{video['id']}/playback-token", headers=library.accounts.bearer(library.owner)
         )
@@ -192,7 +192,7 @@ class TestMediaTokens:
 
     def test_audio_has_no_thumbnail(self, client, app, video, token):
         with app.app_context():
-            videos.update(bson_id(video["id"]), thumbnail_file_id=None)
+            videos.update(object_id(video["id"]), thumbnail_file_id=None)
         response = client.get(f"/video/{video['id']}/thumbnail", query_string={"token": token})
         assert_error(response, 404, "thumbnail_not_found")
 

@@ -22,8 +22,7 @@ def log_lines():
     old_level = root.level
     root.addHandler(handler)
     root.setLevel(logging.DEBUG)
-    lines = []
-    yield lambda: lines or [json.loads(line) for line in stream.getvalue().splitlines()]
+    yield lambda: [json.loads(line) for line in stream.getvalue().splitlines()]
     root.removeHandler(handler)
     root.setLevel(old_level)
 
