@@ -66,7 +66,7 @@ class BaseConfig:
         self.MAX_UPLOAD_MB = env_int("MAX_UPLOAD_MB", 500)
         self.MAX_JSON_KB = env_int("MAX_JSON_KB", 64)
         # Chunk fetches of one process that may wait on MongoDB at once: streams take
-        # turns (512 KB each) and an API query never queues behind all of them.
+        # turns (a batch each, 512 KB when crowded) and an API query never queues behind them all.
         self.STREAM_DB_CONCURRENCY = env_int("STREAM_DB_CONCURRENCY", 1)
         self.CORS_ORIGINS = env_list("CORS_ORIGINS", ["*"])
         self.PUBLIC_BASE_URL = env_str("PUBLIC_BASE_URL")

@@ -71,7 +71,7 @@ def _body(playable, byte_range):
 
 
 def _started(body):
-    """``body`` with its first window already read, here, inside the request.
+    """``body`` with its first chunk already read, here, inside the request.
 
     A database that is away or a missing chunk then raises through Flask's
     error handlers (a JSON 503 or 500) instead of gunicorn's HTML page or a
