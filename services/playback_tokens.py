@@ -27,4 +27,8 @@ def verify(token, video_id, principal=None):
         raise Forbidden("This playback token is for another video.", code="token_wrong_video")
     if principal is not None and claims["sub"] != principal.user_id:
         raise Forbidden("This playback token belongs to another user.", code="token_wrong_user")
+    if principal is not None and claims["sid"] == principal.session_id:
+        # The caller's access token has just proven this session and user alive:
+        # no need to look them up again.
+        return accounts.Principal(user=principal.user, session_id=claims["sid"], claims=claims)
     return accounts.principal_for(claims)

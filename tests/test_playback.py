@@ -141,6 +141,17 @@ class TestStreamJson:
         )
         assert_error(response, 404, "video_not_found")
 
+    def test_a_token_from_an_ended_session_is_401_with_a_live_one(
+        self, client, accounts, library, video, viewer, token
+    ):
+        """Same user, a second login: the first session's playback token dies with it."""
+        second = accounts.login(viewer["user"]["email"])
+        client.post("/auth/logout", headers=accounts.bearer(viewer))
+        response = client.get(
+            self.url(video), query_string={"token": token}, headers=accounts.bearer(second)
+        )
+        assert_error(response, 401, "session_revoked")
+
     def test_needs_the_access_token_too(self, client, video, token):
         assert_error(client.get(self.url(video), query_string={"token": token}), 401)
 
