@@ -15,6 +15,7 @@ from blueprints import (
     streaming,
     video,
 )
+from blueprints.api import register_converters
 from blueprints.uploads import SpoolToDiskRequest
 from extensions import api, cors, limiter
 from models import db, media_file, playback_view
@@ -90,6 +91,7 @@ def register_extensions(app):
             }
         },
     )
+    register_converters(app, api)
     limiter.init_app(app)
     cors.init_app(
         app,

@@ -23,7 +23,7 @@ def list_users(args):
     return {"users": found, "pagination": pagination}
 
 
-@blp.route("/users/<user_id>/role", methods=["PATCH"])
+@blp.route("/users/<objectid:user_id>/role", methods=["PATCH"])
 @auth_required("admin")
 @blp.arguments(RoleSchema)
 @blp.response(200, UserEnvelopeSchema)

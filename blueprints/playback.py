@@ -31,7 +31,7 @@ def media_limit():
     return current_app.config["RATELIMIT_MEDIA"]
 
 
-@blp.route("/<video_id>/stream", methods=["GET"])
+@blp.route("/<objectid:video_id>/stream", methods=["GET"])
 @auth_required()
 @blp.arguments(PlaybackTokenArgs, location="query")
 @blp.doc(parameters=[TOKEN_PARAMETER])  # required: a missing one is 400 missing_token
@@ -45,7 +45,7 @@ def stream(args, video_id):
     return playback.stream_info(current_principal(), video_id, args["token"])
 
 
-@blp.route("/<video_id>/playback-token", methods=["POST"])
+@blp.route("/<objectid:video_id>/playback-token", methods=["POST"])
 @auth_required()
 @blp.response(200, PlaybackTokenSchema)
 @blp.alt_response(404, description="Unknown or deleted video")
@@ -78,7 +78,7 @@ def byte_route(media_type, summary):
     return decorate
 
 
-@blp.route("/<video_id>/media", methods=["GET"])
+@blp.route("/<objectid:video_id>/media", methods=["GET"])
 @byte_route("video/mp4", "The video (audio: audio/mp4 or audio/mpeg)")
 def media(args, video_id):
     """The video's bytes, with HTTP Range (GET and HEAD); the token is the only credential."""
@@ -86,7 +86,7 @@ def media(args, video_id):
     return streaming.serve(found)
 
 
-@blp.route("/<video_id>/thumbnail", methods=["GET"])
+@blp.route("/<objectid:video_id>/thumbnail", methods=["GET"])
 @byte_route("image/jpeg", "The JPEG thumbnail")
 def thumbnail(args, video_id):
     """The JPEG thumbnail; signed by the playback token like the media URL."""

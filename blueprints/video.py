@@ -8,8 +8,7 @@ from blueprints.schemas.common import MessageSchema
 from blueprints.schemas.videos import (
     CatalogueArgs,
     DeleteArgs,
-    UploadFileSchema,
-    UploadFormSchema,
+    UploadSchema,
     VideoEditSchema,
     VideoEnvelopeSchema,
     VideoListSchema,
@@ -24,19 +23,18 @@ blp = ApiBlueprint("video", __name__, url_prefix="/video", description="Videos")
 @blp.route("/upload", methods=["POST"])
 @allow_large_body
 @auth_required("creator", "admin")
-@blp.arguments(UploadFormSchema, location="form")
-@blp.arguments(UploadFileSchema, location="files")
+@blp.arguments(UploadSchema, location="multipart")
 @blp.response(202, VideoEnvelopeSchema)
 @blp.alt_response(413, description="Over MAX_UPLOAD_MB")
 @blp.alt_response(422, description="Not a decodable video or audio file; nothing stored")
-def upload(fields, files):
+def upload(fields):
     """Upload a video or audio file (multipart); processing continues in the background."""
-    part = files["file"]
+    part = fields.pop("file")
     video = uploads.accept(current_principal(), Path(part.stream.name), part.filename, fields)
     return {"video": video}
 
 
-@blp.route("/<video_id>", methods=["GET"])
+@blp.route("/<objectid:video_id>", methods=["GET"])
 @auth_required()
 @blp.response(200, VideoEnvelopeSchema)
 def details(video_id):
@@ -44,7 +42,7 @@ def details(video_id):
     return {"video": videos.visible_to(current_principal(), video_id)}
 
 
-@blp.route("/<video_id>/status", methods=["GET"])
+@blp.route("/<objectid:video_id>/status", methods=["GET"])
 @auth_required()
 @blp.response(200, VideoStatusSchema)
 def status(video_id):
@@ -52,7 +50,7 @@ def status(video_id):
     return videos.visible_to(current_principal(), video_id)
 
 
-@blp.route("/<video_id>", methods=["PATCH"])
+@blp.route("/<objectid:video_id>", methods=["PATCH"])
 @auth_required()
 @blp.arguments(VideoEditSchema)
 @blp.response(200, VideoEnvelopeSchema)
@@ -61,7 +59,7 @@ def edit(fields, video_id):
     return {"video": videos.edit(current_principal(), video_id, fields)}
 
 
-@blp.route("/<video_id>", methods=["DELETE"])
+@blp.route("/<objectid:video_id>", methods=["DELETE"])
 @auth_required()
 @blp.arguments(DeleteArgs, location="query")
 @blp.response(200, MessageSchema)
@@ -71,7 +69,7 @@ def delete(args, video_id):
     return {"message": "Video purged" if args["purge"] else "Video deleted"}
 
 
-@blp.route("/<video_id>/restore", methods=["POST"])
+@blp.route("/<objectid:video_id>/restore", methods=["POST"])
 @auth_required("admin")
 @blp.response(200, VideoEnvelopeSchema)
 def restore(video_id):

@@ -2,6 +2,7 @@
 
 import marshmallow as ma
 from marshmallow import validate
+from werkzeug.datastructures import FileStorage
 
 from blueprints.schemas.common import (
     ObjectIdString,
@@ -13,7 +14,22 @@ from blueprints.schemas.common import (
 from models.video import VISIBILITIES
 
 
-class UploadFormSchema(StrictSchema):
+class FilePart(ma.fields.Field):
+    """A multipart file part (werkzeug's FileStorage); a plain text field of that name is 400."""
+
+    def __init__(self, **kwargs):
+        super().__init__(metadata={"type": "string", "format": "binary"}, **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, FileStorage):
+            raise ma.ValidationError("Not a file: send it as a multipart file part.")
+        return value
+
+
+class UploadSchema(StrictSchema):
+    """The multipart upload: the file and its details, documented as one request body."""
+
+    file = FilePart(required=True)
     title = ma.fields.String(required=True, validate=validate.Length(min=1, max=200))
     description = ma.fields.String(load_default="", validate=validate.Length(max=5000))
     category = ma.fields.String(validate=validate.Length(min=1, max=50))
@@ -27,10 +43,6 @@ class UploadFormSchema(StrictSchema):
         raw = data.get("tags") or ""
         data["tags"] = [tag.strip().lower() for tag in raw.split(",") if tag.strip()][:20]
         return data
-
-
-class UploadFileSchema(ma.Schema):
-    file = ma.fields.Raw(required=True, metadata={"type": "string", "format": "binary"})
 
 
 class CreatorSchema(ma.Schema):
