@@ -71,15 +71,18 @@ def test_a_client_that_hangs_up_stops_the_helper_and_closes_the_source():
         finally:
             closed.set()
 
-    before = threading.active_count()
+    def helpers():
+        # Only this stream's helper: other tests' threads may start or end meanwhile.
+        return {t for t in threading.enumerate() if t.name == "chunk-prefetch"}
+
+    before = helpers()
     stream = prefetched(endless(), depth=lambda: 2)
     assert [next(stream) for _ in range(3)] == [0, 1, 2]
+    (helper,) = helpers() - before
     stream.close()
     assert closed.wait(2), "the source was not closed"
-    deadline = time.monotonic() + 2
-    while threading.active_count() > before and time.monotonic() < deadline:
-        time.sleep(0.01)
-    assert threading.active_count() == before, "the helper thread outlived the stream"
+    helper.join(2)
+    assert not helper.is_alive(), "the helper thread outlived the stream"
 
 
 def test_a_released_slot_goes_to_the_oldest_waiter():

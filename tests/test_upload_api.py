@@ -168,3 +168,21 @@ def test_missing_file_is_400(client, creator):
         data={"title": "no file"},
     )
     assert_error(response, 400)
+    assert response.get_json()["details"] == {"file": ["Missing data for required field."]}
+
+
+def test_file_sent_as_a_text_field_is_400(client, app, creator):
+    response = client.post(
+        "/video/upload",
+        headers=creator,
+        content_type="multipart/form-data",
+        data={"title": "text, not a file", "file": "AAAA"},
+    )
+    assert_error(response, 400)
+    assert "file" in response.get_json()["details"]
+    assert gridfs_counts(app) == (0, 0)
+
+
+def test_unknown_form_field_is_400(client, app, creator, media):
+    assert_error(upload(client, creator, media["h264"], colour="blue"), 400)
+    assert gridfs_counts(app) == (0, 0)
