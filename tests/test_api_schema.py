@@ -360,6 +360,7 @@ def test_enough_cases_ran():
     if len(CASES["by_operation"]) < 21:
         pytest.skip("the schema test did not run")
     assert CASES["count"] >= MIN_CASES, CASES
+    print(f"schemathesis: {CASES['count']} cases over {len(CASES['by_operation'])} operations")
     # Every operation was exercised for real, not only refused: each answered a success.
     never_succeeded = [
         label
