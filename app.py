@@ -91,7 +91,7 @@ def register_extensions(app):
             }
         },
     )
-    register_converters(app, api)
+    register_converters(app)
     limiter.init_app(app)
     cors.init_app(
         app,

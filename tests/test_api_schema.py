@@ -6,11 +6,13 @@ valid and invalid (positive and negative modes, plus its coverage phase),
 and runs all of its checks on each answer: no 5xx, every status documented,
 every body matching its documented schema and content type, auth enforced.
 
-Real data makes the cases reach past the 404s: a creator uploads two small
-real MP4s over HTTP (``main`` is only read; ``victim`` takes the edits,
-deletes and restores) and a viewer gets a playback token for ``main``. A
-hook sometimes swaps the generated ``video_id`` / ``user_id`` path parameters
-for real ids and the ``token`` query parameter for a real playback token.
+Real data makes the cases reach past the 404s: a creator uploads three small
+real MP4s over HTTP (``main`` is only read, so it stays public for every read;
+``edits`` takes the PATCHes, ``victim`` the deletes and restores) and a viewer
+gets a playback token for ``main``. A hook sometimes swaps the generated
+``video_id`` / ``user_id`` path parameters for real ids, the ``token`` query
+parameter for a real playback token, and bodies for real credentials, refresh
+tokens and video bytes, so every operation succeeds at least once.
 
 Auth: every case carries a real access token. Operations only creators or
 admins may call get that role's token or the viewer's (both sides of the
@@ -85,7 +87,7 @@ def world(embedded_server, tmp_path_factory):
         folder = tmp_path_factory.mktemp("schema-media")
         source = demo_media.write_video(folder / "clip.mp4", seconds=1, width=160, height=120)
         ids = []
-        for title in ("Schema main", "Schema victim"):
+        for title in ("Schema main", "Schema victim", "Schema edits"):
             reply = http.upload(
                 "/video/upload",
                 {"title": title, "visibility": "public"},
@@ -98,7 +100,7 @@ def world(embedded_server, tmp_path_factory):
             ids.append(reply.json()["video"]["id"])
         for video_id in ids:
             http.wait_until_ready(video_id, live.tokens["creator"])
-        live.video_id, live.victim_id = ids
+        live.video_id, live.victim_id, live.edited_id = ids
 
         reply = http.request(
             "POST",
@@ -123,6 +125,7 @@ def world(embedded_server, tmp_path_factory):
         REAL.update(
             video_id=live.video_id,
             victim_id=live.victim_id,
+            edited_id=live.edited_id,
             victim_user_id=live.victim_user_id,
             playback_token=live.playback_token,
             upload_bytes=source.read_bytes(),
@@ -205,6 +208,8 @@ def with_real_objects(case, pick):
         if "video_id" in params:
             if method == "DELETE":
                 params["video_id"] = REAL["victim_id"]
+            elif method == "PATCH":  # may make it private: never the video the reads need
+                params["video_id"] = REAL["edited_id"]
             elif method == "GET" or path.endswith(("/stream", "/playback-token")):
                 params["video_id"] = REAL["video_id"]
             else:

@@ -164,6 +164,13 @@ def test_purge_removes_the_chunks(client, app, accounts, creator, ready_video):
         assert get_db().videos.count_documents({}) == 0
 
 
+@pytest.mark.parametrize("creator", ["z" * 24, "nope", '{"$ne": null}'])
+def test_a_creator_that_is_not_an_id_is_400(client, accounts, creator):
+    viewer = accounts.bearer(accounts.user_with_token())
+    response = client.get("/videos", query_string={"creator": creator}, headers=viewer)
+    assert assert_error(response, 400)["details"] == {"creator": ["Not a valid id."]}
+
+
 @pytest.mark.parametrize("video_id", [str(ObjectId()), "nope"])
 def test_unknown_video_is_404(client, accounts, video_id):
     viewer = accounts.bearer(accounts.user_with_token())

@@ -160,6 +160,17 @@ class TestMediaTokens:
     def test_no_token_is_400(self, client, video):
         assert_error(client.get(f"/video/{video['id']}/media"), 400, "missing_token")
 
+    def test_an_upper_case_id_is_the_same_video(self, client, accounts, video, token, viewer):
+        upper = video["id"].upper()
+        assert media(client, upper, token).status_code == 200
+        assert client.get(f"/video/{upper}/thumbnail?token={token}").status_code == 200
+        stream = client.get(f"/video/{upper}/stream?token={token}", headers=accounts.bearer(viewer))
+        assert stream.status_code == 200
+
+    @pytest.mark.parametrize("path", ["/video/nope", "/video/nope/media?token=x"])
+    def test_a_malformed_id_is_a_json_404(self, client, path):
+        assert_error(client.get(path), 404, "not_found")
+
     def test_forged_token_is_401(self, client, video, token):
         header, payload, _ = token.split(".")
         assert_error(media(client, video["id"], f"{header}.{payload}.AAAA"), 401, "invalid_token")
