@@ -34,16 +34,32 @@ class TrimmedEmail(ma.fields.Email):
         return super()._deserialize(value, attr, data, **kwargs)
 
 
+# ECMA-262's whitespace, written out: the documented pattern names each character, since
+# engines read ``\s`` differently (Python's also has U+001C-U+001F and U+0085, but not
+# U+FEFF), and the name is trimmed of exactly these. schemathesis found a name of "\x1c"
+# refused while ``\S`` allowed it.
+PATTERN_WHITESPACE = (
+    "\t\n\v\f\r \u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008"
+    "\u2009\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"
+)
+NOT_ONLY_WHITESPACE = "[^" + "".join(f"\\u{ord(c):04x}" for c in PATTERN_WHITESPACE) + "]"
+
+
 class TrimmedString(ma.fields.String):
     """At most ``max_length`` characters as sent, trimmed, and not empty once trimmed.
 
-    The length is checked before trimming and "not only spaces" is a pattern, so the
+    The length is checked before trimming and "not only whitespace" is a pattern, so the
     documented ``maxLength`` and ``pattern`` say exactly what is accepted (schemathesis
     found a lone ``\\v`` refused while the schema allowed it).
     """
 
     def __init__(self, *, max_length, **kwargs):
-        metadata = {"minLength": 1, "maxLength": max_length, "pattern": r"\S"}
+        metadata = {
+            "minLength": 1,
+            "maxLength": max_length,
+            "pattern": NOT_ONLY_WHITESPACE,
+            "description": "Not only whitespace; trimmed",
+        }
         super().__init__(metadata=metadata, **kwargs)
         self.max_length = max_length
 
@@ -51,9 +67,10 @@ class TrimmedString(ma.fields.String):
         value = super()._deserialize(value, attr, data, **kwargs)
         if len(value) > self.max_length:
             raise ma.ValidationError(f"Longer than maximum length {self.max_length}.")
-        if not value.strip():
+        trimmed = value.strip(PATTERN_WHITESPACE)
+        if not trimmed:
             raise ma.ValidationError("Must not be empty.")
-        return value.strip()
+        return trimmed
 
 
 class SignupSchema(StrictSchema):
