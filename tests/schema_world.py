@@ -1,0 +1,219 @@
+"""The live server tests/test_api_schema.py runs against, and how its cases reach real objects.
+
+Real data makes the cases reach past the 404s: a creator uploads three small
+real MP4s over HTTP (``main`` is only read, so it stays public for every read;
+``edits`` takes the PATCHes, ``victim`` the deletes and restores) and a viewer
+gets a playback token for ``main``. ``before_generate_case`` sometimes swaps the
+generated ``video_id`` / ``user_id`` path parameters for real ids, the ``token``
+query parameter for a real playback token, and bodies for real credentials,
+refresh tokens and video bytes, so every operation succeeds at least once.
+
+Auth: every case carries a real access token (``BearerToken``). Operations only
+creators or admins may call get that role's token or the viewer's (both sides of
+the role check); ``POST /auth/logout`` gets a fresh session per case, since it
+revokes the token it is called with.
+"""
+
+import uuid
+from contextlib import contextmanager
+
+from hypothesis import strategies as st
+from pymongo import MongoClient
+from schemathesis import GenerationMode
+from schemathesis.core.parameters import ParameterLocation
+
+from app import create_app
+from services import demo_media
+from tests.conftest import test_config
+from tests.players.live_server import HttpClient, LiveServer
+
+VICTIM_PASSWORD = "correct horse battery"
+REAL = {}  # filled by ``live_world``: what generated cases may hit
+FRESH_REFRESH_MARK = "fresh-refresh-token"
+ROLE_MARK = "Bearer role:"
+PRIVILEGED = {
+    "POST /video/upload": "creator",
+    "PATCH /video/{video_id}": "creator",
+    "DELETE /video/{video_id}": "creator",
+    "POST /video/{video_id}/restore": "admin",
+    "GET /admin/users": "admin",
+    "PATCH /admin/users/{user_id}/role": "admin",
+}
+
+
+class World:
+    """The live server, a client for it, and an access token per role."""
+
+    def __init__(self, server, http):
+        self.server = server
+        self.http = http
+        self.tokens = {}
+
+    def fresh_token(self, role):
+        return self.http.signup_and_login(role)
+
+    def fresh_refresh_token(self):
+        reply = self.http.request("POST", "/auth/login", REAL["login"])
+        assert reply.status == 200, reply.body[:300]
+        return reply.json()["refresh_token"]
+
+
+def served_document():
+    """The document ``/openapi.json`` serves, from an app on mongomock (no server needed)."""
+    app = create_app(
+        test_config(MONGODB_URI=f"mongomock://localhost/schema_{uuid.uuid4().hex[:8]}")
+    )
+    try:
+        return app.test_client().get("/openapi.json").get_json()
+    finally:
+        app.extensions["mongo"].client.close()
+
+
+@contextmanager
+def live_world(embedded_server, folder, document):
+    """A live server on a database of its own, with real users, videos and a playback token."""
+    name = f"schema_{uuid.uuid4().hex[:12]}"
+    app = create_app(test_config(MONGODB_URI=embedded_server.uri(name), RATELIMIT_ENABLED=False))
+    server = LiveServer(app).start()
+    try:
+        world = World(server, HttpClient(server.base_url))
+        reply = world.http.request("GET", "/openapi.json")
+        assert reply.json() == document, "the live server serves another document"
+        _sign_in_every_role(world, app.config)
+        _add_real_objects(world, folder)
+        yield world
+    finally:
+        server.stop()
+        app.extensions["mongo"].client.close()
+        with MongoClient(embedded_server.uri(), serverSelectionTimeoutMS=2000) as client:
+            client.drop_database(name)
+
+
+def _sign_in_every_role(world, config):
+    world.tokens["viewer"] = world.http.signup_and_login("viewer")
+    world.tokens["creator"] = world.http.signup_and_login("creator")
+    admin = {"email": config["ADMIN_EMAIL"], "password": config["ADMIN_PASSWORD"]}
+    reply = world.http.request("POST", "/auth/login", admin)
+    assert reply.status == 200, reply.body[:300]
+    world.tokens["admin"] = reply.json()["token"]
+
+
+def _add_real_objects(world, folder):
+    http, creator = world.http, _bearer(world, "creator")
+    source = demo_media.write_video(folder / "clip.mp4", seconds=1, width=160, height=120)
+    REAL["upload_bytes"] = source.read_bytes()
+    for key in ("video_id", "victim_id", "edited_id"):
+        reply = http.upload(
+            "/video/upload",
+            {"title": f"Schema {key}", "visibility": "public"},
+            source.name,
+            REAL["upload_bytes"],
+            "video/mp4",
+            headers=creator,
+        )
+        assert reply.status == 202, reply.body[:300]
+        REAL[key] = reply.json()["video"]["id"]
+        http.wait_until_ready(REAL[key], world.tokens["creator"])
+
+    path = f"/video/{REAL['video_id']}/playback-token"
+    reply = http.request("POST", path, headers=_bearer(world, "viewer"))
+    assert reply.status == 200, reply.body[:300]
+    REAL["playback_token"] = reply.json()["playback_token"]
+
+    REAL["login"] = {"email": f"victim-{uuid.uuid4().hex[:8]}@example.com"}
+    REAL["login"]["password"] = VICTIM_PASSWORD
+    reply = http.request("POST", "/auth/signup", {"name": "Victim", **REAL["login"]})
+    assert reply.status == 201, reply.body[:300]
+    REAL["victim_user_id"] = reply.json()["user_id"]
+
+
+def _bearer(world, role):
+    return world.http.bearer(world.tokens[role])
+
+
+def _positive(case, location):
+    """Whether ``case`` left its ``location`` component valid (swapping a deliberately invalid
+    value for a real one would turn a negative case into a valid one)."""
+    meta = case.meta
+    if meta is None:
+        return True
+    component = meta.components.get(ParameterLocation(location))
+    return component is None or component.mode == GenerationMode.POSITIVE
+
+
+def with_real_objects(case, pick):
+    """The case with real ids in its path, a real playback token and real bodies."""
+    path = case.operation.path
+    params = case.path_parameters
+    if isinstance(params, dict) and _positive(case, "path"):
+        if "video_id" in params:
+            params["video_id"] = REAL[_video_for(case.method.upper(), path, pick)]
+        if "user_id" in params:
+            params["user_id"] = REAL["victim_user_id"]
+    if path.endswith(("/stream", "/media", "/thumbnail")) and _positive(case, "query"):
+        case.query = {**(case.query or {}), "token": REAL["playback_token"]}
+    if isinstance(case.body, dict) and _positive(case, "body"):
+        with_real_body(path, case.body)
+    return case
+
+
+def _video_for(method, path, pick):
+    if method == "DELETE":
+        return "victim_id"
+    if method == "PATCH":  # may make it private: never the video the reads need
+        return "edited_id"
+    if method == "GET" or path.endswith(("/stream", "/playback-token")):
+        return "video_id"
+    return pick
+
+
+def with_real_body(path, body):
+    """Bodies that can only succeed with real things: a video, an account, a refresh token."""
+    if path == "/video/upload":
+        body["file"] = REAL["upload_bytes"]  # any bytes fit the schema; a video is 202
+    elif path == "/auth/login":
+        body.update(REAL["login"])
+    elif path == "/auth/refresh":
+        body["refresh_token"] = FRESH_REFRESH_MARK  # they rotate: one per case, made at call
+
+
+def before_generate_case(context, strategy):
+    """Half the generated cases hit the real video, user and playback token."""
+    real = st.tuples(strategy, st.sampled_from(["video_id", "victim_id"])).map(
+        lambda pair: with_real_objects(*pair)
+    )
+    return st.one_of(strategy, real)
+
+
+class BearerToken:
+    """Auth on every case, so schemathesis treats it as explicit: its negative cases drop the
+    header and ``ignored_auth`` replays without it. Coverage-phase cases are built at
+    collection, before the server exists, so the header names a role and ``with_real_token``
+    swaps in that role's real access token. Privileged operations alternate between their
+    role and a viewer; logout gets a session of its own per case."""
+
+    turns = {}
+
+    def get(self, case, context):
+        label = f"{case.method.upper()} {case.operation.path}"
+        if label == "POST /auth/logout":
+            return "fresh-viewer"
+        if label in PRIVILEGED:
+            turn = self.turns[label] = self.turns.get(label, 0) + 1
+            return PRIVILEGED[label] if turn % 2 else "viewer"
+        return "viewer"
+
+    def set(self, case, role, context):
+        case.headers = {**(case.headers or {}), "Authorization": ROLE_MARK + role}
+
+
+def with_real_token(case, world):
+    """Swap the marks ``BearerToken`` and ``with_real_body`` left for real tokens, at call time."""
+    if isinstance(case.body, dict) and case.body.get("refresh_token") == FRESH_REFRESH_MARK:
+        case.body["refresh_token"] = world.fresh_refresh_token()
+    headers = case.headers or {}
+    value = headers.get("Authorization")
+    if isinstance(value, str) and value.startswith(ROLE_MARK):
+        role = value[len(ROLE_MARK) :]
+        token = world.fresh_token("viewer") if role == "fresh-viewer" else world.tokens[role]
+        headers["Authorization"] = f"Bearer {token}"
