@@ -4,14 +4,14 @@ Not with GridOut: its cursor has no batch_size and no upper ``n``, and a
 server may build a query's whole result when it is opened (the embedded
 server does: bench/stream.py measured 7 GB in the database for 20 full
 streams of a 200 MB file through one cursor each). So one query per window of
-``WINDOW_CHUNKS`` (8 MB), its chunks fetched a batch at a time, a helper
-thread reading ahead while the current chunk is being sent.
+``WINDOW_CHUNKS`` (8 MB), its chunks fetched a batch at a time; when few
+streams share the process, a helper thread reads a batch ahead while the
+current chunk is being sent.
 """
 
 import collections
 import contextlib
 import dataclasses
-import queue
 import threading
 
 from models.db import get_db
@@ -141,18 +141,22 @@ def prefetched(source, depth):
     the client, and the two times add up; here the next round trip overlaps
     the sending. Closing the iterator (a client that hangs up) stops the
     helper, which closes ``source`` itself: a generator is closed by the
-    thread that runs it.
+    thread that runs it. The helper sleeps on a condition while it is a full
+    ``depth()`` ahead (the usual state: a player reads at its bitrate), and
+    wakes when an item is taken or the stream is closed.
     """
-    ahead = queue.Queue()  # bounded by depth(), which may change as streams come and go
-    stop = threading.Event()
+    ahead = collections.deque()
+    changed = threading.Condition()
+    stopped = []  # non-empty once the consumer is gone
 
     def put(item):
-        while not stop.is_set():
-            if ahead.qsize() < max(depth(), 1):
-                ahead.put(item)
-                return True
-            stop.wait(0.002)
-        return False
+        with changed:
+            changed.wait_for(lambda: stopped or len(ahead) < max(depth(), 1))
+            if stopped:
+                return False
+            ahead.append(item)
+            changed.notify_all()
+            return True
 
     def produce():
         try:
@@ -165,14 +169,23 @@ def prefetched(source, depth):
         finally:
             source.close()
 
+    def take():
+        with changed:
+            changed.wait_for(lambda: ahead)
+            item = ahead.popleft()
+            changed.notify_all()
+            return item
+
     threading.Thread(target=produce, name="chunk-prefetch", daemon=True).start()
     try:
-        while (item := ahead.get()) is not _END:
+        while (item := take()) is not _END:
             if isinstance(item, _Failure):
                 raise item.error
             yield item
     finally:
-        stop.set()
+        with changed:
+            stopped.append(True)
+            changed.notify_all()
 
 
 _END = object()
