@@ -1,6 +1,8 @@
-"""Media bytes in GridFS (bucket ``fs``): upload with a sha256, delete, open."""
+"""Media bytes in GridFS (bucket ``fs``): upload with a sha256 under a lease, and delete.
 
-import contextlib
+Reading a range of a file is models/media_stream.py.
+"""
+
 import hashlib
 import itertools
 import logging
@@ -17,7 +19,7 @@ from models.db import get_db
 
 log = logging.getLogger(__name__)
 
-CHUNK_SIZE = 255 * 1024  # GridFS's default; ranges seek to start // CHUNK_SIZE
+CHUNK_SIZE = 255 * 1024  # GridFS's default (reads use each file's own chunkSize)
 INSERT_BATCH_CHUNKS = 16  # chunks per insert_many on upload: ~4 MB in flight
 
 
@@ -74,9 +76,7 @@ class _UploadLease:
     def __init__(self, database, file_id):
         self.collection, self.file_id = database.pending_uploads, file_id
         self.renewed = utcnow()
-        self.collection.insert_one(
-            {"_id": file_id, "started_at": self.renewed, "lease_until": self.renewed + UPLOAD_LEASE}
-        )
+        self.collection.insert_one({"_id": file_id, "lease_until": self.renewed + UPLOAD_LEASE})
 
     def renew_if_due(self):
         now = utcnow()
@@ -90,19 +90,21 @@ class _UploadLease:
         self.collection.delete_one({"_id": self.file_id})
 
 
-def remove_abandoned_uploads(limit=20):
+ABANDONED_PER_SWEEP = 20
+
+
+def remove_abandoned_uploads():
     """Remove the chunks of uploads whose process died mid-way (their lease ran out)."""
     database = get_db()
     abandoned = database.pending_uploads.find({"lease_until": {"$lt": utcnow()}}, {"_id": 1})
-    removed = [pending["_id"] for pending in abandoned.limit(limit)]
-    for file_id in removed:
-        _delete_stored(database, file_id)
-        log.info("removed the chunks of abandoned upload %s", file_id)
-    return removed
+    for pending in list(abandoned.limit(ABANDONED_PER_SWEEP)):
+        _delete_stored(database, pending["_id"])
+        log.info("removed the chunks of abandoned upload %s", pending["_id"])
 
 
 def _discard(database, file_id):
-    """Remove what a failed store() wrote; if MongoDB is away, keep trying until it is back.
+    """Remove a file (what a failed store() wrote, or one that delete() is given); if MongoDB
+    is away, keep trying in the background until it is back.
 
     The failure is often the database itself going away, and the first
     delete then fails too: the chunks would stay for good (found by
@@ -115,9 +117,9 @@ def _discard(database, file_id):
     try:
         _delete_stored(database, file_id)
     except PyMongoError:
-        log.warning("cleanup of upload %s deferred: the database is unreachable", file_id)
+        log.warning("deleting file %s deferred: the database is unreachable", file_id)
         threading.Thread(
-            target=_retry_delete, args=(database, file_id), name="upload-cleanup", daemon=True
+            target=_retry_delete, args=(database, file_id), name="file-cleanup", daemon=True
         ).start()
 
 
@@ -127,16 +129,16 @@ def _delete_stored(database, file_id):
     database.pending_uploads.delete_one({"_id": file_id})  # last: until then, the sweep retries
 
 
-def _retry_delete(database, file_id, first_delay=1.0, longest_delay=60.0):
-    delay = first_delay
+def _retry_delete(database, file_id):
+    delay = 1.0
     while True:
         time.sleep(delay)
         try:
             _delete_stored(database, file_id)
         except PyMongoError:
-            delay = min(delay * 2, longest_delay)
+            delay = min(delay * 2, 60.0)
             continue
-        log.info("deferred cleanup of upload %s done", file_id)
+        log.info("deferred delete of file %s done", file_id)
         return
 
 
@@ -177,12 +179,15 @@ def find_file(file_id):
 
 
 def delete(*file_ids):
-    """Delete files and their chunks; ids that are None or already gone are skipped."""
+    """Delete files and their chunks (retried while MongoDB is away); None ids are skipped.
+
+    The callers clean up after a failure, often the database going away: a delete
+    that raised there would leave the file for good.
+    """
+    database = get_db()
     for file_id in file_ids:
-        if file_id is None:
-            continue
-        with contextlib.suppress(gridfs.errors.NoFile):
-            bucket().delete(file_id)
+        if file_id is not None:
+            _discard(database, file_id)
 
 
 def create_indexes(database):

@@ -5,6 +5,8 @@ A playback token is the only credential of the media and thumbnail URLs
 video and the login session it was issued under: logout ends it too.
 """
 
+import dataclasses
+
 from services import accounts, tokens
 from services.errors import Forbidden, InvalidInput
 
@@ -30,5 +32,5 @@ def verify(token, video_id, principal=None):
     if principal is not None and claims["sid"] == principal.session_id:
         # The caller's access token has just proven this session and user alive:
         # no need to look them up again.
-        return accounts.Principal(user=principal.user, session_id=claims["sid"], claims=claims)
+        return dataclasses.replace(principal, claims=claims)
     return accounts.principal_for(claims)

@@ -1,6 +1,7 @@
 """An upload cut short by a dying process leaves nothing behind for long (SPEC.md, Videos)."""
 
 from datetime import timedelta
+from types import SimpleNamespace
 
 import pytest
 from bson import Binary, ObjectId
@@ -17,9 +18,7 @@ def half_written_upload(lease_left):
     database.fs.chunks.insert_many(
         [{"files_id": file_id, "n": n, "data": Binary(b"x" * 100)} for n in range(3)]
     )
-    database.pending_uploads.insert_one(
-        {"_id": file_id, "started_at": utcnow(), "lease_until": utcnow() + lease_left}
-    )
+    database.pending_uploads.insert_one({"_id": file_id, "lease_until": utcnow() + lease_left})
     return file_id
 
 
@@ -76,3 +75,32 @@ def test_a_failed_store_removes_its_chunks_and_lease(app, multi_chunk_mp4, monke
         assert get_db().fs.chunks.count_documents({}) == 0
         assert get_db().fs.files.count_documents({}) == 0
         assert get_db().pending_uploads.count_documents({}) == 0
+
+
+def test_a_delete_while_the_database_is_away_is_retried(app, multi_chunk_mp4, monkeypatch):
+    """delete() cleans up after failures, often the database going away: it must not give
+    up (or raise) when its own first attempt fails too."""
+    from pymongo.errors import AutoReconnect
+
+    real_delete, attempts = media_file._delete_stored, []
+
+    def away_then_back(database, file_id):
+        attempts.append(file_id)
+        if len(attempts) == 1:
+            raise AutoReconnect("the database is away")
+        real_delete(database, file_id)
+
+    monkeypatch.setattr(media_file, "_delete_stored", away_then_back)
+    monkeypatch.setattr(media_file.time, "sleep", lambda seconds: None)
+    retries = []
+
+    def run_at_start(target, args, name, daemon):  # the retry thread, run in this thread
+        return SimpleNamespace(start=lambda: (retries.append(name), target(*args)))
+
+    monkeypatch.setattr(media_file.threading, "Thread", run_at_start)
+    with app.app_context():
+        file_id, _, _ = media_file.store(multi_chunk_mp4, "clip.mp4", "video/mp4")
+        media_file.delete(file_id)
+        assert retries == ["file-cleanup"] and len(attempts) == 2
+        assert get_db().fs.chunks.count_documents({"files_id": file_id}) == 0
+        assert get_db().fs.files.count_documents({"_id": file_id}) == 0
