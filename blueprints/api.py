@@ -16,6 +16,8 @@ from werkzeug.datastructures import CombinedMultiDict
 from werkzeug.exceptions import HTTPException, InternalServerError
 from werkzeug.routing import BaseConverter
 
+from models.common import OBJECT_ID_HEX
+
 log = logging.getLogger(__name__)
 
 
@@ -119,14 +121,14 @@ class ObjectIdConverter(BaseConverter):
     Lower-cased because ids are compared as text too (a playback token's ``vid``).
     """
 
-    regex = "[0-9a-fA-F]{24}"
+    regex = OBJECT_ID_HEX
 
     def to_python(self, value):
         return value.lower()
 
     @staticmethod
     def openapi_schema(_converter):
-        return {"type": "string", "pattern": "^[0-9a-fA-F]{24}$"}
+        return {"type": "string", "pattern": f"^{OBJECT_ID_HEX}$"}
 
 
 def register_converters(app):

@@ -21,6 +21,9 @@ def as_utc(moment):
     return moment.astimezone(UTC)
 
 
+OBJECT_ID_HEX = "[0-9a-fA-F]{24}"  # an ObjectId as text, for routes and documented patterns
+
+
 def object_id(value):
     """``value`` as an ObjectId, or None when it is not a valid hex id."""
     if isinstance(value, ObjectId):

@@ -11,6 +11,7 @@ from blueprints.schemas.common import (
     StrictSchema,
     UtcDateTime,
 )
+from models.common import OBJECT_ID_HEX
 from models.video import VISIBILITIES
 
 
@@ -88,7 +89,7 @@ class CatalogueArgs(PaginationArgs):
     q = ma.fields.String(validate=validate.Length(min=1, max=100))
     category = ma.fields.String(validate=validate.Length(min=1, max=50))
     creator = ma.fields.String(
-        validate=validate.Regexp("^[0-9a-fA-F]{24}$", error="Not a valid id."),
+        validate=validate.Regexp(f"^{OBJECT_ID_HEX}$", error="Not a valid id."),
         metadata={"description": "The creator's user id"},
     )
 
