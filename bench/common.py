@@ -79,11 +79,12 @@ class PeakSampler:
 class Gunicorn:
     """The repo's gunicorn (scripts.gunicorn_process) plus the requests a benchmark makes.
 
-    ``workers``/``threads`` None keep gunicorn.conf.py's own values; its log goes to a
-    file beside the database's, so a benchmark's output stays its figures.
+    ``workers``/``threads`` None keep gunicorn.conf.py's own values; its log goes to
+    ``gunicorn-<port>.log`` in the temporary directory, so a benchmark's output stays its
+    figures.
     """
 
-    def __init__(self, mongodb_uri, workers=1, extra_env=None, threads=None, log_dir=None):
+    def __init__(self, mongodb_uri, workers=1, extra_env=None, threads=None):
         env = {
             **os.environ,
             "APP_ENV": "development",
@@ -94,7 +95,7 @@ class Gunicorn:
         }
         port = free_port()
         extra = ["--threads", str(threads)] if threads is not None else []
-        log_path = Path(log_dir or tempfile.gettempdir()) / f"gunicorn-{port}.log"
+        log_path = Path(tempfile.gettempdir()) / f"gunicorn-{port}.log"
         self.server = GunicornProcess(
             env, log_path, command=gunicorn_command(port, workers, extra), port=port
         )
