@@ -65,8 +65,16 @@ def json_error_body(http_error):
         message = data.get("message") or http_error.description or http_error.name
     body = {"error": message, "code": error_code_for(http_error)}
     if messages:
-        body["details"] = _flatten_locations(messages)
+        body["details"] = _with_text_keys(_flatten_locations(messages))
     return body
+
+
+def _with_text_keys(messages):
+    """JSON keys are text: a form field sent without a name is reported under "None"
+    (it was a 500, found by schemathesis: sorting the keys met None)."""
+    if isinstance(messages, dict):
+        return {str(key): _with_text_keys(value) for key, value in messages.items()}
+    return messages
 
 
 class JsonErrorApi(Api):

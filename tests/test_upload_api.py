@@ -186,3 +186,17 @@ def test_file_sent_as_a_text_field_is_400(client, app, creator):
 def test_unknown_form_field_is_400(client, app, creator, media):
     assert_error(upload(client, creator, media["h264"], colour="blue"), 400)
     assert gridfs_counts(app) == (0, 0)
+
+
+def test_a_form_field_without_a_name_is_400_not_500(client, creator):
+    """Found by schemathesis: the error's details had a None key, and writing them crashed."""
+    body = (
+        b"--XX\r\nContent-Disposition: form-data\r\n\r\nvalue\r\n"
+        b'--XX\r\nContent-Disposition: form-data; name="title"\r\n\r\nt\r\n--XX--\r\n'
+    )
+    response = client.post(
+        "/video/upload",
+        data=body,
+        headers={**creator, "Content-Type": "multipart/form-data; boundary=XX"},
+    )
+    assert assert_error(response, 400)["details"]["None"] == ["Unknown field."]
