@@ -40,7 +40,8 @@ def cpu_seconds(pid):
 
 
 def wait_until_quiet(*pids, busy=0.05, timeout=120):
-    """Wait until ``pids`` use less than ``busy`` of a CPU over a second; seconds waited.
+    """Wait until ``pids`` use less than ``busy`` of a CPU over a second:
+    (seconds waited, whether they went quiet before ``timeout``).
 
     After a large upload the database keeps working (flushing what it was
     given) for a while: a measurement taken then measures that too.
@@ -50,8 +51,8 @@ def wait_until_quiet(*pids, busy=0.05, timeout=120):
         before = sum(cpu_seconds(pid) for pid in pids)
         time.sleep(1)
         if sum(cpu_seconds(pid) for pid in pids) - before < busy:
-            break
-    return time.monotonic() - start
+            return time.monotonic() - start, True
+    return time.monotonic() - start, False
 
 
 class PeakSampler:
