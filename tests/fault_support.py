@@ -296,13 +296,14 @@ def open_stream(servers, path, headers=None, timeout=30):
     return exchange.read_head()
 
 
-def timed_request(servers, method, path, headers=None, limit=SOON):
-    """A request that must be answered within ``limit`` seconds."""
+def request_within(servers, method, path, headers=None, limit=SOON):
+    """A request whose client gives up after ``limit`` seconds of silence.
+
+    No clock is asserted here (speed belongs to bench/): a request that hangs
+    fails by the client's socket timeout, which raises.
+    """
     client = HttpClient(servers.gunicorn.base_url, timeout=limit)
-    start = time.monotonic()
-    reply = client.request(method, path, headers=headers)
-    assert time.monotonic() - start < limit
-    return reply
+    return client.request(method, path, headers=headers)
 
 
 def settled_thread_count(pid):

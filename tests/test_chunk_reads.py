@@ -94,6 +94,11 @@ def test_a_missing_first_chunk_is_a_json_500(client, app, playing):
         get_db().fs.chunks.delete_one({"files_id": video["media_file_id"], "n": 2})
     response = client.get(url, headers={"Range": f"bytes={2 * CHUNK_SIZE + 7}-"})
     assert_error(response, 500)
+    # Control: the same file, on chunks still there, is served (so the 500 was chunk 2's).
+    for start, end in ((7, 2 * CHUNK_SIZE - 1), (3 * CHUNK_SIZE + 7, len(video["bytes"]) - 1)):
+        control = client.get(url, headers={"Range": f"bytes={start}-{end}"})
+        assert control.status_code == 206, (start, end, control.data[:200])
+        assert control.data == video["bytes"][start : end + 1]
 
 
 def test_a_missing_chunk_later_cuts_the_stream_short(client, app, playing):

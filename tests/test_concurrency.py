@@ -167,10 +167,22 @@ def ranges_of(size):
     return ["bytes=0-1", f"bytes={middle}-{middle + 70_000}", "bytes=-4096"]
 
 
+def requested_span(range_header, size):
+    """(first, last) byte of a single ``bytes=a-b``, ``bytes=a-`` or ``bytes=-n`` range."""
+    unit, _, spec = range_header.partition("=")
+    assert unit == "bytes" and "," not in spec, range_header
+    start, _, end = spec.partition("-")
+    if not start:  # the last ``end`` bytes
+        return max(size - int(end), 0), size - 1
+    return int(start), min(int(end), size - 1) if end else size - 1
+
+
 def assert_partial(response, data, range_header):
     assert response.status_code == 206, (range_header, response.status_code, response.data[:200])
-    first, last = response.headers["Content-Range"].split()[1].split("/")[0].split("-")
-    assert response.data == data[int(first) : int(last) + 1]
+    first, last = requested_span(range_header, len(data))
+    # The range asked for, not just whatever range the response says it holds.
+    assert response.headers["Content-Range"] == f"bytes {first}-{last}/{len(data)}", range_header
+    assert response.data == data[first : last + 1]
 
 
 def views_of(app, video_id):
