@@ -70,6 +70,7 @@ def register_database(app):
     mongo.on_ready(user_model.create_indexes)
     mongo.on_ready(session_model.create_indexes)
     mongo.on_ready(video_model.create_indexes)
+    mongo.on_ready(video_model.add_missing_keywords)
     mongo.on_ready(media_file.create_indexes)
     mongo.on_ready(playback_view.create_indexes)
     mongo.on_ready(lambda database: accounts.bootstrap_admin())

@@ -19,7 +19,7 @@ blp = ApiBlueprint("admin", __name__, url_prefix="/admin", description="Administ
 @blp.response(200, UserListSchema)
 def list_users(args):
     """All accounts, newest first; filter by ``role``."""
-    found, pagination = accounts.list_users(args["page"], args["per_page"], args.get("role"))
+    found, pagination = accounts.list_users(**args)
     return {"users": found, "pagination": pagination}
 
 

@@ -15,5 +15,5 @@ blp = ApiBlueprint("dashboard", __name__, description="Home feed")
 @blp.response(200, DashboardSchema)
 def feed(args):
     """Ready public videos, newest first, each with a fresh playback token and thumbnail URL."""
-    items, pagination = dashboard.feed(current_principal(), args["page"], args["per_page"])
+    items, pagination = dashboard.feed(current_principal(), **args)
     return {"videos": items, "pagination": pagination}

@@ -85,6 +85,10 @@ catalogue_blp = ApiBlueprint("catalogue", __name__, description="The public cata
 @catalogue_blp.arguments(CatalogueArgs, location="query")
 @catalogue_blp.response(200, VideoListSchema)
 def catalogue(args):
-    """Ready, public videos, newest first; filter by ``q`` (title), ``category``, ``creator``."""
+    """Ready, public videos, newest first; ``q`` (word search), ``category``, ``creator``.
+
+    ``q`` matches title, description and tags: case and accents ignored, every word must
+    match, each as the start of a word (``pian`` finds "Piano").
+    """
     found, pagination = videos.catalogue(**args)
     return {"videos": found, "pagination": pagination}

@@ -34,14 +34,3 @@ def object_id(value):
         return ObjectId(value)
     except InvalidId:
         return None
-
-
-NEWEST_FIRST = [("created_at", -1), ("_id", -1)]
-
-
-def newest_first_page(collection, query, page, per_page):
-    """One page of ``query``, newest first: (documents, pagination as SPEC.md gives it)."""
-    total = collection.count_documents(query)
-    pages = (total + per_page - 1) // per_page if total else 0
-    cursor = collection.find(query).sort(NEWEST_FIRST).skip((page - 1) * per_page).limit(per_page)
-    return list(cursor), {"page": page, "per_page": per_page, "total": total, "pages": pages}

@@ -3,7 +3,8 @@
 from pymongo import ASCENDING, DESCENDING
 from pymongo.errors import DuplicateKeyError
 
-from models.common import newest_first_page, object_id, utcnow
+from models import keyset
+from models.common import object_id, utcnow
 from models.db import get_db
 
 ROLES = ("viewer", "creator", "admin")
@@ -19,7 +20,11 @@ def collection():
 
 def create_indexes(database):
     database.users.create_index([("email", ASCENDING)], unique=True, name="email_unique")
-    database.users.create_index([("created_at", DESCENDING)], name="created_at")
+    newest = [("created_at", DESCENDING), ("_id", DESCENDING)]
+    if "created_at" in database.users.index_information():
+        database.users.drop_index("created_at")  # before the keyset's _id tiebreak
+    database.users.create_index(newest, name="newest")
+    database.users.create_index([("role", ASCENDING), *newest], name="role_newest")
 
 
 def normalize_email(email):
@@ -83,6 +88,9 @@ def promote_or_insert_admin(name, email, password_hash):
     )
 
 
-def page(page_number, per_page, role=None):
-    query = {"role": role} if role else {}
-    return newest_first_page(collection(), query, page_number, per_page)
+def page(per_page, after=None, window=None, role=None):
+    """A keyset page of accounts (models.keyset), newest first."""
+    equality = {"role": role} if role else {}
+    return keyset.newest_first(
+        collection(), equality, per_page, after=after, window=window, fields={"password_hash": 0}
+    )

@@ -1,12 +1,16 @@
 """The ``videos`` collection: one document per upload, from processing to ready."""
 
-import re
+import logging
 from datetime import timedelta
 
 from pymongo import ASCENDING, DESCENDING
 
-from models.common import newest_first_page, object_id, utcnow
+from models import keyset
+from models.common import object_id, utcnow
 from models.db import get_db
+from models.keywords import keywords
+
+log = logging.getLogger(__name__)
 
 PROCESSING, READY, FAILED = "processing", "ready", "failed"
 VISIBILITIES = ("public", "unlisted", "private")
@@ -16,19 +20,62 @@ def collection():
     return get_db().videos
 
 
+CATALOGUE = {"status": READY, "visibility": "public", "deleted_at": None}
+_LISTED = [(field, ASCENDING) for field in CATALOGUE]
+_NEWEST = [("created_at", DESCENDING), ("_id", DESCENDING)]
+# One index per shape of catalogue query: its equality fields, then the keyset's order.
+CATALOGUE_INDEXES = {
+    "catalogue_newest": _LISTED + _NEWEST,
+    "catalogue_by_creator": [*_LISTED, ("owner_id", ASCENDING), *_NEWEST],
+    "catalogue_by_category": [*_LISTED, ("category", ASCENDING), *_NEWEST],
+    "catalogue_search": [("keywords", ASCENDING), *_LISTED, *_NEWEST],
+}
+LEGACY_INDEXES = ("catalogue",)  # (status, visibility, deleted_at, created_at): no _id tiebreak
+
+
 def create_indexes(database):
     videos = database.videos
-    videos.create_index(
-        [
-            ("status", ASCENDING),
-            ("visibility", ASCENDING),
-            ("deleted_at", ASCENDING),
-            ("created_at", DESCENDING),
-        ],
-        name="catalogue",
-    )
+    existing = videos.index_information()
+    for name in LEGACY_INDEXES:
+        if name in existing:
+            videos.drop_index(name)
+    for name, keys in CATALOGUE_INDEXES.items():
+        videos.create_index(keys, name=name)
     videos.create_index([("owner_id", ASCENDING), ("created_at", DESCENDING)], name="owner")
     videos.create_index([("status", ASCENDING), ("lease_until", ASCENDING)], name="processing")
+
+
+SEARCHABLE = ("title", "tags", "description")
+
+
+def search_fields(document):
+    """The fields that make ``document`` findable by word search (``keywords``)."""
+    return {
+        "keywords": keywords(
+            document.get("title"), document.get("tags"), document.get("description")
+        )
+    }
+
+
+KEYWORDS_MIGRATION = "video_keywords_v1"
+
+
+def add_missing_keywords(database):
+    """Start-up migration: videos stored before word search get their keywords (idempotent).
+
+    A marker document says it is done, so later start-ups cost one read by ``_id``.
+    (One update per video: mongomock's bulk_write does not take pymongo 4.20's UpdateOne.)
+    """
+    if database.migrations.find_one({"_id": KEYWORDS_MIGRATION}) is not None:
+        return
+    without = database.videos.find({"keywords": {"$exists": False}}, dict.fromkeys(SEARCHABLE, 1))
+    for count, document in enumerate(without, start=1):
+        database.videos.update_one({"_id": document["_id"]}, {"$set": search_fields(document)})
+        if count % 10_000 == 0:
+            log.info("search keywords added to %d videos", count)
+    database.migrations.update_one(
+        {"_id": KEYWORDS_MIGRATION}, {"$setOnInsert": {"done_at": utcnow()}}, upsert=True
+    )
 
 
 def insert(document):
@@ -41,6 +88,7 @@ def insert(document):
         deleted_at=None,
         lease_until=None,
         failure_reason=None,
+        **search_fields(document),
     )
     document["_id"] = collection().insert_one(document).inserted_id
     return document
@@ -52,6 +100,9 @@ def find(video_id):
 
 
 def update(video_id, **fields):
+    if any(field in fields for field in SEARCHABLE):
+        current = collection().find_one({"_id": video_id}, dict.fromkeys(SEARCHABLE, 1)) or {}
+        fields.update(search_fields({**current, **fields}))
     fields["updated_at"] = utcnow()
     collection().update_one({"_id": video_id}, {"$set": fields})
 
@@ -89,23 +140,28 @@ def lease_length(seconds):
     return timedelta(seconds=seconds)
 
 
-CATALOGUE = {"status": READY, "visibility": "public", "deleted_at": None}
+def catalogue_page(per_page, after=None, window=None, words=(), category=None, creator_id=None):
+    """A keyset page of the catalogue (models.keyset), newest first.
 
-
-def catalogue_query(q=None, category=None, creator_id=None):
-    """Ready, public, not deleted; ``q`` matches the title (escaped: no operators, no regex)."""
-    query = dict(CATALOGUE)
-    if q:
-        query["title"] = {"$regex": re.escape(q), "$options": "i"}
-    if category:
-        query["category"] = category
-    if creator_id is not None:
-        query["owner_id"] = creator_id
-    return query
-
-
-def page_of_videos(query, page_number, per_page):
-    return newest_first_page(collection(), query, page_number, per_page)
+    One condition narrows the query through its index (a search word, else the creator,
+    else the category); the others are checked on the documents the window reads.
+    """
+    equality, checks = dict(CATALOGUE), []
+    if words:
+        equality = {"keywords": words[0], **CATALOGUE}
+        checks += [lambda video, word=word: word in video["keywords"] for word in words[1:]]
+    for field, value in (("owner_id", creator_id), ("category", category)):
+        if value is None:
+            continue
+        if len(equality) == len(CATALOGUE):
+            equality[field] = value
+        else:
+            checks.append(lambda video, field=field, value=value: video.get(field) == value)
+    fields = None if len(words) > 1 else {"keywords": 0}
+    keep = (lambda video: all(check(video) for check in checks)) if checks else None
+    return keyset.newest_first(
+        collection(), equality, per_page, after=after, window=window, keep=keep, fields=fields
+    )
 
 
 def soft_delete(video_id):

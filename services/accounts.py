@@ -8,7 +8,7 @@ from flask import current_app
 
 from models import session as sessions
 from models import user as users
-from services import passwords, tokens
+from services import pagination, passwords, tokens
 from services.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthorized
 
 log = logging.getLogger(__name__)
@@ -111,8 +111,12 @@ def require_role(principal, allowed_roles):
         raise Forbidden("Your role does not allow this.", code="insufficient_role")
 
 
-def list_users(page, per_page, role=None):
-    return users.page(page, per_page, role)
+def list_users(per_page, cursor=None, role=None):
+    """(users, pagination), newest first; ``role`` filters."""
+    scope = pagination.list_scope("users", role=role)
+    after, window = pagination.read_cursor(scope, cursor)
+    page = users.page(per_page, after, window, role)
+    return page.items, pagination.pagination(scope, page, per_page)
 
 
 def change_role(acting, user_id, role):

@@ -1,12 +1,16 @@
 """The home feed the React Native app shows: ready public videos, newest first."""
 
 from models import video as videos
-from services import playback_tokens, urls
+from services import pagination, playback_tokens, urls
+
+SCOPE = pagination.list_scope("dashboard")
 
 
-def feed(principal, page, per_page):
-    found, pagination = videos.page_of_videos(videos.catalogue_query(), page, per_page)
-    return [_item(principal, video) for video in found], pagination
+def feed(principal, per_page, cursor=None):
+    after, window = pagination.read_cursor(SCOPE, cursor)
+    page = videos.catalogue_page(per_page, after, window)
+    items = [_item(principal, video) for video in page.items]
+    return items, pagination.pagination(SCOPE, page, per_page)
 
 
 def _item(principal, video):

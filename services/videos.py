@@ -3,6 +3,8 @@
 from models import media_file
 from models import video as videos
 from models.common import object_id
+from models.keywords import query_words
+from services import pagination
 from services.errors import Forbidden, InvalidInput, NotFound
 
 NOT_FOUND = "No such video."
@@ -36,14 +38,20 @@ def managed_by(principal, video_id):
     return video
 
 
-def catalogue(page, per_page, q=None, category=None, creator=None):
+def catalogue(per_page, cursor=None, q=None, category=None, creator=None):
+    """(videos, pagination) of the public catalogue; ``q`` is word search (models.keywords)."""
     creator_id = None
     if creator is not None:
         creator_id = object_id(creator)
         if creator_id is None:
             raise InvalidInput(details={"creator": ["Not a valid id."]})
-    query = videos.catalogue_query(q, category, creator_id)
-    return videos.page_of_videos(query, page, per_page)
+    scope = pagination.list_scope("videos", q=q, category=category, creator=creator)
+    after, window = pagination.read_cursor(scope, cursor)
+    words = query_words(q) if q is not None else ()
+    if q is not None and not words:
+        return [], pagination.last_page(per_page)  # nothing searchable in q: no video matches
+    page = videos.catalogue_page(per_page, after, window, words, category, creator_id)
+    return page.items, pagination.pagination(scope, page, per_page)
 
 
 def edit(principal, video_id, fields):

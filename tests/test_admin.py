@@ -53,10 +53,20 @@ class TestUserManagement:
         response = client.get("/admin/users?per_page=2", headers=accounts.bearer(admin))
         assert response.status_code == 200
         assert len(response.json["users"]) == 2
-        assert response.json["pagination"] == {"page": 1, "per_page": 2, "total": 4, "pages": 2}
+        assert response.json["pagination"]["has_more"] is True
         assert all("password_hash" not in user for user in response.json["users"])
-        page_two = client.get("/admin/users?per_page=2&page=2", headers=accounts.bearer(admin))
+        cursor = response.json["pagination"]["next_cursor"]
+        page_two = client.get(
+            f"/admin/users?per_page=2&cursor={cursor}", headers=accounts.bearer(admin)
+        )
         assert len(page_two.json["users"]) == 2
+        assert page_two.json["pagination"] == {
+            "per_page": 2,
+            "next_cursor": None,
+            "has_more": False,
+        }
+        ids = [user["id"] for user in response.json["users"] + page_two.json["users"]]
+        assert len(set(ids)) == 4
 
     def test_list_filters_by_role(self, client, accounts):
         admin = accounts.user_with_token("admin")
@@ -67,7 +77,15 @@ class TestUserManagement:
 
     @pytest.mark.parametrize(
         "query",
-        ["per_page=101", "page=0", "per_page=abc", "role=root", "role[$ne]=viewer", "sort=email"],
+        [
+            "per_page=101",
+            "page=2",
+            "per_page=abc",
+            "cursor=forged",
+            "role=root",
+            "role[$ne]=viewer",
+            "sort=email",
+        ],
     )
     def test_bad_query_is_400(self, client, accounts, query):
         admin = accounts.user_with_token("admin")

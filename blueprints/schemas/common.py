@@ -8,6 +8,7 @@ from marshmallow import validate
 from models.common import as_utc
 
 MAX_PER_PAGE = 100
+MAX_CURSOR_LENGTH = 500
 
 
 class StrictSchema(ma.Schema):
@@ -35,15 +36,24 @@ class ObjectIdString(ma.fields.String):
 
 
 class PaginationArgs(StrictSchema):
-    page = ma.fields.Integer(load_default=1, validate=validate.Range(min=1, max=1_000_000))
     per_page = ma.fields.Integer(load_default=20, validate=validate.Range(min=1, max=MAX_PER_PAGE))
+    cursor = ma.fields.String(
+        validate=validate.Length(min=1, max=MAX_CURSOR_LENGTH),
+        metadata={
+            "description": "The previous page's `pagination.next_cursor`, as it was given "
+            "(opaque; bound to this list and its filters)"
+        },
+    )
 
 
 class PaginationSchema(ma.Schema):
-    page = ma.fields.Integer(required=True)
+    """Keyset pagination: no total (it would cost a scan); follow ``next_cursor``."""
+
     per_page = ma.fields.Integer(required=True)
-    total = ma.fields.Integer(required=True)
-    pages = ma.fields.Integer(required=True)
+    next_cursor = ma.fields.String(
+        required=True, allow_none=True, metadata={"description": "null on the last page"}
+    )
+    has_more = ma.fields.Boolean(required=True)
 
 
 class MessageSchema(ma.Schema):

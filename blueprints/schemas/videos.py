@@ -86,7 +86,13 @@ class VideoStatusSchema(ma.Schema):
 
 
 class CatalogueArgs(PaginationArgs):
-    q = ma.fields.String(validate=validate.Length(min=1, max=100))
+    q = ma.fields.String(
+        validate=validate.Length(min=1, max=100),
+        metadata={
+            "description": "Word search over title, description and tags: case and accents "
+            "ignored, every word must match, each as the start of a word"
+        },
+    )
     category = ma.fields.String(validate=validate.Length(min=1, max=50))
     creator = ma.fields.String(
         validate=validate.Regexp(f"^{OBJECT_ID_HEX}$", error="Not a valid id."),

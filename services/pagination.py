@@ -1,0 +1,57 @@
+"""List cursors: opaque to clients, signed, and bound to the list they came from.
+
+A cursor carries where the previous page ended (models.keyset.Position) and the width of the
+time window that read it (a hint for the next read). It is signed with itsdangerous under a
+key derived from ``SECRET_KEY`` and a salt naming the list and its filters, so an edited
+cursor, or one from another list or other filters, fails its signature: 400 ``invalid_cursor``.
+"""
+
+from datetime import timedelta
+
+from bson import ObjectId
+from bson.errors import InvalidId
+from flask import current_app
+from itsdangerous import BadSignature, URLSafeSerializer
+
+from models.keyset import EPOCH, Position
+from services.errors import InvalidInput
+
+INVALID_CURSOR = "This cursor is not valid for this list: start again from the first page."
+
+
+def _serializer(scope):
+    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt=f"list-cursor:{scope}")
+
+
+def list_scope(name, **filters):
+    """The salt of one list with its filters: ``videos?category=music&q=cat``."""
+    shown = "&".join(f"{key}={value}" for key, value in sorted(filters.items()) if value)
+    return f"{name}?{shown}"
+
+
+def read_cursor(scope, cursor):
+    """(Position, window) from a client's cursor; (None, None) for the first page."""
+    if cursor is None:
+        return None, None
+    try:
+        micros, id_hex, window_seconds = _serializer(scope).loads(cursor)
+        position = Position(EPOCH + timedelta(microseconds=micros), ObjectId(id_hex))
+        return position, timedelta(seconds=float(window_seconds))
+    except (BadSignature, InvalidId, TypeError, ValueError, OverflowError) as error:
+        raise InvalidInput(
+            INVALID_CURSOR, code="invalid_cursor", details={"cursor": [INVALID_CURSOR]}
+        ) from error
+
+
+def pagination(scope, page, per_page):
+    """The ``pagination`` object of a list body, for a models.keyset.Page."""
+    if not page.has_more:
+        return last_page(per_page)
+    micros = (page.end.created_at - EPOCH) // timedelta(microseconds=1)
+    payload = [micros, str(page.end.id), page.window.total_seconds()]
+    next_cursor = _serializer(scope).dumps(payload)
+    return {"per_page": per_page, "next_cursor": next_cursor, "has_more": True}
+
+
+def last_page(per_page):
+    return {"per_page": per_page, "next_cursor": None, "has_more": False}

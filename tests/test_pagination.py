@@ -1,0 +1,192 @@
+"""Keyset pagination of every list: catalogue, dashboard, admin users (docs/conventions.md).
+
+Documents are written straight into the database, with creation times spread over years,
+bursts, and many sharing one millisecond, so walking the pages exercises the time windows
+(models.keyset) on both backends: every item once, newest first, nothing skipped.
+"""
+
+import random
+from datetime import timedelta
+
+import pytest
+from bson import ObjectId
+
+from models import video as videos
+from models.common import utcnow
+from models.db import get_db
+from tests.test_auth_api import assert_error
+
+
+def catalogue_documents(owner_id, count, seed=7, **fields):
+    """Ready public videos: spread over three years, a burst, and 30 in one millisecond."""
+    rng = random.Random(seed)
+    now = utcnow()
+    moments = [now - timedelta(days=rng.uniform(0, 3 * 365)) for _ in range(count - 40)]
+    moments += [now - timedelta(minutes=rng.uniform(0, 5)) for _ in range(10)]
+    moments += [now - timedelta(days=40)] * 30  # ties: the _id decides
+    documents = []
+    for index, created_at in enumerate(moments):
+        document = {
+            "_id": ObjectId(),
+            "owner_id": owner_id,
+            "owner_name": "Owner",
+            "title": f"Clip {index}",
+            "description": "",
+            "tags": [],
+            "category": "music" if index % 3 else "news",
+            "kind": "video",
+            "duration": 5.0,
+            "views": 0,
+            "status": videos.READY,
+            "visibility": "public",
+            "deleted_at": None,
+            "created_at": created_at,
+            "updated_at": created_at,
+            **fields,
+        }
+        document.update(videos.search_fields(document))
+        documents.append(document)
+    return documents
+
+
+def insert_videos(app, documents):
+    with app.app_context():
+        get_db().videos.insert_many(documents)
+    return sorted(documents, key=lambda d: (d["created_at"], d["_id"]), reverse=True)
+
+
+def walk(client, path, headers, per_page, key="videos"):
+    """Every page of a list, following next_cursor: (items in order, pages)."""
+    items, pages, cursor = [], [], None
+    while True:
+        separator = "&" if "?" in path else "?"
+        url = f"{path}{separator}per_page={per_page}" + (f"&cursor={cursor}" if cursor else "")
+        response = client.get(url, headers=headers)
+        assert response.status_code == 200, response.json
+        body = response.json
+        pages.append(body)
+        items.extend(body[key])
+        pagination = body["pagination"]
+        assert set(pagination) == {"per_page", "next_cursor", "has_more"}
+        assert pagination["per_page"] == per_page
+        assert pagination["has_more"] == (pagination["next_cursor"] is not None)
+        if not pagination["has_more"]:
+            return items, pages
+        assert len(body[key]) == per_page
+        cursor = pagination["next_cursor"]
+
+
+@pytest.fixture
+def creator(accounts):
+    return accounts.user_with_token("creator")
+
+
+@pytest.fixture
+def catalogue(app, creator):
+    documents = catalogue_documents(ObjectId(creator["user"]["id"]), 130)
+    return insert_videos(app, documents)
+
+
+@pytest.mark.parametrize("route", ["/videos", "/dashboard"])
+def test_walking_every_page_gives_every_video_once_newest_first(client, accounts, catalogue, route):
+    viewer = accounts.bearer(accounts.user_with_token())
+    items, pages = walk(client, route, viewer, per_page=7)
+    assert [item["id"] for item in items] == [str(doc["_id"]) for doc in catalogue]
+    assert len(pages) == -(-len(catalogue) // 7)
+
+
+def test_a_filtered_list_walks_the_same_way(client, accounts, catalogue, creator):
+    viewer = accounts.bearer(accounts.user_with_token())
+    path = f"/videos?category=news&creator={creator['user']['id']}"
+    items, _ = walk(client, path, viewer, per_page=4)
+    expected = [str(d["_id"]) for d in catalogue if d["category"] == "news"]
+    assert [item["id"] for item in items] == expected
+
+
+def test_videos_added_while_paging_neither_repeat_nor_push_items_out(
+    app, client, accounts, catalogue, creator
+):
+    viewer = accounts.bearer(accounts.user_with_token())
+    first = client.get("/videos?per_page=10", headers=viewer).json
+    newer = catalogue_documents(ObjectId(creator["user"]["id"]), 45, seed=8)
+    insert_videos(app, [{**doc, "created_at": utcnow()} for doc in newer[:5]])
+    cursor = first["pagination"]["next_cursor"]
+    second = client.get(f"/videos?per_page=10&cursor={cursor}", headers=viewer).json
+    ids = [item["id"] for item in first["videos"] + second["videos"]]
+    assert ids == [str(doc["_id"]) for doc in catalogue[:20]]
+
+
+def test_the_last_page_says_so(client, accounts, catalogue):
+    viewer = accounts.bearer(accounts.user_with_token())
+    cursor = cursor_of(client, "/videos?per_page=100", viewer)
+    body = client.get(f"/videos?per_page=100&cursor={cursor}", headers=viewer).json
+    assert len(body["videos"]) == len(catalogue) - 100
+    assert body["pagination"] == {"per_page": 100, "next_cursor": None, "has_more": False}
+
+
+def test_an_empty_list_has_no_cursor(client, accounts):
+    viewer = accounts.bearer(accounts.user_with_token())
+    body = client.get("/dashboard", headers=viewer).json
+    assert body == {
+        "videos": [],
+        "pagination": {"per_page": 20, "next_cursor": None, "has_more": False},
+    }
+
+
+def cursor_of(client, path, headers):
+    body = client.get(path, headers=headers).json
+    assert body["pagination"]["has_more"]
+    return body["pagination"]["next_cursor"]
+
+
+def test_tampered_and_foreign_cursors_are_400(client, accounts, catalogue):
+    viewer = accounts.bearer(accounts.user_with_token())
+    cursor = cursor_of(client, "/videos?per_page=3", viewer)
+    payload, _, signature = cursor.rpartition(".")
+    edited = payload[:-2] + ("AA" if payload[-2:] != "AA" else "AB") + "." + signature
+    from_dashboard = cursor_of(client, "/dashboard?per_page=3", viewer)
+    from_music = cursor_of(client, "/videos?per_page=3&category=music", viewer)
+    for path in (
+        f"/videos?cursor={edited}",
+        f"/videos?cursor={from_dashboard}",
+        f"/videos?category=news&cursor={from_music}",
+        f"/videos?q=clip&cursor={cursor}",
+        f"/dashboard?cursor={cursor}",
+        "/videos?cursor=not-a-cursor",
+    ):
+        response = client.get(path, headers=viewer)
+        assert_error(response, 400, "invalid_cursor")
+        assert "cursor" in response.json["details"]
+    assert client.get(f"/videos?per_page=3&cursor={cursor}", headers=viewer).status_code == 200
+
+
+def test_page_numbers_are_gone(client, accounts):
+    viewer = accounts.bearer(accounts.user_with_token())
+    assert_error(client.get("/videos?page=2", headers=viewer), 400)
+    assert_error(client.get("/dashboard?per_page=101", headers=viewer), 400)
+    assert_error(client.get("/dashboard?per_page=0", headers=viewer), 400)
+
+
+def test_admin_users_walk_newest_first(app, client, accounts):
+    admin = accounts.bearer(accounts.login("admin@test.example", "admin-test-password"))
+    now = utcnow()
+    people = [
+        {
+            "_id": ObjectId(),
+            "name": f"Person {index}",
+            "email": f"person{index}@example.com",
+            "password_hash": "x",
+            "role": "creator" if index % 4 == 0 else "viewer",
+            "created_at": now - timedelta(days=index * 9 % 700, seconds=index % 3),
+        }
+        for index in range(60)
+    ]
+    with app.app_context():
+        get_db().users.insert_many(people)
+        stored = list(get_db().users.find({}, {"password_hash": 0}))
+    newest = sorted(stored, key=lambda user: (user["created_at"], user["_id"]), reverse=True)
+    items, _ = walk(client, "/admin/users", admin, per_page=9, key="users")
+    assert [user["id"] for user in items] == [str(user["_id"]) for user in newest]
+    creators, _ = walk(client, "/admin/users?role=creator", admin, per_page=4, key="users")
+    expected = [str(user["_id"]) for user in newest if user["role"] == "creator"]
+    assert [user["id"] for user in creators] == expected
