@@ -1,0 +1,202 @@
+"""Every query the hot routes send is served by an index the code creates.
+
+The queries are the real ones: a pymongo command listener records each ``find``, ``update``,
+``delete``, ``count`` and ``aggregate`` the app sends while a client goes through login, me,
+the dashboard and its next page, the catalogue with each filter and search, admin users, a
+video, its stream JSON, media and thumbnail. Each is checked against the indexes that start-up
+made (``index_information``) by MongoDB's rule for a query an index serves without a blocking
+sort: its equality fields are the index's leading fields, then its sort keys in order (or all
+reversed), and its range fields come after them. So it runs on the embedded server, without
+MongoDB 7, and fails when a query changes shape or an index goes.
+"""
+
+import functools
+from dataclasses import dataclass
+
+import pytest
+from bson import ObjectId
+from pymongo import MongoClient, monitoring
+
+from models import db
+from tests.test_pagination import catalogue_documents, insert_videos
+
+RANGE_OPERATORS = {"$gt", "$gte", "$lt", "$lte"}
+CHECKED_COMMANDS = {"find", "update", "delete", "count", "aggregate", "findAndModify"}
+
+
+@dataclass(frozen=True)
+class Query:
+    collection: str
+    filter: dict
+    sort: dict
+
+    def __str__(self):
+        return f"{self.collection}: filter {self.filter} sort {self.sort}"
+
+
+class QueryRecorder(monitoring.CommandListener):
+    def __init__(self):
+        self.queries = []
+        self.recording = False
+
+    def started(self, event):
+        if not self.recording or event.command_name not in CHECKED_COMMANDS:
+            return
+        command = event.command
+        name = command[event.command_name]
+        if event.command_name in ("update", "delete"):
+            for statement in command.get("updates") or command.get("deletes") or []:
+                self.queries.append(Query(name, dict(statement["q"]), {}))
+        elif event.command_name in ("count", "aggregate"):
+            self.queries.append(Query(name, {"$unindexed": event.command_name}, {}))
+        else:
+            self.queries.append(
+                Query(name, dict(command.get("filter", {})), command.get("sort", {}))
+            )
+
+    def succeeded(self, event):
+        pass
+
+    def failed(self, event):
+        pass
+
+
+def shape(query_filter):
+    """(equality fields, range fields), or None when an operator no index serves is used."""
+    equality, ranges = set(), set()
+    for field, condition in query_filter.items():
+        if field.startswith("$"):
+            return None
+        if isinstance(condition, dict) and any(key.startswith("$") for key in condition):
+            operators = set(condition)
+            if operators <= RANGE_OPERATORS:
+                ranges.add(field)
+            elif operators <= {"$in", "$eq"}:
+                equality.add(field)
+            else:
+                return None
+        else:
+            equality.add(field)
+    return equality, ranges
+
+
+def served_by(keys, query):
+    """Does an index with these ``[(field, direction)]`` keys serve ``query``?"""
+    found = shape(query.filter)
+    if found is None:
+        return False
+    equality, ranges = found
+    fields = [field for field, _ in keys]
+    if set(fields[: len(equality)]) != equality:
+        return False
+    rest = keys[len(equality) :]
+    sort = [(field, direction) for field, direction in query.sort.items() if field not in equality]
+    if sort:
+        if [field for field, _ in rest[: len(sort)]] != [field for field, _ in sort]:
+            return False
+        flips = {
+            direction * index_direction
+            for (_, direction), (_, index_direction) in zip(sort, rest, strict=False)
+        }
+        if len(flips) != 1:
+            return False
+    return ranges <= {field for field, _ in rest}
+
+
+def indexes_of(database):
+    return {
+        name: [list(spec["key"]) for spec in database[name].index_information().values()]
+        for name in database.list_collection_names()
+    }
+
+
+def unserved(queries, indexes):
+    return sorted(
+        {
+            str(query)
+            for query in queries
+            if not any(
+                served_by(keys, query) for keys in indexes.get(query.collection, [[("_id", 1)]])
+            )
+        }
+    )
+
+
+@pytest.fixture
+def recorder(monkeypatch):
+    listener = QueryRecorder()
+    monkeypatch.setattr(
+        db, "MongoClient", functools.partial(MongoClient, event_listeners=[listener])
+    )
+    return listener
+
+
+def test_the_rule_itself():
+    catalogue = [("status", 1), ("visibility", 1), ("created_at", -1), ("_id", -1)]
+    newest = {"created_at": -1, "_id": -1}
+    window = {"created_at": {"$gte": 1, "$lte": 2}}
+    ok = Query("videos", {"visibility": "public", "status": "ready", **window}, newest)
+    assert served_by(catalogue, ok)
+    assert served_by(catalogue, Query("videos", ok.filter, {"created_at": 1, "_id": 1}))
+    assert not served_by(catalogue, Query("videos", ok.filter, {"created_at": -1, "_id": 1}))
+    assert not served_by(catalogue, Query("videos", {"status": "ready", **window}, newest))
+    assert not served_by(
+        catalogue, Query("videos", {**ok.filter, "title": {"$regex": "x"}}, newest)
+    )
+    assert not served_by(catalogue, Query("videos", {"$or": [{"status": "ready"}]}, {}))
+    assert not served_by([("created_at", -1)], Query("videos", ok.filter, newest))
+
+
+@pytest.mark.parametrize("backend", ["embedded"])
+def test_every_hot_query_has_an_index(recorder, make_app, backend, media):
+    from tests.conftest import Accounts, Library
+
+    app = make_app()
+    client = app.test_client()
+    accounts = Accounts(client, app)
+    library = Library(app, client, accounts)
+    video = library.ready_video(media["h264"], title="Piano jazz night", category="music")
+    creator = library.owner["user"]["id"]
+    insert_videos(app, catalogue_documents(ObjectId(creator), 60))
+    viewer = accounts.user_with_token()
+    admin = accounts.bearer(accounts.login("admin@test.example", "admin-test-password"))
+    headers = accounts.bearer(viewer)
+    token = library.playback_token(video["id"], viewer)
+
+    recorder.recording = True
+    accounts.login(viewer["user"]["email"])
+    calls = [
+        ("/auth/me", headers),
+        ("/dashboard?per_page=5", headers),
+        ("/videos?per_page=5", headers),
+        ("/videos?q=clip", headers),
+        ("/videos?q=piano+ja", headers),
+        ("/videos?category=news", headers),
+        (f"/videos?creator={creator}", headers),
+        (f"/videos?creator={creator}&category=music&q=pia", headers),
+        ("/admin/users?per_page=2", admin),
+        ("/admin/users?role=viewer", admin),
+        (f"/video/{video['id']}", headers),
+        (f"/video/{video['id']}/stream?token={token}", headers),
+        (f"/video/{video['id']}/thumbnail?token={token}", {}),
+    ]
+    for path, call_headers in calls:
+        response = client.get(path, headers=call_headers)
+        assert response.status_code == 200, (path, response.json)
+        cursor = response.is_json and (response.json.get("pagination") or {}).get("next_cursor")
+        if cursor:
+            separator = "&" if "?" in path else "?"
+            assert (
+                client.get(f"{path}{separator}cursor={cursor}", headers=call_headers).status_code
+                == 200
+            )
+    media_response = client.get(
+        f"/video/{video['id']}/media?token={token}", headers={"Range": "bytes=0-1"}
+    )
+    assert media_response.status_code == 206
+    recorder.recording = False
+
+    assert len(recorder.queries) > 40
+    with app.app_context():
+        indexes = indexes_of(db.get_db())
+    assert unserved(recorder.queries, indexes) == []
