@@ -41,5 +41,5 @@ EXPOSE 5000
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
     CMD ["python", "-c", "import os, urllib.request; port = os.environ.get('GUNICORN_BIND', '0.0.0.0:5000').rsplit(':', 1)[-1]; urllib.request.urlopen(f'http://127.0.0.1:{port}/health', timeout=4)"]
 
-# SPEC.md: production starts as `gunicorn -c gunicorn.conf.py "app:create_app()"`.
+# docs/operations.md#gunicorn: production starts as `gunicorn -c gunicorn.conf.py "app:create_app()"`.
 CMD ["gunicorn", "-c", "gunicorn.conf.py", "app:create_app()"]

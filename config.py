@@ -1,4 +1,4 @@
-"""Settings, read from the environment only (SPEC.md, Configuration).
+"""Settings, read from the environment only (docs/operations.md#configuration).
 
 Three classes, one per ``APP_ENV``. ``load_config()`` picks one and returns a
 plain dict that ``create_app`` puts on ``app.config``; tests pass overrides on

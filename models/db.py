@@ -50,7 +50,7 @@ def _mongomock_client(uri):
         "mongodb://" + uri[len(MOCK_SCHEME) :], tz_aware=True, _store=store
     )
     # pymongo 4.20's GridFSBucket reads client.options.timeout, which
-    # mongomock lacks (SPEC.md, Database): give it pymongo's own defaults.
+    # mongomock lacks (docs/operations.md#the-embedded-server): give it pymongo's own defaults.
     client.options = ClientOptions(None, None, DEFAULT_DATABASE, {})
     return client
 

@@ -120,7 +120,7 @@ echo "docker-compose config: refused, e.g. $(head -n 1 "$WORK/refused.txt")"
 
 echo "== the stack's shape"
 "$PYTHON" - "$WORK/resolved.json" "$WORK/raw.json" "$WORK/ci.env" <<'EOF'
-"""What the resolved project must be: SPEC.md, Operations (MongoDB 7 + API + one-shot seed)."""
+"""What the resolved project must be: docs/operations.md#docker-compose (MongoDB 7 + API + seed)."""
 import json
 import sys
 

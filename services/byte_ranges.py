@@ -2,7 +2,7 @@
 
 werkzeug parses the header (``parse_range_header``) and the validators
 (``parse_if_range_header``, ``parse_date``); this module covers where its
-``Range.range_for_length`` and ``make_conditional`` break SPEC.md, Playback:
+``Range.range_for_length`` and ``make_conditional`` break docs/playback.md#range-requests:
 they answer 416 to several ranges, to a suffix longer than the file and to an
 unknown unit (the contract wants the whole file or a multipart answer), they
 read a ``bytes=-0`` as malformed (RFC 9110 14.1.2: unsatisfiable, so 416),

@@ -1,7 +1,7 @@
 """Domain errors. Services raise them; one handler turns them into JSON.
 
 Each carries the HTTP status, a snake_case ``code`` and a human sentence, so a
-view never builds an error response by hand (SPEC.md, Conventions).
+view never builds an error response by hand (docs/conventions.md#errors).
 """
 
 

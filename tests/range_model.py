@@ -1,4 +1,4 @@
-"""Reference of SPEC.md, Playback, and the oracle, for tests/test_media_property.py.
+"""Reference of docs/playback.md and the oracle, for tests/test_media_property.py.
 
 The model reads header text with its own small parsers (never services.byte_ranges
 nor werkzeug) and says which answers are right; the oracle checks that any answer
@@ -54,7 +54,7 @@ class Case:
 
 
 # ---------------------------------------------------------------------------
-# The reference model: what SPEC.md wants, from the header text alone
+# The reference model: what docs/playback.md wants, from the header text alone
 
 
 @dataclass(frozen=True)
@@ -141,7 +141,7 @@ def from_specs(specs, size):
     served = [r for r in (satisfiable(spec, size) for spec in specs) if r]
     if len(specs) == 1:
         return Expected(frozenset({206}), merged(served)) if served else Expected(frozenset({416}))
-    if not served:  # SPEC: no satisfiable range is a 416; several ranges may also get a 200
+    if not served:  # no satisfiable range is a 416; several ranges may also get a 200
         return Expected(frozenset({416, 200}))
     return Expected(frozenset({206, 200}), merged(served), multipart=True)
 
@@ -205,7 +205,7 @@ def if_none_match_holds(value, t):
 
 
 def expected_answer(case, t):
-    """What SPEC.md, Playback wants for ``case``; If-None-Match comes before Range."""
+    """What docs/playback.md wants for ``case``; If-None-Match comes before Range."""
     if case.range is None:
         answer = WHOLE
     else:
@@ -244,8 +244,8 @@ def assert_common_headers(response, t):
     assert headers.get("Accept-Ranges") == "bytes"
     assert headers.get("ETag") == t.etag
     if response.status_code != 304 or "Last-Modified" in headers:
-        # RFC 9110 15.4.5: a 304 that carries the ETag should not repeat
-        # Last-Modified (werkzeug drops it), whatever SPEC's "Always" says.
+        # RFC 9110 15.4.5: a 304 that carries the ETag need not repeat Last-Modified
+        # (werkzeug drops it); docs/playback.md#conditional-requests wants it on a 304 too.
         assert headers.get("Last-Modified") == t.last_modified
     max_age = re.fullmatch(r"private, max-age=(\d+)", headers.get("Cache-Control", ""))
     assert max_age and 0 < int(max_age[1]) <= 3600, headers.get("Cache-Control")
@@ -321,7 +321,7 @@ def observe(response, t):
 
 
 def assert_head_matches(head, get):
-    """SPEC: HEAD gives the same headers (and no body)."""
+    """docs/playback.md#media-and-thumbnail-routes: HEAD gives the same headers, no body."""
     assert head.status_code == get.status_code
     assert head.data == b""
     names = ["Accept-Ranges", "ETag", "Last-Modified", "Content-Range"]

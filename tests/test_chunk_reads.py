@@ -1,4 +1,7 @@
-"""A range costs what it covers: only its GridFS chunks are read (SPEC.md, Playback)."""
+"""A range costs what it covers: only its GridFS chunks are read.
+
+See docs/playback.md#how-bytes-are-read.
+"""
 
 import pytest
 from pymongo import monitoring

@@ -1,8 +1,8 @@
 """Races the database must decide, run for real on the embedded server.
 
-SPEC.md: two racing signups give one user (a unique index, not a lookup,
-decides); a view is counted once per playback session (token), however many
-range requests its player makes at once.
+Two racing signups give one user (a unique index, not a lookup, decides:
+docs/accounts.md#signup); a view is counted once per playback session (token),
+however many range requests its player makes at once (docs/playback.md#views).
 
 Concurrency is real, not a loop of calls: every request has its own thread
 and its own Flask test client (one client must not be shared between
@@ -93,7 +93,7 @@ def all_at_once(calls):
 def test_twenty_racing_signups_with_one_email_make_one_account(make_app):
     in_flight = InFlight()
     apps = [in_flight.wrap(make_app()), in_flight.wrap(make_app())]
-    # SPEC: emails are trimmed and lower-cased, so these are all one address.
+    # docs/accounts.md#signup: emails are trimmed and lower-cased, so these are all one address.
     spellings = ["race@example.com", "Race@Example.COM", "  RACE@example.com "]
     calls = [
         partial(

@@ -30,7 +30,7 @@ from tests.conftest import require_tool
 ROOT = Path(__file__).resolve().parents[1]
 DOCKERFILE = ROOT / "Dockerfile"
 VENV_BIN = Path(sys.executable).parent
-SPEC_COMMAND = ["gunicorn", "-c", "gunicorn.conf.py", "app:create_app()"]
+PRODUCTION_COMMAND = ["gunicorn", "-c", "gunicorn.conf.py", "app:create_app()"]
 SECRET_NAMES = ("SECRET_KEY", "JWT_SECRET_KEY", "PLAYBACK_SECRET_KEY")
 
 
@@ -200,7 +200,7 @@ def database_name(embedded_server):
 
 
 def test_the_image_is_the_production_service():
-    assert image_command() == SPEC_COMMAND  # SPEC.md, Configuration
+    assert image_command() == PRODUCTION_COMMAND  # docs/operations.md#gunicorn
     assert image_env()["APP_ENV"] == "production"
     base = last_instruction("FROM")
     assert re.fullmatch(r"python:3\.11\.\d+-slim(-\w+)?", base), f"unpinned base image {base}"

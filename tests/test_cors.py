@@ -1,4 +1,4 @@
-"""CORS from CORS_ORIGINS, with the headers a browser player needs (SPEC.md, Operations)."""
+"""CORS from CORS_ORIGINS, with the headers a browser player needs (docs/operations.md#cors)."""
 
 import pytest
 

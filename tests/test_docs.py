@@ -1,4 +1,4 @@
-"""OpenAPI at /openapi.json and Swagger UI at /docs, with no internet (SPEC.md, Operations)."""
+"""OpenAPI at /openapi.json, Swagger UI at /docs with no internet (docs/operations.md#openapi)."""
 
 import re
 

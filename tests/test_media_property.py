@@ -9,7 +9,7 @@ route on both backends. Every answer goes through two checks:
   whole file; 206 is exactly the slices its Content-Range or its
   multipart/byteranges parts claim; 416 says ``bytes */size`` in JSON; 304 is
   empty; the caching headers are always there.
-* the model: an independent reference of SPEC.md, Playback (RFC 9110 where
+* the model: an independent reference of docs/playback.md (RFC 9110 where
   the contract is silent), which reads the header text with its own small
   parsers (never services.byte_ranges nor werkzeug) and says which answers
   are right. Where the contract allows two answers it accepts both: several

@@ -1,4 +1,4 @@
-"""GET/HEAD /video/{id}/media: every Range rule of SPEC.md, Playback, byte for byte.
+"""GET/HEAD /video/{id}/media: every rule of docs/playback.md#range-requests, byte for byte.
 
 Each body is compared with the stored file; every test runs on mongomock and
 on the embedded server.

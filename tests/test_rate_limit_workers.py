@@ -1,4 +1,4 @@
-"""Rate limits hold across gunicorn workers: the counters live in MongoDB (SPEC.md, Operations)."""
+"""Rate limits hold across gunicorn workers: counted in MongoDB (docs/conventions.md#limits)."""
 
 import http.client
 import json

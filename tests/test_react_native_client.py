@@ -1,4 +1,4 @@
-"""The React Native app's account calls, replayed exactly as it makes them (SPEC.md, Clients).
+"""The React Native app's account calls, replayed exactly as it makes them (docs/clients.md).
 
 It sends axios JSON with ``Authorization: Bearer <token>``, reads ``token`` and
 ``user`` from login, ``user`` from me, shows ``response.data.error`` and clears

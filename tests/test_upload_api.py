@@ -1,4 +1,4 @@
-"""POST /video/upload through processing, on both database backends (SPEC.md, Videos)."""
+"""POST /video/upload through processing, on both database backends (docs/videos.md#upload)."""
 
 import time
 

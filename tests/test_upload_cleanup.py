@@ -1,4 +1,4 @@
-"""An upload cut short by a dying process leaves nothing behind for long (SPEC.md, Videos)."""
+"""An upload cut short by a dying process soon leaves nothing behind (docs/videos.md#processing)."""
 
 from datetime import timedelta
 from types import SimpleNamespace

@@ -1,4 +1,4 @@
-"""Real players against a real HTTP server (SPEC.md, "Clients we serve" and "Playback").
+"""Real players against a real HTTP server (docs/clients.md#players, docs/playback.md).
 
 The app runs on a socket (werkzeug's threaded server; gunicorn with the repo's
 config in test_gunicorn) on the embedded database. A real 20 s H.264 + AAC MP4

@@ -141,7 +141,7 @@ def test_chromium_plays_and_seeks_the_stream_url(live, ready, stored, chromium):
     size = len(stored)
     browser = [entry for entry in live.recorder.since(mark) if "Chrome" in entry.user_agent]
     assert browser, "the browser made no media request"
-    assert browser[0].range == "bytes=0-", browser[0]  # what SPEC.md says browsers send first
+    assert browser[0].range == "bytes=0-", browser[0]  # docs/clients.md#players
     for entry in browser:
         assert entry.method == "GET"
         if entry.range_start is not None:

@@ -36,7 +36,7 @@ def test_ffprobe_reads_duration_and_codecs_over_http(live, ready, stored):
     requests = [entry for entry in live.recorder.since(mark) if is_lavf(entry)]
     assert requests, "ffprobe made no media request"
     first = requests[0]
-    assert first.range == "bytes=0-", first  # what SPEC.md says ffmpeg sends
+    assert first.range == "bytes=0-", first  # what docs/clients.md#players says
     assert_range_honoured(first, len(stored))
 
 
