@@ -142,7 +142,8 @@ def rate_limit_settings(config):
     return {
         "RATELIMIT_STORAGE_URI": storage,
         "RATELIMIT_STORAGE_OPTIONS": options,
-        # The embedded server fails the sliding-window-counter strategy (SPEC.md).
+        # The embedded server fails the sliding-window-counter strategy
+        # (docs/operations.md#the-embedded-server).
         "RATELIMIT_STRATEGY": "fixed-window",
         "RATELIMIT_DEFAULT": config["RATELIMIT_DEFAULT"],
         "RATELIMIT_HEADERS_ENABLED": True,

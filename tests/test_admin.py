@@ -1,4 +1,4 @@
-"""Admin bootstrap and user management (SPEC.md, Accounts and tokens)."""
+"""Admin bootstrap and user management (docs/accounts.md#admin-bootstrap)."""
 
 import pytest
 from bson import ObjectId

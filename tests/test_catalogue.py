@@ -1,4 +1,4 @@
-"""Catalogue, dashboard and the management routes (SPEC.md, Videos)."""
+"""Catalogue, dashboard and the management routes (docs/videos.md)."""
 
 from urllib.parse import parse_qs, urlsplit
 

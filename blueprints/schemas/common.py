@@ -12,7 +12,7 @@ MAX_CURSOR_LENGTH = 500
 
 
 class StrictSchema(ma.Schema):
-    """Unknown fields are a 400, consistently (SPEC.md, Conventions)."""
+    """Unknown fields are a 400, consistently (docs/conventions.md#invalid-fields)."""
 
     class Meta:
         unknown = ma.RAISE

@@ -1,4 +1,4 @@
-"""Video payloads (SPEC.md, Videos)."""
+"""Video payloads (docs/videos.md)."""
 
 import marshmallow as ma
 from marshmallow import validate
