@@ -68,11 +68,13 @@ def newest_first(
     """
     reader = _WindowReader(collection, equality, keep, fields)
     wanted = per_page + 1
-    position = after or Position(utcnow() + FUTURE_SLACK, ObjectId("f" * 24))
+    now = utcnow()
+    position = after or Position(now + FUTURE_SLACK, ObjectId("f" * 24))
     width = _clamp(window or DEFAULT_WINDOW)
     found = []
     while len(found) < wanted:
-        lower = max(position.created_at - width, EPOCH)
+        # The first page's window reaches a little into the future but is as wide into the past.
+        lower = max(min(position.created_at, now) - width, EPOCH)
         batch, position, exhausted = reader.read(position, lower, wanted - len(found))
         found.extend(batch)
         if exhausted:
