@@ -10,6 +10,7 @@ from flask import jsonify, request
 from pymongo.errors import ConnectionFailure
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from blueprints.api import GENERAL_SENTENCE, error_sentence
 from services.errors import ServiceError, Unavailable
 
 log = logging.getLogger(__name__)
@@ -18,7 +19,12 @@ DATABASE_RETRY_SECONDS = "5"
 
 
 def service_error_response(error):
-    response = jsonify(error.to_dict())
+    body = error.to_dict()
+    if error.details and error.message == GENERAL_SENTENCE:
+        # A service that refuses fields without a sentence of its own: as for the schemas,
+        # one invalid field gives that field's sentence.
+        body["error"] = error_sentence(error.details)
+    response = jsonify(body)
     response.status_code = error.status
     response.headers.update(error.headers)
     return response

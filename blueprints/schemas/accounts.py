@@ -53,7 +53,7 @@ class TrimmedString(ma.fields.String):
     found a lone ``\\v`` refused while the schema allowed it).
     """
 
-    def __init__(self, *, max_length, **kwargs):
+    def __init__(self, *, label, max_length, **kwargs):
         metadata = {
             "minLength": 1,
             "maxLength": max_length,
@@ -61,20 +61,20 @@ class TrimmedString(ma.fields.String):
             "description": "Not only whitespace; trimmed",
         }
         super().__init__(metadata=metadata, **kwargs)
-        self.max_length = max_length
+        self.label, self.max_length = label, max_length
 
     def _deserialize(self, value, attr, data, **kwargs):
         value = super()._deserialize(value, attr, data, **kwargs)
         if len(value) > self.max_length:
-            raise ma.ValidationError(f"Longer than maximum length {self.max_length}.")
+            raise ma.ValidationError(f"{self.label} must be at most {self.max_length} characters.")
         trimmed = value.strip(PATTERN_WHITESPACE)
         if not trimmed:
-            raise ma.ValidationError("Must not be empty.")
+            raise ma.ValidationError(f"{self.label} must not be only whitespace.")
         return trimmed
 
 
 class SignupSchema(StrictSchema):
-    name = TrimmedString(required=True, max_length=100)
+    name = TrimmedString(required=True, label="Name", max_length=100)
     email = TrimmedEmail(required=True, validate=validate.Length(max=MAX_EMAIL_LENGTH))
     password = ma.fields.String(
         required=True,
