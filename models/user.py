@@ -54,6 +54,14 @@ def find_by_id(user_id):
     return collection().find_one({"_id": oid}) if oid else None
 
 
+def replace_password_hash(user_id, old_hash, new_hash):
+    """Swap the stored hash, unless it is no longer ``old_hash`` (changed meanwhile)."""
+    collection().update_one(
+        {"_id": user_id, "password_hash": old_hash},
+        {"$set": {"password_hash": new_hash, "updated_at": utcnow()}},
+    )
+
+
 def set_role(user_id, role):
     """Change a role; returns the updated user or None when there is no such user."""
     oid = object_id(user_id)

@@ -45,8 +45,12 @@ def signup(name, email, password, role="viewer"):
 
 def login(email, password, user_agent=None, ip=None):
     user = users.find_by_email(email)
-    if not passwords.check(password, user["password_hash"] if user else None):
+    stored = user["password_hash"] if user else None
+    if not passwords.check(password, stored):
         raise Unauthorized(INVALID_CREDENTIALS, code="invalid_credentials")
+    if passwords.needs_upgrade(stored):
+        # A hash from before the pre-hash: the password is known now, so rehash it.
+        users.replace_password_hash(user["_id"], stored, passwords.hash_password(password))
     return _open_session(user, user_agent, ip)
 
 

@@ -49,6 +49,9 @@ class ReactNativeApp:
 
 def test_the_apps_account_flow(client):
     phone = ReactNativeApp(client)
+    short = phone.sign_up("Grace Hopper", "grace@example.com", "cobol6")
+    assert short.status_code == 400
+    assert phone.shown_error == "Password must be at least 8 characters."
     assert phone.sign_up("Grace Hopper", "grace@example.com", "cobol-forever").status_code == 201
     assert phone.sign_up("Grace Hopper", "grace@example.com", "cobol-forever").status_code == 409
     assert "already exists" in phone.shown_error

@@ -10,19 +10,18 @@ from blueprints.schemas.common import (
     StrictSchema,
     UtcDateTime,
 )
-from services.passwords import MAX_PASSWORD_BYTES
+from services.passwords import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
 
-MIN_PASSWORD_BYTES = 8
 MAX_EMAIL_LENGTH = 254
 
 
 def password_length(value):
-    size = len(value.encode("utf-8"))
-    if size < MIN_PASSWORD_BYTES or size > MAX_PASSWORD_BYTES:
-        raise ma.ValidationError(
-            f"Password must be {MIN_PASSWORD_BYTES} to {MAX_PASSWORD_BYTES} bytes long "
-            f"(this one is {size}); longer passwords are refused, never cut."
-        )
+    """Counted in characters (code points, as JSON Schema's lengths are), never in bytes:
+    the pre-hash (services.passwords) lets every byte of a long password count."""
+    if len(value) < MIN_PASSWORD_LENGTH:
+        raise ma.ValidationError(f"Password must be at least {MIN_PASSWORD_LENGTH} characters.")
+    if len(value) > MAX_PASSWORD_LENGTH:
+        raise ma.ValidationError(f"Password must be at most {MAX_PASSWORD_LENGTH} characters.")
 
 
 class TrimmedEmail(ma.fields.Email):
@@ -79,13 +78,12 @@ class SignupSchema(StrictSchema):
     password = ma.fields.String(
         required=True,
         validate=password_length,
-        # The rule counts UTF-8 bytes, which JSON Schema cannot say: the lengths are an
-        # ASCII password's, and the description tells the rest.
         metadata={
-            "minLength": MIN_PASSWORD_BYTES,
-            "maxLength": MAX_PASSWORD_BYTES,
-            "description": f"{MIN_PASSWORD_BYTES} to {MAX_PASSWORD_BYTES} bytes in UTF-8 "
-            "(longer is refused, never cut)",
+            "minLength": MIN_PASSWORD_LENGTH,
+            "maxLength": MAX_PASSWORD_LENGTH,
+            "description": f"{MIN_PASSWORD_LENGTH} to {MAX_PASSWORD_LENGTH} characters "
+            "(Unicode code points), any characters; every one counts, whatever its size "
+            "in bytes (never cut)",
         },
     )
     role = ma.fields.String(load_default="viewer", validate=validate.OneOf(["viewer", "creator"]))
@@ -94,7 +92,7 @@ class SignupSchema(StrictSchema):
 class LoginSchema(StrictSchema):
     email = TrimmedEmail(required=True, validate=validate.Length(max=MAX_EMAIL_LENGTH))
     password = ma.fields.String(
-        required=True, validate=validate.Length(min=1, max=MAX_PASSWORD_BYTES * 4)
+        required=True, validate=validate.Length(min=1, max=MAX_PASSWORD_LENGTH)
     )
 
 
