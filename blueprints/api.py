@@ -11,7 +11,7 @@ import re
 
 import marshmallow as ma
 from flask_smorest import Api, Blueprint
-from webargs.flaskparser import FlaskParser
+from webargs.flaskparser import FlaskParser, abort
 from webargs.multidictproxy import MultiDictProxy
 from werkzeug.datastructures import CombinedMultiDict
 from werkzeug.exceptions import HTTPException, InternalServerError
@@ -209,9 +209,33 @@ class StrictParser(FlaskParser):
     }
     __location_map__ = {**FlaskParser.__location_map__, "multipart": "load_multipart"}
 
+    def _raw_load_json(self, req):
+        data = super()._raw_load_json(req)
+        if _has_lone_surrogate(data):
+            # JSON may escape half a UTF-16 pair ("\\ud800"): no character, so no UTF-8
+            # and no BSON string can hold it (it was a 500). I-JSON (RFC 7493) refuses it too.
+            abort(
+                400,
+                messages={"json": ["Invalid JSON body: a \\u escape is half a surrogate pair."]},
+            )
+        return data
+
     def load_multipart(self, req, schema):
         # Files first: a text field cannot stand in for a file part of the same name.
         return MultiDictProxy(CombinedMultiDict([req.files, req.form]), schema)
+
+
+LONE_SURROGATE = re.compile("[\ud800-\udfff]")  # json.loads joins the pairs that are whole
+
+
+def _has_lone_surrogate(value):
+    if isinstance(value, str):
+        return LONE_SURROGATE.search(value) is not None
+    if isinstance(value, dict):
+        return any(_has_lone_surrogate(key) or _has_lone_surrogate(v) for key, v in value.items())
+    if isinstance(value, list):
+        return any(_has_lone_surrogate(item) for item in value)
+    return False
 
 
 class ObjectIdConverter(BaseConverter):

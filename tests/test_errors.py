@@ -202,3 +202,27 @@ def test_every_field_of_every_schema_has_a_sentence_naming_it(schema):
             checked += 1
     assert checked, schema
     assert isinstance(instance, ma.Schema)
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        '{"name": "Ada", "email": "a@example.com", "password": "pass\\ud800word"}',
+        '{"name": "Ad\\udfffa", "email": "a@example.com", "password": "password"}',
+        '{"name": "Ada", "email": "a@example.com", "password": "password", "\\ud800": 1}',
+    ],
+    ids=["password", "name", "key"],
+)
+def test_a_lone_surrogate_in_json_is_400_not_500(client, raw):
+    """JSON can escape half a UTF-16 pair ("\\ud800"), which is no character: it cannot be
+    hashed as UTF-8 nor stored in BSON, and was a 500. The body is refused as invalid."""
+    response = client.post("/auth/signup", data=raw, content_type="application/json")
+    body = assert_error(response, 400, "validation_error")
+    assert "Invalid JSON body" in body["error"]
+
+
+def test_a_surrogate_pair_is_one_character_and_fine(client):
+    raw = '{"name": "Ada \\ud83d\\ude00", "email": "a@example.com", "password": "password"}'
+    response = client.post("/auth/signup", data=raw, content_type="application/json")
+    assert response.status_code == 201, response.json
+    assert response.json["user"]["name"] == "Ada 😀"
