@@ -11,6 +11,7 @@ from pymongo.errors import ConnectionFailure
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from blueprints.api import GENERAL_SENTENCE, error_sentence
+from models.db import StartupRefused
 from services.errors import ServiceError, Unavailable
 
 log = logging.getLogger(__name__)
@@ -41,6 +42,17 @@ def database_unavailable(error):
     )
 
 
+def startup_refused(error):
+    """Start-up tasks that ran late (the database was away at start-up) found the service
+    must not run: the process is stopping, and the reason is in its log."""
+    return service_error_response(
+        Unavailable(
+            "The service cannot start as configured; see the server log.",
+            code="startup_refused",
+        )
+    )
+
+
 def limit_json_body():
     """Bound the body of every request except those a view allows to be large (uploads)."""
     view = request.url_rule and request.url_rule.endpoint
@@ -62,4 +74,5 @@ def init_app(app):
     # ServerSelectionTimeoutError, AutoReconnect and NetworkTimeout are all
     # ConnectionFailures: the database is away, not the request at fault.
     app.register_error_handler(ConnectionFailure, database_unavailable)
+    app.register_error_handler(StartupRefused, startup_refused)
     app.before_request(limit_json_body)
