@@ -176,8 +176,19 @@ def register_stream_gate(app):
 
 
 def run_startup_tasks(app):
+    """Indexes, the admin account, the sweep: now, or once MongoDB answers.
+
+    A refusal (db.StartupRefused: e.g. ADMIN_EMAIL is someone else's account) goes
+    through, logged, so the process does not start: gunicorn's worker fails to boot,
+    which stops gunicorn.
+    """
+    mongo = app.extensions["mongo"]
     with app.app_context():
-        app.extensions["mongo"].try_startup()
+        try:
+            mongo.try_startup()
+        except db.StartupRefused:
+            mongo.client.close()
+            raise
     if not app.config["TESTING"]:
         app.extensions["media_jobs"].start_sweeping()
 

@@ -1,22 +1,24 @@
 """flask-smorest, adapted to the contract's error shape and 400 for bad input.
 
 flask-smorest answers errors as ``{code: 404, status, message}`` and bad
-arguments with 422; SPEC.md wants ``{error, code: "snake_case", details}``
+arguments with 422; docs/conventions.md#errors wants ``{error, code: "snake_case", details}``
 and 400. These two subclasses change exactly that and keep the rest
 (OpenAPI generation, argument parsing, response dumping).
 """
 
 import logging
+import re
 
 import marshmallow as ma
 from flask_smorest import Api, Blueprint
-from webargs.flaskparser import FlaskParser
+from webargs.flaskparser import FlaskParser, abort
 from webargs.multidictproxy import MultiDictProxy
 from werkzeug.datastructures import CombinedMultiDict
 from werkzeug.exceptions import HTTPException, InternalServerError
 from werkzeug.routing import BaseConverter
 
 from models.common import OBJECT_ID_HEX
+from services.errors import InvalidInput
 
 log = logging.getLogger(__name__)
 
@@ -24,7 +26,14 @@ log = logging.getLogger(__name__)
 class ErrorSchema(ma.Schema):
     """Every error body (documentation only: the handler builds it)."""
 
-    error = ma.fields.String(required=True, metadata={"description": "A human sentence"})
+    error = ma.fields.String(
+        required=True,
+        metadata={
+            "description": "A human sentence, fit to show as is: when exactly one field is "
+            "invalid, that field's own sentence (e.g. \"Password must be at least 8 "
+            'characters."); with several, a general one and each field in details'
+        },
+    )
     code = ma.fields.String(required=True, metadata={"description": "snake_case error code"})
     details = ma.fields.Dict(metadata={"description": "Per-field messages, when there are any"})
 
@@ -41,6 +50,9 @@ def _validation_messages(http_error):
     return data.get("errors") or data.get("messages")
 
 
+LOCATIONS = ("json", "query", "form", "files", "multipart", "headers", "view_args")
+
+
 def _flatten_locations(messages):
     """webargs nests messages by location ({"json": {...}}); clients want the fields.
 
@@ -50,17 +62,98 @@ def _flatten_locations(messages):
     """
     if isinstance(messages, dict) and len(messages) == 1:
         ((location, inner),) = messages.items()
-        locations = ("json", "query", "form", "files", "multipart", "headers", "view_args")
-        if location in locations and isinstance(inner, dict):
+        if location in LOCATIONS and isinstance(inner, dict):
             return inner
     return messages
+
+
+GENERAL_SENTENCE = InvalidInput.message  # "Some fields are invalid."
+
+# marshmallow's own messages do not say which field they are about ("Missing data for
+# required field."): each is rewritten into a sentence that names it. Messages written
+# for one field ("Password must be at least 8 characters.") already do, and are kept.
+GENERIC_MESSAGES = [
+    (r"Missing data for required field\.", lambda label, _: f"{label} is required."),
+    (r"Field may not be null\.", lambda label, _: f"{label} must not be null."),
+    (r"Not a valid (.+)", lambda label, found: f"{label} is not a valid {found[1]}"),
+    (r"Must (.+)", lambda label, found: f"{label} must {found[1]}"),
+    (
+        r"(Longer|Shorter) than (maximum|minimum) length (.+)",
+        lambda label, found: f"{label} is {found[1].lower()} than the {found[2]} length {found[3]}",
+    ),
+    (r"Length must (.+)", lambda label, found: f"{label} length must {found[1]}"),
+    (r"Invalid value\.", lambda label, _: f"{label} is invalid."),
+    (r"Invalid input type\.", lambda label, _: f"{label} is of the wrong type."),
+    (r"Number too large\.", lambda label, _: f"{label} is too large."),
+    (
+        r"String does not match expected pattern\.",
+        lambda label, _: f"{label} does not match the expected pattern.",
+    ),
+]
+
+
+def error_sentence(messages, general=GENERAL_SENTENCE):
+    """``error`` for validation ``messages``: the field's own sentence when exactly one
+    field is invalid, else ``general``.
+
+    ``messages`` are webargs' (by location: ``{"json": {"password": [...]}}``) or a
+    service's (by field). A message about the whole body ("Invalid JSON body.") is its
+    own sentence.
+    """
+    location = None
+    if isinstance(messages, dict) and len(messages) == 1:
+        ((key, inner),) = messages.items()
+        if key in LOCATIONS:
+            if not isinstance(inner, dict):
+                return " ".join(message for _, message in _leaves(inner, []))
+            location, messages = key, inner
+    if not isinstance(messages, dict) or len(messages) != 1:
+        return general
+    ((name, problems),) = messages.items()
+    return " ".join(
+        _field_sentence(str(name), path, message, location)
+        for path, message in _leaves(problems, [])
+    )
+
+
+def _leaves(problems, path):
+    """(path inside the field, message) for each message: a list's items and a nested
+    object's fields are reported under their index or name."""
+    if isinstance(problems, dict):
+        for key, inner in problems.items():
+            yield from _leaves(inner, [*path, str(key)])
+    elif isinstance(problems, list | tuple):
+        for problem in problems:
+            yield from _leaves(problem, path)
+    else:
+        yield path, str(problems)
+
+
+def _field_sentence(name, path, message, location):
+    if name == "_schema" and message == "Invalid input type.":
+        return "The request body must be a JSON object."
+    if name == "_schema":
+        return message
+    if message == "Unknown field." and not path:
+        kind = "query parameter" if location == "query" else "field"
+        return f"Unknown {kind}: {name}."
+    label = name.replace("_", " ").capitalize() + "".join(
+        f"[{part}]" if part.isdigit() else f".{part}" for part in path
+    )
+    if message.lower().startswith(label.lower()):
+        return message  # written for this field
+    for pattern, sentence in GENERIC_MESSAGES:
+        found = re.fullmatch(pattern, message)
+        if found:
+            return sentence(label, found)
+    return f"{label}: {message}"
 
 
 def json_error_body(http_error):
     data = getattr(http_error, "data", None) or {}
     messages = _validation_messages(http_error)
     if messages:
-        message = "Some fields are invalid."
+        message = error_sentence(messages)
     else:
         message = data.get("message") or http_error.description or http_error.name
     body = {"error": message, "code": error_code_for(http_error)}
@@ -116,9 +209,33 @@ class StrictParser(FlaskParser):
     }
     __location_map__ = {**FlaskParser.__location_map__, "multipart": "load_multipart"}
 
+    def _raw_load_json(self, req):
+        data = super()._raw_load_json(req)
+        if _has_lone_surrogate(data):
+            # JSON may escape half a UTF-16 pair ("\\ud800"): no character, so no UTF-8
+            # and no BSON string can hold it (it was a 500). I-JSON (RFC 7493) refuses it too.
+            abort(
+                400,
+                messages={"json": ["Invalid JSON body: a \\u escape is half a surrogate pair."]},
+            )
+        return data
+
     def load_multipart(self, req, schema):
         # Files first: a text field cannot stand in for a file part of the same name.
         return MultiDictProxy(CombinedMultiDict([req.files, req.form]), schema)
+
+
+LONE_SURROGATE = re.compile("[\ud800-\udfff]")  # json.loads joins the pairs that are whole
+
+
+def _has_lone_surrogate(value):
+    if isinstance(value, str):
+        return LONE_SURROGATE.search(value) is not None
+    if isinstance(value, dict):
+        return any(_has_lone_surrogate(key) or _has_lone_surrogate(v) for key, v in value.items())
+    if isinstance(value, list):
+        return any(_has_lone_surrogate(item) for item in value)
+    return False
 
 
 class ObjectIdConverter(BaseConverter):
@@ -163,6 +280,7 @@ __all__ = [
     "HTTPException",
     "JsonErrorApi",
     "ObjectIdConverter",
+    "error_sentence",
     "json_error_body",
     "register_converters",
 ]

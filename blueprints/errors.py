@@ -10,6 +10,8 @@ from flask import jsonify, request
 from pymongo.errors import ConnectionFailure
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from blueprints.api import GENERAL_SENTENCE, error_sentence
+from models.db import StartupRefused
 from services.errors import ServiceError, Unavailable
 
 log = logging.getLogger(__name__)
@@ -18,7 +20,12 @@ DATABASE_RETRY_SECONDS = "5"
 
 
 def service_error_response(error):
-    response = jsonify(error.to_dict())
+    body = error.to_dict()
+    if error.details and error.message == GENERAL_SENTENCE:
+        # A service that refuses fields without a sentence of its own: as for the schemas,
+        # one invalid field gives that field's sentence.
+        body["error"] = error_sentence(error.details)
+    response = jsonify(body)
     response.status_code = error.status
     response.headers.update(error.headers)
     return response
@@ -31,6 +38,17 @@ def database_unavailable(error):
             "The database is unreachable; please retry shortly.",
             code="database_unavailable",
             headers={"Retry-After": DATABASE_RETRY_SECONDS},
+        )
+    )
+
+
+def startup_refused(error):
+    """Start-up tasks that ran late (the database was away at start-up) found the service
+    must not run: the process is stopping, and the reason is in its log."""
+    return service_error_response(
+        Unavailable(
+            "The service cannot start as configured; see the server log.",
+            code="startup_refused",
         )
     )
 
@@ -56,4 +74,5 @@ def init_app(app):
     # ServerSelectionTimeoutError, AutoReconnect and NetworkTimeout are all
     # ConnectionFailures: the database is away, not the request at fault.
     app.register_error_handler(ConnectionFailure, database_unavailable)
+    app.register_error_handler(StartupRefused, startup_refused)
     app.before_request(limit_json_body)

@@ -31,17 +31,37 @@ def media_limit():
     return current_app.config["RATELIMIT_MEDIA"]
 
 
+# Here the access token is the credential; the playback token says which session may play.
+STREAM_TOKEN_PARAMETER = {
+    **TOKEN_PARAMETER,
+    "description": "The video's playback token (from the dashboard or "
+    "POST /video/{id}/playback-token); the Bearer access token is required too",
+}
+STREAM_403 = (
+    "The playback token is refused (the caller stays signed in): "
+    "`playback_token_invalid` (not a playback token, or tampered with), "
+    "`playback_token_expired`, "
+    "`playback_token_revoked` (the session it was issued under has ended), "
+    "`playback_token_wrong_video`, `playback_token_wrong_user`"
+)
+
+
 @blp.route("/<objectid:video_id>/stream", methods=["GET"])
 @auth_required()
 @blp.arguments(PlaybackTokenArgs, location="query")
-@blp.doc(parameters=[TOKEN_PARAMETER])  # required: a missing one is 400 missing_token
+@blp.doc(parameters=[STREAM_TOKEN_PARAMETER])  # required: a missing one is 400 missing_token
 @blp.response(200, StreamSchema)
-@blp.alt_response(400, description="No playback token")
-@blp.alt_response(403, description="The token is for another video or user")
+@blp.alt_response(400, description="No playback token (`missing_token`)")
+@blp.alt_response(403, description=STREAM_403)
 @blp.alt_response(404, description="Unknown or deleted video")
 @blp.alt_response(409, description="The video is not ready")
 def stream(args, video_id):
-    """Where to play a video: the absolute, signed ``stream_url`` the app's WebView opens."""
+    """Where to play a video: the absolute, signed ``stream_url`` the app's WebView opens.
+
+    401 concerns only the access token (or its session): clients log out on it. A bad
+    playback token is a 403 whose code says why; get a new one from the dashboard or
+    ``POST /video/{id}/playback-token``.
+    """
     return playback.stream_info(current_principal(), video_id, args["token"])
 
 
@@ -56,9 +76,10 @@ def new_playback_token(video_id):
 
 
 BYTE_ROUTE_ERRORS = {
-    400: "No playback token",
-    401: "Invalid, expired or revoked playback token",
-    403: "The token is for another video",
+    400: "No playback token (`missing_token`)",
+    401: "The playback token, this route's only credential, is invalid (`invalid_token`), "
+    "expired (`token_expired`) or its session has ended (`session_revoked`)",
+    403: "The token is for another video (`token_wrong_video`)",
     404: "Unknown or deleted video, or no such file (an audio file has no thumbnail)",
     409: "The video is not ready",
     429: "Too many requests with this playback token",

@@ -3,7 +3,7 @@
 Built by hand rather than with ``send_file`` or ``make_conditional``: those
 wrap the body in werkzeug's ``_RangeWrapper``, which reaches a range by
 reading the file from byte 0 (and cannot seek a GridFS cursor), and they
-answer 416 where SPEC.md wants the whole file (see services.byte_ranges).
+answer 416 where docs/playback.md#range-requests wants the whole file (see services.byte_ranges).
 werkzeug still decides 304s (``is_resource_modified``) and parses every
 header; models.media_stream.read_range fetches only the chunks a range covers.
 """
@@ -32,6 +32,23 @@ class RangeNotSatisfiable(ServiceError):
     message = "The requested range is outside the file."
 
 
+class NotModified(Response):
+    """A 304 that keeps ``Last-Modified``, as the contract wants of every media answer.
+
+    werkzeug removes the entity headers of RFC 2616 from a 304 when it writes
+    them out (``get_wsgi_headers``), ``Last-Modified`` among them, so setting
+    it is not enough: it is put back here, on the way to the wire. RFC 9110
+    (15.4.5) allows it; ETag and Cache-Control are kept by werkzeug itself.
+    """
+
+    def get_wsgi_headers(self, environ):
+        headers = super().get_wsgi_headers(environ)
+        last_modified = self.headers.get("Last-Modified")
+        if last_modified is not None:
+            headers["Last-Modified"] = last_modified
+        return headers
+
+
 def serve(playable):
     """The response to a GET or HEAD of ``playable`` (a services.playback.Playable)."""
     last_modified = as_utc(playable.file["uploadDate"]).replace(microsecond=0)
@@ -44,7 +61,7 @@ def serve(playable):
     if not is_resource_modified(
         request.environ, etag=playable.etag, last_modified=last_modified, ignore_if_range=True
     ):
-        return Response(status=304, headers=headers)
+        return NotModified(status=304, headers=headers)
     ranges = byte_ranges.SERVE_WHOLE
     if byte_ranges.if_range_allows(request.headers.get("If-Range"), playable.etag, last_modified):
         ranges = byte_ranges.requested_ranges(request.headers.get("Range"), playable.size)

@@ -8,6 +8,8 @@ started before its database recovers by itself, without a restart.
 """
 
 import logging
+import os
+import signal
 import threading
 from urllib.parse import urlsplit
 
@@ -60,13 +62,27 @@ def database_name(uri):
     return path or DEFAULT_DATABASE
 
 
+class StartupRefused(RuntimeError):
+    """A start-up task found that this service must not run as configured; says why."""
+
+
+def terminate_this_process():
+    """Stop as ``docker stop`` would ask: SIGTERM to this process.
+
+    A gunicorn worker then exits, and the worker that replaces it meets the same
+    refusal while it starts, which stops gunicorn itself; a development server stops.
+    """
+    os.kill(os.getpid(), signal.SIGTERM)
+
+
 class Mongo:
     """The client, the database, and the start-up tasks still to run."""
 
-    def __init__(self, uri, timeout_ms):
+    def __init__(self, uri, timeout_ms, stop_process=terminate_this_process):
         self.uri = uri
         self.client = make_client(uri, timeout_ms)
         self.database = self.client[database_name(uri)]
+        self.stop_process = stop_process
         self._startup_tasks = []
         self._ready = False
         self._starting = False
@@ -74,16 +90,28 @@ class Mongo:
         self._lock = threading.RLock()
 
     def on_ready(self, task):
-        """Run ``task(database)`` once the database first answers (idempotent tasks only)."""
+        """Run ``task(database)`` once the database first answers (idempotent tasks only).
+
+        A task that finds the service must not run raises StartupRefused: at start-up it
+        goes through ``create_app`` (the process does not start); when the database was
+        away then and the tasks run on first use instead, the process is stopped.
+        """
         self._startup_tasks.append(task)
 
     def ready_database(self):
         """The database, after the start-up tasks have run once."""
         if not self._ready:
-            with self._lock:
-                if not self._ready and not self._starting:
-                    self._run_startup_tasks()
+            try:
+                self._start()
+            except StartupRefused:
+                self.stop_process()
+                raise
         return self.database
+
+    def _start(self):
+        with self._lock:
+            if not self._ready and not self._starting:
+                self._run_startup_tasks()
 
     def _run_startup_tasks(self):
         self._starting = True
@@ -92,15 +120,21 @@ class Mongo:
                 task(self.database)
             self._ready = True
             log.info("database ready: %s", self.database.name)
+        except StartupRefused as error:
+            log.critical("start-up refused, the service stops: %s", error)
+            raise
         finally:
             self._starting = False
 
     def try_startup(self):
-        """Run the start-up tasks now; log and carry on if MongoDB is not there yet."""
+        """Run the start-up tasks now; log and carry on if MongoDB is not there yet.
+
+        StartupRefused goes through, to stop the start-up.
+        """
         from pymongo.errors import PyMongoError
 
         try:
-            self.ready_database()
+            self._start()
         except PyMongoError as error:
             log.warning("database not reachable at start-up, will retry: %s", error)
 
@@ -109,9 +143,16 @@ class Mongo:
 
 
 def init_app(app):
-    mongo = Mongo(app.config["MONGODB_URI"], app.config["MONGODB_TIMEOUT_MS"])
+    # Tests never signal the test runner: they give their own ``stop_process`` when they
+    # exercise it.
+    stop_process = _not_in_tests if app.testing else terminate_this_process
+    mongo = Mongo(app.config["MONGODB_URI"], app.config["MONGODB_TIMEOUT_MS"], stop_process)
     app.extensions["mongo"] = mongo
     return mongo
+
+
+def _not_in_tests():
+    log.critical("(testing: the process is not stopped)")
 
 
 def get_mongo():

@@ -59,6 +59,14 @@ def find_by_id(user_id):
     return collection().find_one({"_id": oid}) if oid else None
 
 
+def replace_password_hash(user_id, old_hash, new_hash):
+    """Swap the stored hash, unless it is no longer ``old_hash`` (changed meanwhile)."""
+    collection().update_one(
+        {"_id": user_id, "password_hash": old_hash},
+        {"$set": {"password_hash": new_hash, "updated_at": utcnow()}},
+    )
+
+
 def set_role(user_id, role):
     """Change a role; returns the updated user or None when there is no such user."""
     oid = object_id(user_id)
@@ -69,23 +77,28 @@ def set_role(user_id, role):
     return collection().find_one({"_id": oid}) if result.matched_count else None
 
 
-def promote_or_insert_admin(name, email, password_hash):
-    """Make sure an admin with this email exists; never touches an existing password."""
+def insert_admin(name, email, password_hash):
+    """Create an admin account under ``email``; False when an account already has it."""
     email = normalize_email(email)
-    collection().update_one(
-        {"email": email},
-        {
-            "$set": {"role": "admin"},
-            "$setOnInsert": {
-                "name": name,
-                "email": email,
-                "password_hash": password_hash,
-                "created_at": utcnow(),
-                "updated_at": utcnow(),
-            },
-        },
-        upsert=True,
-    )
+    now = utcnow()
+    document = {
+        "name": name,
+        "email": email,
+        "password_hash": password_hash,
+        "role": "admin",
+        "created_at": now,
+        "updated_at": now,
+    }
+    try:
+        # An upsert that only inserts: an account made meanwhile is matched and left alone.
+        result = collection().update_one({"email": email}, {"$setOnInsert": document}, upsert=True)
+    except DuplicateKeyError:  # another process inserted it at the same moment
+        return False
+    return result.upserted_id is not None
+
+
+def promote_to_admin(user_id):
+    collection().update_one({"_id": user_id}, {"$set": {"role": "admin", "updated_at": utcnow()}})
 
 
 def page(per_page, after=None, window=None, role=None):

@@ -8,6 +8,7 @@ from flask import current_app
 
 from models import session as sessions
 from models import user as users
+from models.db import StartupRefused
 from services import pagination, passwords, tokens
 from services.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthorized
 
@@ -45,8 +46,12 @@ def signup(name, email, password, role="viewer"):
 
 def login(email, password, user_agent=None, ip=None):
     user = users.find_by_email(email)
-    if not passwords.check(password, user["password_hash"] if user else None):
+    stored = user["password_hash"] if user else None
+    if not passwords.check(password, stored):
         raise Unauthorized(INVALID_CREDENTIALS, code="invalid_credentials")
+    if passwords.needs_upgrade(stored):
+        # A hash from before the pre-hash: the password is known now, so rehash it.
+        users.replace_password_hash(user["_id"], stored, passwords.hash_password(password))
     return _open_session(user, user_agent, ip)
 
 
@@ -130,16 +135,40 @@ def change_role(acting, user_id, role):
     return updated
 
 
+class AdminEmailTaken(StartupRefused):
+    """ADMIN_EMAIL is the address of an account that is not an admin, and whose password
+    is not ADMIN_PASSWORD: it must not be promoted."""
+
+
 def bootstrap_admin(database=None):
-    """Create (or promote) the admin from ADMIN_EMAIL/ADMIN_PASSWORD; idempotent."""
+    """Make sure ADMIN_EMAIL is an admin whose password is ADMIN_PASSWORD; idempotent.
+
+    No account under that address: one is created. An admin already: left as it is (its
+    password may have been changed since). Any other account is promoted only when
+    ADMIN_PASSWORD is its password; otherwise whoever registered that address first would
+    become admin, so start-up stops (AdminEmailTaken).
+    """
     config = current_app.config
     email, password = config.get("ADMIN_EMAIL"), config.get("ADMIN_PASSWORD")
     if not email or not password:
         if config["APP_ENV"] == "production":
             log.warning("ADMIN_EMAIL/ADMIN_PASSWORD not set: no admin account created")
         return
+    email = users.normalize_email(email)
     existing = users.find_by_email(email)
-    if existing is not None and existing["role"] == "admin":
+    if existing is None:
+        if users.insert_admin(config["ADMIN_NAME"], email, passwords.hash_password(password)):
+            log.info("admin account created: %s", email)
+            return
+        existing = users.find_by_email(email)  # made meanwhile, by a signup or another process
+    if existing["role"] == "admin":
         return
-    users.promote_or_insert_admin(config["ADMIN_NAME"], email, passwords.hash_password(password))
-    log.info("admin account ready: %s", users.normalize_email(email))
+    if not passwords.check(password, existing["password_hash"]):
+        raise AdminEmailTaken(
+            f"ADMIN_EMAIL ({email}) is the address of an existing {existing['role']} account "
+            "that ADMIN_PASSWORD does not open, so someone else may have registered that "
+            "address first; it is not made admin. If the account is yours, set ADMIN_PASSWORD "
+            "to its password; otherwise choose another ADMIN_EMAIL."
+        )
+    users.promote_to_admin(existing["_id"])
+    log.warning("existing account %s promoted to admin (ADMIN_PASSWORD verified)", email)

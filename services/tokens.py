@@ -29,6 +29,18 @@ AUDIENCE = {
 REQUIRED_CLAIMS = ["iss", "aud", "exp", "iat", "jti", "sub", "sid", "typ"]
 
 
+class InvalidToken(Unauthorized):
+    """A token that is not one of ours, of another kind, or tampered with."""
+
+    code = "invalid_token"
+    message = "The token is invalid."
+
+
+class ExpiredToken(InvalidToken):
+    code = "token_expired"
+    message = "The token has expired."
+
+
 @dataclass(frozen=True)
 class Minted:
     token: str
@@ -90,7 +102,9 @@ def mint_playback(user_id, session_id, video_id, duration_seconds=None):
 
 
 def decode(token, kind):
-    """The verified claims of a ``kind`` token, or Unauthorized saying why not."""
+    """The verified claims of a ``kind`` token, or Unauthorized saying why not
+    (ExpiredToken, InvalidToken: callers for whom the token is not the credential that
+    makes a 401 turn these into their own refusal)."""
     if not isinstance(token, str) or not token:
         raise Unauthorized("Authentication required.", code="missing_token")
     try:
@@ -103,9 +117,9 @@ def decode(token, kind):
             options={"require": REQUIRED_CLAIMS},
         )
     except jwt.ExpiredSignatureError as error:
-        raise Unauthorized("The token has expired.", code="token_expired") from error
+        raise ExpiredToken() from error
     except jwt.InvalidTokenError as error:
-        raise Unauthorized("The token is invalid.", code="invalid_token") from error
+        raise InvalidToken() from error
     if claims.get("typ") != kind:
-        raise Unauthorized("The token is invalid.", code="invalid_token")
+        raise InvalidToken()
     return claims

@@ -1,9 +1,9 @@
 """What tests/test_api_schema.py found, reproduced directly against its live server (``world``).
 
-KNOWN_BUGS: the failures the schema test tolerates, each only where it shows (its check, its
-operation, its exact response). REPRODUCTIONS: each of them reproduced directly, run as a
-strict xfail (when fixed it XPASSes and fails until its KNOWN_BUGS entry goes). FIXED: found
-and fixed, run as ordinary tests.
+FIXED: each finding, found and fixed, reproduced as an ordinary test that must keep passing.
+KNOWN_BUGS: failures the schema test would tolerate, each only where it shows (its check, its
+operation, its exact response). It is empty, and must stay so: a finding is fixed, and its
+reproduction joins FIXED, rather than tolerated.
 """
 
 import re
@@ -29,25 +29,25 @@ def bug_invalid_json_details(world):
 
 
 def bug_signup_password_length(world):
-    """Signup refuses passwords outside 8-72 bytes: the Signup schema says so."""
+    """Signup refuses passwords outside 8-128 characters: the Signup schema says so."""
     password = world.http.request("GET", "/openapi.json").json()["components"]["schemas"]["Signup"][
         "properties"
     ]["password"]
-    assert (password.get("minLength"), password.get("maxLength")) == (8, 72), password
-    assert "bytes" in password["description"]
+    assert (password.get("minLength"), password.get("maxLength")) == (8, 128), password
+    assert "characters" in password["description"]
 
 
 def bug_signup_password_counts_bytes(world):
-    """A schema-valid password of 40 two-byte characters (80 bytes) is refused: JSON Schema
-    cannot count bytes. Kept as a known limitation, said in the field's description."""
+    """A schema-valid password of 40 two-byte characters (80 bytes) was refused: the rule
+    counted UTF-8 bytes (bcrypt's 72), where JSON Schema counts characters."""
     body = {"name": "N", "email": "bytes@example.com", "password": "é" * 40}
     reply = world.http.request("POST", "/auth/signup", body)
     assert reply.status == 201, reply.body
 
 
 def bug_signup_password_counts_bytes_short(world):
-    """A password of 3 three-byte characters (9 bytes) is accepted, where the schema's
-    minLength (characters) says 8. The other side of the same known limitation."""
+    """A password of 3 three-byte characters (9 bytes) was accepted, where the schema's
+    minLength (characters) says 8. The other side of the same rule."""
     body = {"name": "N", "email": "short-bytes@example.com", "password": "日本語"}
     reply = world.http.request("POST", "/auth/signup", body)
     assert reply.status == 400, reply.body
@@ -98,12 +98,10 @@ def bug_playback_token_required(world):
         assert parameter["schema"].get("minLength", 0) >= 1, parameter
 
 
-REPRODUCTIONS = {
-    "signup-password-counts-bytes": bug_signup_password_counts_bytes,
-    "signup-password-counts-bytes-short": bug_signup_password_counts_bytes_short,
-}
 # Found by this module and fixed: their reproductions must pass from now on.
 FIXED = {
+    "signup-password-counts-bytes": bug_signup_password_counts_bytes,
+    "signup-password-counts-bytes-short": bug_signup_password_counts_bytes_short,
     "invalid-json-details-is-a-list": bug_invalid_json_details,
     "signup-password-length-undocumented": bug_signup_password_length,
     "videos-creator-pattern-undocumented": bug_videos_creator_pattern,
@@ -113,43 +111,5 @@ FIXED = {
 }
 
 
-def _details(response):
-    try:
-        body = response.json()
-    except ValueError:
-        return None
-    return body.get("details") if isinstance(body, dict) else None
-
-
-def _bad_fields(response, *names):
-    details = _details(response)
-    return (
-        response.status_code == 400
-        and isinstance(details, dict)
-        and bool(set(details) & set(names))
-    )
-
-
 # name: (schemathesis check code, operation labels, does this failure match)
-KNOWN_BUGS = {
-    # Not a bug: the rule counts UTF-8 bytes, and JSON Schema's maxLength counts characters,
-    # so a schema-valid password of multibyte characters may still be over 72 bytes.
-    "signup-password-counts-bytes": (
-        "ST202",
-        {"POST /auth/signup"},
-        lambda case, response: (
-            _bad_fields(response, "password")
-            and not str((case.body or {}).get("password", "")).isascii()
-        ),
-    ),
-    # The same rule seen from below: fewer than 8 characters can still be 8 bytes or more.
-    "signup-password-counts-bytes-short": (
-        "ST201",
-        {"POST /auth/signup"},
-        lambda case, response: (
-            response.status_code == 201
-            and len(password := str((case.body or {}).get("password", ""))) < 8
-            and len(password.encode()) >= 8
-        ),
-    ),
-}
+KNOWN_BUGS = {}

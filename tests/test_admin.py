@@ -1,9 +1,20 @@
 """Admin bootstrap and user management (docs/accounts.md#admin-bootstrap)."""
 
+import json
+import os
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
 import pytest
 from bson import ObjectId
 
+from app import create_app
 from models.db import get_db
+from scripts.gunicorn_process import GunicornProcess
+from services.accounts import AdminEmailTaken
+from tests.conftest import require_tool, test_config
 from tests.test_auth_api import assert_error
 
 
@@ -24,18 +35,89 @@ def test_bootstrap_is_idempotent(make_app):
     assert admins(first)[0]["_id"] == admins(second)[0]["_id"]
 
 
-def test_bootstrap_promotes_an_existing_account_and_keeps_its_password(make_app):
-    app = make_app(ADMIN_EMAIL=None, ADMIN_PASSWORD=None)
-    client = app.test_client()
-    client.post(
-        "/auth/signup",
-        json={"name": "Boss", "email": "boss@example.com", "password": "original-password"},
+def signed_up_first(app, email="boss@example.com", password="original-password"):
+    """Someone registers the address before the admin bootstrap runs."""
+    response = app.test_client().post(
+        "/auth/signup", json={"name": "Boss", "email": email, "password": password}
     )
-    promoted = make_app(ADMIN_EMAIL="boss@example.com", ADMIN_PASSWORD="another-password")
+    assert response.status_code == 201, response.json
+
+
+def role_of(app, email="boss@example.com"):
+    with app.app_context():
+        return get_db().users.find_one({"email": email})["role"]
+
+
+def test_an_existing_account_is_promoted_when_admin_password_is_its_password(make_app):
+    signed_up_first(make_app(ADMIN_EMAIL=None, ADMIN_PASSWORD=None))
+    promoted = make_app(ADMIN_EMAIL="boss@example.com", ADMIN_PASSWORD="original-password")
+    assert role_of(promoted) == "admin"
     login = promoted.test_client().post(
         "/auth/login", json={"email": "boss@example.com", "password": "original-password"}
     )
     assert login.json["user"]["role"] == "admin"
+
+
+def test_an_account_with_another_password_stops_the_start_up(make_app, capsys):
+    """Whoever registered ADMIN_EMAIL first must not become admin: start-up stops, saying why."""
+    first = make_app(ADMIN_EMAIL=None, ADMIN_PASSWORD=None)
+    signed_up_first(first)
+    capsys.readouterr()
+    with pytest.raises(AdminEmailTaken) as refused:
+        make_app(ADMIN_EMAIL="boss@example.com", ADMIN_PASSWORD="the-operators-password")
+    assert "someone else may have registered that address first" in str(refused.value)
+    assert "boss@example.com" in str(refused.value)
+    # One clear line in the log (JSON lines on stderr), whole: nothing in it was redacted.
+    lines = [json.loads(line) for line in capsys.readouterr().err.splitlines() if line]
+    (critical,) = [line for line in lines if line["level"] == "CRITICAL"]
+    assert str(refused.value) in critical["message"]
+    assert role_of(first) == "viewer"  # not promoted
+
+
+def test_an_existing_admin_stays_as_it_is(make_app):
+    signed_up_first(make_app(ADMIN_EMAIL=None, ADMIN_PASSWORD=None))
+    make_app(ADMIN_EMAIL="boss@example.com", ADMIN_PASSWORD="original-password")
+    # ADMIN_PASSWORD changed since: the admin keeps its role and its own password.
+    again = make_app(ADMIN_EMAIL="boss@example.com", ADMIN_PASSWORD="a-newer-password")
+    assert role_of(again) == "admin"
+    client = again.test_client()
+    kept = {"email": "boss@example.com", "password": "original-password"}
+    assert client.post("/auth/login", json=kept).status_code == 200
+    ignored = {"email": "boss@example.com", "password": "a-newer-password"}
+    assert client.post("/auth/login", json=ignored).status_code == 401
+
+
+@pytest.mark.slow
+@pytest.mark.embedded
+def test_gunicorn_does_not_start_when_admin_email_is_someone_elses(embedded_server, tmp_path):
+    """The production command stops, with the reason in its log, instead of serving."""
+    require_tool(Path(sys.executable).with_name("gunicorn").exists(), "gunicorn (make install)")
+    uri = embedded_server.uri(f"admin_{uuid.uuid4().hex[:12]}")
+    first = create_app(test_config(MONGODB_URI=uri, ADMIN_EMAIL=None, ADMIN_PASSWORD=None))
+    signed_up_first(first)
+    env = {
+        **os.environ,
+        "APP_ENV": "development",
+        "MONGODB_URI": uri,
+        "ADMIN_EMAIL": "boss@example.com",
+        "ADMIN_PASSWORD": "the-operators-password",
+        "RATELIMIT_ENABLED": "false",
+    }
+    server = GunicornProcess(env, tmp_path / "gunicorn.log", workers=1).start()
+    try:
+        returncode = server.process.wait(60)
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"gunicorn kept running:\n{server.log()}")
+    finally:
+        server.stop(timeout=5)
+    try:
+        assert returncode != 0
+        assert "someone else may have registered that address first" in server.log()
+        assert role_of(first) == "viewer"
+    finally:
+        with first.app_context():
+            get_db().client.drop_database(get_db().name)
+        first.extensions["mongo"].client.close()
 
 
 def test_production_without_admin_settings_creates_nobody(make_app, monkeypatch):

@@ -1,4 +1,4 @@
-"""Accounts over HTTP (SPEC.md, Accounts and tokens), on both database backends."""
+"""Accounts over HTTP (docs/accounts.md), on both database backends."""
 
 import threading
 
@@ -57,21 +57,42 @@ class TestSignup:
         assert login.status_code == 200
 
     @pytest.mark.parametrize(
-        "password",
-        ["short7!", "x" * 73, "€" * 25],  # 7 bytes; 73 bytes; 25 characters but 75 bytes
+        "password, sentence",
+        [
+            ("short7!", "Password must be at least 8 characters."),
+            ("é" * 7, "Password must be at least 8 characters."),  # 14 bytes, 7 characters
+            ("日本語", "Password must be at least 8 characters."),  # 9 bytes, 3 characters
+            ("x" * 129, "Password must be at most 128 characters."),
+        ],
     )
-    def test_password_outside_8_to_72_bytes_is_refused(self, client, password):
+    def test_password_outside_8_to_128_characters_is_refused(self, client, password, sentence):
         body = assert_error(client.post("/auth/signup", json=signup_body(password=password)), 400)
-        assert "password" in body["details"]
+        assert body["details"] == {"password": [sentence]}
+        assert body["error"] == sentence
 
-    def test_a_72_byte_password_works_whole(self, client):
-        password = "é" * 36  # 72 bytes exactly
+    @pytest.mark.parametrize(
+        "password",
+        [
+            "x" * 128,
+            "€" * 25,  # 75 bytes: refused while bcrypt's 72-byte limit leaked into the rule
+            "😀" * 128,  # 512 bytes
+            "日本語のパスワード",  # 9 characters, 27 bytes
+            "nul \x00 and tab \t inside",
+            ("correct horse battery staple " * 3)[:72] + " and more",
+        ],
+        ids=["128-ascii", "75-bytes", "512-bytes", "japanese", "control-characters", "past-72"],
+    )
+    def test_any_password_of_8_to_128_characters_works_whole(self, client, password):
         assert client.post("/auth/signup", json=signup_body(password=password)).status_code == 201
         ok = client.post("/auth/login", json={"email": "ada@example.com", "password": password})
         assert ok.status_code == 200
-        # A prefix must not log in: nothing was cut.
-        wrong = client.post("/auth/login", json={"email": "ada@example.com", "password": "é" * 35})
-        assert wrong.status_code == 401
+        # Nothing was cut: neither its first 72 bytes nor all but its last character log in.
+        first_72_bytes = password.encode()[:72].decode(errors="ignore")
+        for prefix in {first_72_bytes, password[:-1]} - {password}:
+            wrong = client.post(
+                "/auth/login", json={"email": "ada@example.com", "password": prefix}
+            )
+            assert wrong.status_code == 401, prefix
 
     @pytest.mark.parametrize(
         "overrides, field",
@@ -176,6 +197,53 @@ class TestLogin:
             "/auth/login", data={"email": "ada@example.com", "password": PASSWORD}
         )
         assert_error(response, 400)
+
+
+class TestAccountsFromBeforeThePreHash:
+    """Accounts made when the hash was plain bcrypt of the password (at most 72 bytes)."""
+
+    @staticmethod
+    def legacy_account(app, password, email="old@example.com"):
+        import bcrypt
+
+        from models import user as users
+
+        legacy_hash = bcrypt.hashpw(password.encode(), bcrypt.gensalt(4)).decode()
+        with app.app_context():
+            users.insert("Old Timer", email, legacy_hash, "viewer")
+        return legacy_hash
+
+    @staticmethod
+    def stored_hash(app, email="old@example.com"):
+        from models.db import get_db
+
+        with app.app_context():
+            return get_db().users.find_one({"email": email})["password_hash"]
+
+    @pytest.mark.parametrize("password", ["old-password", "日本語", "é" * 36])
+    def test_they_log_in_and_their_hash_is_upgraded(self, app, client, password):
+        from services import passwords
+
+        legacy_hash = self.legacy_account(app, password)
+        login = {"email": "old@example.com", "password": password}
+        assert client.post("/auth/login", json=login).status_code == 200
+        upgraded = self.stored_hash(app)
+        assert upgraded != legacy_hash and upgraded.startswith(passwords.PREHASHED)
+        assert client.post("/auth/login", json=login).status_code == 200  # with the new hash
+        assert self.stored_hash(app) == upgraded  # upgraded once
+
+    def test_a_wrong_password_changes_nothing(self, app, client):
+        legacy_hash = self.legacy_account(app, "old-password")
+        wrong = client.post(
+            "/auth/login", json={"email": "old@example.com", "password": "nope1234"}
+        )
+        assert_error(wrong, 401, "invalid_credentials")
+        assert self.stored_hash(app) == legacy_hash
+
+    def test_a_password_longer_than_72_bytes_is_a_miss_not_an_error(self, app, client):
+        self.legacy_account(app, "x" * 72)
+        longer = client.post("/auth/login", json={"email": "old@example.com", "password": "x" * 80})
+        assert_error(longer, 401, "invalid_credentials")
 
 
 class TestSession:

@@ -77,3 +77,35 @@ def test_data_survives_a_server_restart(own_server):
     own_server.start()
     login = client.post("/auth/login", json={"email": "a@example.com", "password": PASSWORD})
     assert login.status_code == 200
+
+
+def test_a_refused_start_up_after_an_outage_stops_the_process(own_server):
+    """The database was away at start-up, so the admin bootstrap runs on first use: when it
+    refuses (ADMIN_EMAIL is someone else's account), the request is a 503 and the process is
+    asked to stop, as it would have at start-up."""
+    first = make(own_server, ADMIN_EMAIL=None, ADMIN_PASSWORD=None)
+    body = {"name": "B", "email": "boss@example.com", "password": PASSWORD}
+    assert first.test_client().post("/auth/signup", json=body).status_code == 201
+    own_server.stop()
+    app = make(own_server, ADMIN_EMAIL="boss@example.com", ADMIN_PASSWORD="the-operators-one")
+    stops = []
+    app.extensions["mongo"].stop_process = lambda: stops.append("stop")
+    own_server.start()
+    login = app.test_client().post("/auth/login", json={"email": "a@b.co", "password": PASSWORD})
+    body = assert_error(login, 503, "startup_refused")
+    assert "boss@example.com" not in body["error"]  # the reason is in the log, not the answer
+    assert stops == ["stop"]
+
+
+def test_stopping_the_process_is_a_sigterm_to_itself(monkeypatch):
+    """What gunicorn and the development server take as "stop": a gunicorn worker exits, and
+    its replacement meets the refusal at start-up, which stops gunicorn."""
+    import os
+    import signal
+
+    from models import db
+
+    sent = []
+    monkeypatch.setattr(os, "kill", lambda pid, number: sent.append((pid, number)))
+    db.terminate_this_process()
+    assert sent == [(os.getpid(), signal.SIGTERM)]

@@ -16,8 +16,8 @@ route on both backends. Every answer goes through two checks:
   ranges may get a multipart 206 or the whole file (werkzeug refuses
   overlapping or out-of-order sets, the server then sends a 200); syntax that
   RFC 9110 does not allow but a lenient reader could (``bytes = 0-1``,
-  ``bytes=0-1,``) may be ignored or honoured. A 304 may leave out
-  Last-Modified (RFC 9110 15.4.5; werkzeug drops it) but keeps the ETag.
+  ``bytes=0-1,``) may be ignored or honoured. A 304 keeps the ETag,
+  Last-Modified and Cache-Control.
 
 Profiles: ``media`` (default, 150 examples per backend), ``media-ci`` (when
 CI=true, the same count, prints a reproduction blob) and ``media-thorough``

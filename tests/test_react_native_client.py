@@ -49,6 +49,9 @@ class ReactNativeApp:
 
 def test_the_apps_account_flow(client):
     phone = ReactNativeApp(client)
+    short = phone.sign_up("Grace Hopper", "grace@example.com", "cobol6")
+    assert short.status_code == 400
+    assert phone.shown_error == "Password must be at least 8 characters."
     assert phone.sign_up("Grace Hopper", "grace@example.com", "cobol-forever").status_code == 201
     assert phone.sign_up("Grace Hopper", "grace@example.com", "cobol-forever").status_code == 409
     assert "already exists" in phone.shown_error
@@ -96,3 +99,23 @@ def test_the_apps_playback_flow(client, library, multi_chunk_mp4):
     phone.log_out()
     assert client.get(stream_url).status_code == 401
     assert client.get(thumbnail_url).status_code == 401
+
+
+def test_a_stale_playback_token_does_not_sign_the_app_out(app, client, library, multi_chunk_mp4):
+    """A playback token kept past its life (the app was in the background) is a 403 on
+    /stream: the app shows why and keeps its access token, where a 401 would log it out."""
+    from tests.test_playback import expired_copy
+
+    video = library.ready_video(multi_chunk_mp4)
+    phone = ReactNativeApp(client)
+    phone.sign_up("Ada", "ada@example.com", "analytical-engine")
+    phone.log_in("ada@example.com", "analytical-engine")
+    item = next(v for v in phone.call("GET", "/dashboard").json["videos"] if v["id"] == video["id"])
+    stale = expired_copy(app, item["playback_token"])
+
+    stream = phone.call("GET", f"/video/{video['id']}/stream?token={stale}")
+    assert stream.status_code == 403
+    assert stream.json["code"] == "playback_token_expired"
+    assert phone.token is not None  # still signed in
+    assert "expired" in phone.shown_error
+    assert phone.profile().status_code == 200

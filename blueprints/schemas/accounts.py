@@ -1,4 +1,6 @@
-"""Account payloads (SPEC.md, Accounts and tokens)."""
+"""Account payloads (docs/accounts.md)."""
+
+import re
 
 import marshmallow as ma
 from marshmallow import validate
@@ -10,19 +12,18 @@ from blueprints.schemas.common import (
     StrictSchema,
     UtcDateTime,
 )
-from services.passwords import MAX_PASSWORD_BYTES
+from services.passwords import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
 
-MIN_PASSWORD_BYTES = 8
 MAX_EMAIL_LENGTH = 254
 
 
 def password_length(value):
-    size = len(value.encode("utf-8"))
-    if size < MIN_PASSWORD_BYTES or size > MAX_PASSWORD_BYTES:
-        raise ma.ValidationError(
-            f"Password must be {MIN_PASSWORD_BYTES} to {MAX_PASSWORD_BYTES} bytes long "
-            f"(this one is {size}); longer passwords are refused, never cut."
-        )
+    """Counted in characters (code points, as JSON Schema's lengths are), never in bytes:
+    the pre-hash (services.passwords) lets every byte of a long password count."""
+    if len(value) < MIN_PASSWORD_LENGTH:
+        raise ma.ValidationError(f"Password must be at least {MIN_PASSWORD_LENGTH} characters.")
+    if len(value) > MAX_PASSWORD_LENGTH:
+        raise ma.ValidationError(f"Password must be at most {MAX_PASSWORD_LENGTH} characters.")
 
 
 class TrimmedEmail(ma.fields.Email):
@@ -42,50 +43,92 @@ PATTERN_WHITESPACE = (
     "\t\n\v\f\r \u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008"
     "\u2009\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"
 )
-NOT_ONLY_WHITESPACE = "[^" + "".join(f"\\u{ord(c):04x}" for c in PATTERN_WHITESPACE) + "]"
+# What a name may not hold anywhere, as character-class ranges: the control characters
+# (Unicode Cc: C0, DEL, C1; tabs and line breaks among them), the line and paragraph
+# separators, and the format characters (Cf) that reorder how the text around them is
+# displayed: bidirectional embeddings, overrides and isolates ("Trojan Source"; a name
+# such as "Ada \u202egnp.exe" shows as "Ada exe.png"). The other Cf characters stay:
+# zero-width (non-)joiners are part of emoji sequences and of Persian and Indic writing,
+# direction marks and tag characters (flag emoji) reorder nothing around them.
+NAME_FORBIDDEN = [
+    ("\u0000", "\u001f"),
+    ("\u007f", "\u009f"),
+    ("\u2028", "\u2029"),
+    ("\u202a", "\u202e"),
+    ("\u2066", "\u2069"),
+]
 
 
-class TrimmedString(ma.fields.String):
-    """At most ``max_length`` characters as sent, trimmed, and not empty once trimmed.
+def _escaped(character):
+    return f"\\u{ord(character):04x}"
 
-    The length is checked before trimming and "not only whitespace" is a pattern, so the
-    documented ``maxLength`` and ``pattern`` say exactly what is accepted (schemathesis
-    found a lone ``\\v`` refused while the schema allowed it).
+
+FORBIDDEN_CLASS = "".join(f"{_escaped(low)}-{_escaped(high)}" for low, high in NAME_FORBIDDEN)
+TRIMMED_CLASS = "".join(
+    _escaped(c)
+    for c in PATTERN_WHITESPACE
+    if not any(low <= c <= high for low, high in NAME_FORBIDDEN)
+)
+# No forbidden character anywhere and at least one that is not whitespace. Both anchors:
+# the value as sent is checked, before trimming (Python's ``re`` reads ``\uXXXX`` too).
+NAME_PATTERN = f"^[^{FORBIDDEN_CLASS}]*[^{FORBIDDEN_CLASS}{TRIMMED_CLASS}][^{FORBIDDEN_CLASS}]*$"
+NAME_DESCRIPTION = (
+    "Trimmed of whitespace, and not only whitespace. No control characters anywhere in it: "
+    "Unicode Cc (U+0000-U+001F, U+007F-U+009F: tabs and line breaks included), the line and "
+    "paragraph separators U+2028-U+2029, and the bidirectional embeddings, overrides and "
+    "isolates U+202A-U+202E and U+2066-U+2069 (they reorder how the text around them is "
+    "shown). Other format characters (zero-width joiners, direction marks) are accepted: "
+    "scripts and emoji need them."
+)
+_FORBIDDEN = re.compile(f"[{FORBIDDEN_CLASS}]")
+
+
+class NameString(ma.fields.String):
+    """A person's name: at most ``max_length`` characters as sent, no control characters,
+    trimmed of whitespace, and not empty once trimmed.
+
+    Every rule reads the value as sent and is stated by ``maxLength`` and ``pattern``, so
+    the document says exactly what is accepted (schemathesis found a lone ``\\v`` refused
+    while the schema allowed it; tests/test_documented_rules.py holds the two together).
     """
 
-    def __init__(self, *, max_length, **kwargs):
+    def __init__(self, *, label, max_length, **kwargs):
         metadata = {
             "minLength": 1,
             "maxLength": max_length,
-            "pattern": NOT_ONLY_WHITESPACE,
-            "description": "Not only whitespace; trimmed",
+            "pattern": NAME_PATTERN,
+            "description": NAME_DESCRIPTION,
         }
         super().__init__(metadata=metadata, **kwargs)
-        self.max_length = max_length
+        self.label, self.max_length = label, max_length
 
     def _deserialize(self, value, attr, data, **kwargs):
         value = super()._deserialize(value, attr, data, **kwargs)
         if len(value) > self.max_length:
-            raise ma.ValidationError(f"Longer than maximum length {self.max_length}.")
+            raise ma.ValidationError(f"{self.label} must be at most {self.max_length} characters.")
+        if _FORBIDDEN.search(value):
+            raise ma.ValidationError(
+                f"{self.label} must not contain control characters "
+                "(such as line breaks, tabs or text-direction overrides)."
+            )
         trimmed = value.strip(PATTERN_WHITESPACE)
         if not trimmed:
-            raise ma.ValidationError("Must not be empty.")
+            raise ma.ValidationError(f"{self.label} must not be only whitespace.")
         return trimmed
 
 
 class SignupSchema(StrictSchema):
-    name = TrimmedString(required=True, max_length=100)
+    name = NameString(required=True, label="Name", max_length=100)
     email = TrimmedEmail(required=True, validate=validate.Length(max=MAX_EMAIL_LENGTH))
     password = ma.fields.String(
         required=True,
         validate=password_length,
-        # The rule counts UTF-8 bytes, which JSON Schema cannot say: the lengths are an
-        # ASCII password's, and the description tells the rest.
         metadata={
-            "minLength": MIN_PASSWORD_BYTES,
-            "maxLength": MAX_PASSWORD_BYTES,
-            "description": f"{MIN_PASSWORD_BYTES} to {MAX_PASSWORD_BYTES} bytes in UTF-8 "
-            "(longer is refused, never cut)",
+            "minLength": MIN_PASSWORD_LENGTH,
+            "maxLength": MAX_PASSWORD_LENGTH,
+            "description": f"{MIN_PASSWORD_LENGTH} to {MAX_PASSWORD_LENGTH} characters "
+            "(Unicode code points), any characters; every one counts, whatever its size "
+            "in bytes (never cut)",
         },
     )
     role = ma.fields.String(load_default="viewer", validate=validate.OneOf(["viewer", "creator"]))
@@ -94,7 +137,7 @@ class SignupSchema(StrictSchema):
 class LoginSchema(StrictSchema):
     email = TrimmedEmail(required=True, validate=validate.Length(max=MAX_EMAIL_LENGTH))
     password = ma.fields.String(
-        required=True, validate=validate.Length(min=1, max=MAX_PASSWORD_BYTES * 4)
+        required=True, validate=validate.Length(min=1, max=MAX_PASSWORD_LENGTH)
     )
 
 

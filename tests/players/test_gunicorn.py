@@ -46,3 +46,18 @@ def test_gunicorn_with_the_repo_config_serves_health_and_ranges(gunicorn, ready,
     assert body == stored[:2]
     assert response.headers["Content-Length"] == "2"
     assert response.headers["Content-Range"] == f"bytes 0-1/{len(stored)}"
+
+
+def test_a_304_from_gunicorn_keeps_etag_last_modified_and_cache_control(gunicorn, ready):
+    """What arrives on the wire, through gunicorn: werkzeug strips Last-Modified from a 304
+    unless the app puts it back."""
+    first = gunicorn.request("GET", ready.media_path, headers={"Range": "bytes=0-0"})
+    assert first.status == 206
+    again = gunicorn.request(
+        "GET", ready.media_path, headers={"If-None-Match": first.headers["ETag"]}
+    )
+    assert again.status == 304
+    assert again.body == b""
+    assert again.headers["ETag"] == first.headers["ETag"]
+    assert again.headers["Last-Modified"] == first.headers["Last-Modified"]
+    assert again.headers["Cache-Control"].startswith("private, max-age=")
