@@ -16,6 +16,7 @@ revokes the token it is called with.
 
 import uuid
 from contextlib import contextmanager
+from urllib.parse import urlencode
 
 from hypothesis import strategies as st
 from pymongo import MongoClient
@@ -217,3 +218,28 @@ def with_real_token(case, world):
         role = value[len(ROLE_MARK) :]
         token = world.fresh_token("viewer") if role == "fresh-viewer" else world.tokens[role]
         headers["Authorization"] = f"Bearer {token}"
+
+
+LIST_ROUTES = ("/videos", "/dashboard", "/admin/users")
+
+
+def with_real_cursor(case, world):
+    """Any string fits the schema's ``cursor``, but only one its own list gave is accepted
+    (opaque and signed). A valid case's cursor becomes a real one of the same list and filters,
+    fetched with the case's own token; a list of one page has none, so the cursor goes."""
+    query = case.query or {}
+    if case.operation.path not in LIST_ROUTES or "cursor" not in query:
+        return
+    if not _positive(case, "query"):
+        return
+    first_page = {key: value for key, value in query.items() if key != "cursor"}
+    first_page["per_page"] = 1
+    path = f"{case.operation.path}?{urlencode(first_page, doseq=True)}"
+    reply = world.http.request("GET", path, headers=dict(case.headers or {}))
+    if reply.status != 200:
+        return  # the case is refused before its cursor is read (its token, its filters)
+    cursor = reply.json()["pagination"]["next_cursor"]
+    if cursor is None:
+        del query["cursor"]
+    else:
+        query["cursor"] = cursor

@@ -95,6 +95,7 @@ def world(embedded_server, tmp_path_factory):
 def test_api_matches_its_schema(case, world):
     CASES["count"] += 1
     schema_world.with_real_token(case, world)
+    schema_world.with_real_cursor(case, world)
     response = case.call(base_url=world.server.base_url, timeout=30)
     answers = CASES["statuses"].setdefault(case.operation.label, set())
     answers.add((response.request.method, response.status_code))
