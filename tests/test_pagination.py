@@ -190,3 +190,20 @@ def test_admin_users_walk_newest_first(app, client, accounts):
     creators, _ = walk(client, "/admin/users?role=creator", admin, per_page=4, key="users")
     expected = [str(user["_id"]) for user in newest if user["role"] == "creator"]
     assert [user["id"] for user in creators] == expected
+
+
+def test_start_up_replaces_the_indexes_pages_used_to_need(app, make_app):
+    with app.app_context():
+        database = get_db()
+        database.videos.drop_index("catalogue_newest")
+        old_keys = [("status", 1), ("visibility", 1), ("deleted_at", 1), ("created_at", -1)]
+        database.videos.create_index(old_keys, name="catalogue")
+        database.users.drop_index("newest")
+        database.users.create_index([("created_at", -1)], name="created_at")
+    restarted = make_app()
+    with restarted.app_context():
+        video_indexes = get_db().videos.index_information()
+        user_indexes = get_db().users.index_information()
+    assert "catalogue" not in video_indexes and "created_at" not in user_indexes
+    assert set(videos.CATALOGUE_INDEXES) <= set(video_indexes)
+    assert list(user_indexes["newest"]["key"]) == [("created_at", -1), ("_id", -1)]
