@@ -9,6 +9,7 @@ import pytest
 from flask import Flask
 
 from services import passwords
+from tests.test_login_timing import bcrypt_costs
 
 
 @pytest.fixture(autouse=True)
@@ -54,14 +55,7 @@ def test_a_legacy_hash_is_checked_the_old_way_and_needs_an_upgrade():
 
 
 def test_no_hash_spends_a_bcrypt_check_and_says_no(monkeypatch):
-    costs = []
-    real = bcrypt.checkpw
-
-    def spy(password, hashed):
-        costs.append(int(hashed.split(b"$")[2]))
-        return real(password, hashed)
-
-    monkeypatch.setattr(bcrypt, "checkpw", spy)
+    costs = bcrypt_costs(monkeypatch)
     assert not passwords.check("x" * 128, None)
     assert not passwords.check("short", "")
     assert costs == [4, 4]
