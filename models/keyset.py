@@ -12,8 +12,9 @@ filter of equality fields followed by a two-sided range on the next key of a com
 visibility, deleted_at, created_at, _id)``). On MongoDB the same filter, sort and limit walk
 that index in order (equality, sort, range): no blocking sort, and keys examined stay close to
 documents returned. So a page is read as a few windows ``[lower, position]`` ending at the
-position: the first window's width is a hint (the cursor's, or a day); a window that comes
-back short widens the next one, as far back as the epoch.
+position: the first window's width is a hint (about the time the previous page spanned, carried
+in the cursor; a day for a first page); a window that comes back short widens the next one, as
+far back as the epoch.
 """
 
 from dataclasses import dataclass
@@ -30,6 +31,7 @@ SHORTEST_WINDOW = timedelta(seconds=1)
 # Far enough ahead that a clock a little behind another process's still sees its newest items.
 FUTURE_SLACK = timedelta(days=1)
 MAX_GROWTH = 16
+NEXT_WINDOW_MARGIN = 1.5
 # A filtered list (kept by ``keep``) may read a few times what it returns from a window.
 FILTERED_READ_FACTOR = 4
 
@@ -55,7 +57,7 @@ class Page:
     items: list
     has_more: bool
     end: Position | None  # the last item's position, when there is more to read
-    window: timedelta  # the width that read the page's last items: a hint for the next page
+    window: timedelta  # about the time this page spanned: the next page's first window
 
 
 def newest_first(
@@ -69,7 +71,7 @@ def newest_first(
     reader = _WindowReader(collection, equality, keep, fields)
     wanted = per_page + 1
     now = utcnow()
-    position = after or Position(now + FUTURE_SLACK, ObjectId("f" * 24))
+    start = position = after or Position(now + FUTURE_SLACK, ObjectId("f" * 24))
     width = _clamp(window or DEFAULT_WINDOW)
     found = []
     while len(found) < wanted:
@@ -77,14 +79,18 @@ def newest_first(
         lower = max(min(position.created_at, now) - width, EPOCH)
         batch, position, exhausted = reader.read(position, lower, wanted - len(found))
         found.extend(batch)
-        if exhausted:
+        if exhausted and len(found) < wanted:
             if lower <= EPOCH:
                 break
             position = Position(lower, ObjectId("0" * 24))
             width = _clamp(width * _growth(len(batch), wanted - len(found)))
     items = found[:per_page]
-    has_more = len(found) > per_page
-    return Page(items, has_more, Position.of(items[-1]) if has_more else None, width)
+    if len(found) <= per_page:
+        return Page(items, False, None, width)
+    end = Position.of(items[-1])
+    # The next page likely spans about the time this one did.
+    covered = min(start.created_at, now) - end.created_at
+    return Page(items, True, end, _clamp(covered * NEXT_WINDOW_MARGIN))
 
 
 class _WindowReader:
