@@ -197,3 +197,34 @@ def populate(database, count_users, count_videos, clip, end, seed=11):
         "search_fields": getattr(video_model, "search_fields", None) is not None,
         **stats,
     }
+
+
+def shapes(database, video_id, email):
+    """How the inserted documents' fields differ from the app's own (read after start-up)."""
+    real_video = database.videos.find_one({"_id": ObjectId(video_id)})
+    real_user = database.users.find_one({"email": email})
+    found = []
+    for kind, real, inserted in (
+        ("videos", real_video, database.videos.find_one({"_id": {"$ne": real_video["_id"]}})),
+        ("users", real_user, database.users.find_one({"email": "user0@example.com"})),
+    ):
+        if set(real) != set(inserted):
+            ours, theirs = sorted(set(inserted) - set(real)), sorted(set(real) - set(inserted))
+            found.append(f"{kind} DIFFER: only in the app's {theirs}, only in inserted {ours}")
+    return found or ["inserted users and videos have the same fields as the app's own"]
+
+
+def describe(database, catalogue):
+    """What ``populate`` made, in lines: counts and insert rate first, the search words last."""
+    documents = {name: database[name].estimated_document_count() for name in ("users", "videos")}
+    seconds = catalogue["insert seconds"]
+    merged = "yes" if catalogue["search_fields"] else "no (models.video has none)"
+    return [
+        f"inserted {documents['users']:,} users + {documents['videos']:,} videos"
+        f" ({catalogue['creators']} creators) + {database.fs.files.estimated_document_count()}"
+        f" GridFS files in {seconds:.1f} s ({sum(documents.values()) / seconds:,.0f} documents/s)",
+        f"creation times over {catalogue['span days']:.1f} days; search_fields merged: {merged}",
+        f"search words: common {catalogue['common']!r} (in {catalogue['common titles']:,}"
+        f" titles, {catalogue['common anywhere']:,} videos anywhere), rare {catalogue['rare']!r}"
+        f" (in {catalogue['rare titles']:,} titles, {catalogue['rare anywhere']:,} anywhere)",
+    ]
