@@ -254,7 +254,8 @@ def report_startup(startup):
     line = (
         f"server start-up: /health after {startup['healthy']:.1f} s; start-up tasks done in all"
         f" {startup['workers']} workers after {startup['ready']:.1f} s; quiet after {quiet};"
-        f" workers killed by gunicorn's timeout meanwhile: {startup['killed']}"
+        f" workers killed by gunicorn's timeout meanwhile: {startup['killed']};"
+        f" MONGODB_TIMEOUT_MS {os.environ.get('MONGODB_TIMEOUT_MS', 'not set (the app: 2000)')}"
     )
     print(line)
     return line
