@@ -4,7 +4,8 @@ For each size (users = videos = N), a fresh embedded database gets N users and N
 videos inserted directly (bench/scale_data.py) BEFORE gunicorn starts with the repo's config,
 so its start-up tasks (indexes, migrations) run over them. Then one real account signs up and
 one real clip goes through POST /video/upload until ready. After a warm-up call per route, the
-p50 of ``--calls`` calls of each row is taken (rows interleaved, fresh connection each). Prints
+p50 of ``--calls`` calls of each row is taken (rows interleaved, fresh connection each, each
+call once the database and gunicorn are quiet: a slow query's aftermath is its own). Prints
 a table per size and the ratios large/small with the goal (every ratio <= 1.5x) per row; never
 asserts them. An unexpected HTTP status is an error: in set-up it stops the run; in a timed
 call it is recorded and shown, and the run goes on; either way the exit status is 1 (0 else).
@@ -216,10 +217,13 @@ def measure(server, database, db_pid, clip, catalogue, calls, per_page):
         warm = attempt(timer)
         if warm[1]:
             print(f"warm-up of {name} failed after {warm[0]:.1f} s: {warm[2]}")
-    timings = {name: [] for name in timers}
+    timings, busy = {name: [] for name in timers}, 0
     for _ in range(calls):  # interleaved: drift in the machine's load hits every row
         for name, timer in timers.items():
+            # A slow query's aftermath in the database must not land on the next row's call.
+            busy += not wait_until_quiet(db_pid, server.process.pid, timeout=30)[1]
             timings[name].append(attempt(timer))
+    print(f"each timed call waited for the database and gunicorn to go quiet; {busy} did not")
     print(f"\n{'row':<36} {'p50 ms':>10}   all calls (ms; a failed one: status@ms)")
     for name, values in timings.items():
         shown = " ".join(f"{f'{s}@' if s else ''}{t * 1000:.1f}" for t, s, _ in values)
