@@ -82,10 +82,11 @@ class Gunicorn:
 
     ``workers``/``threads`` None keep gunicorn.conf.py's own values; its log goes to
     ``gunicorn-<port>.log`` in the temporary directory, so a benchmark's output stays its
-    figures.
+    figures. ``wait=False`` returns at once: the caller waits for /health (a start-up
+    that may outlast ``wait_until_healthy``'s 60 s).
     """
 
-    def __init__(self, mongodb_uri, workers=1, extra_env=None, threads=None):
+    def __init__(self, mongodb_uri, workers=1, extra_env=None, threads=None, wait=True):
         env = {
             **os.environ,
             "APP_ENV": "development",
@@ -101,7 +102,10 @@ class Gunicorn:
             env, log_path, command=gunicorn_command(port, workers, extra), port=port
         )
         self.port = port
-        self.process = self.server.start().wait_until_healthy().process
+        self.server.start()
+        if wait:
+            self.server.wait_until_healthy()
+        self.process = self.server.process
 
     def request(self, method, path, body=None, headers=None):
         connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=600)
