@@ -5,10 +5,9 @@ from datetime import timedelta
 
 from pymongo import ASCENDING, DESCENDING
 
-from models import keyset
+from models import keyset, keywords
 from models.common import object_id, utcnow
 from models.db import get_db
-from models.keywords import keywords
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +50,7 @@ SEARCHABLE = ("title", "tags", "description")
 def search_fields(document):
     """The fields that make ``document`` findable by word search (``keywords``)."""
     return {
-        "keywords": keywords(
+        "keywords": keywords.keywords(
             document.get("title"), document.get("tags"), document.get("description")
         )
     }
@@ -141,15 +140,19 @@ def lease_length(seconds):
 
 
 def catalogue_page(per_page, after=None, window=None, words=(), category=None, creator_id=None):
-    """A keyset page of the catalogue (models.keyset), newest first.
+    """A keyset page of the catalogue (models.keyset), newest first; ``words`` all match.
 
-    One condition narrows the query through its index (a search word, else the creator,
-    else the category); the others are checked on the documents the window reads.
+    One condition narrows the query through its index (the longest search word the keyword
+    index holds, else the creator, else the category); the others are checked on the
+    documents each time window reads.
     """
     equality, checks = dict(CATALOGUE), []
-    if words:
-        equality = {"keywords": words[0], **CATALOGUE}
-        checks += [lambda video, word=word: word in video["keywords"] for word in words[1:]]
+    indexed = next((word for word in words if keywords.is_indexed(word)), None)
+    if indexed is not None:
+        equality = {"keywords": indexed, **CATALOGUE}
+    for word in words:
+        if word != indexed:
+            checks.append(lambda video, word=word: keywords.matches(word, video["keywords"]))
     for field, value in (("owner_id", creator_id), ("category", category)):
         if value is None:
             continue
@@ -157,7 +160,7 @@ def catalogue_page(per_page, after=None, window=None, words=(), category=None, c
             equality[field] = value
         else:
             checks.append(lambda video, field=field, value=value: video.get(field) == value)
-    fields = None if len(words) > 1 else {"keywords": 0}
+    fields = None if len(words) > (indexed is not None) else {"keywords": 0}
     keep = (lambda video: all(check(video) for check in checks)) if checks else None
     return keyset.newest_first(
         collection(), equality, per_page, after=after, window=window, keep=keep, fields=fields
