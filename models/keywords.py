@@ -3,8 +3,9 @@
 The embedded development server has no text index and an unanchored ``$regex`` reads every
 title, so each video keeps an array of keywords under a multikey index: each normalised word of
 its title, tags and description, and each word's prefixes from ``MIN_PREFIX`` letters. A query
-word matches when it begins one of the video's words (type-ahead: "pian" finds "Piano"). Normalising: case folded, Unicode compatibility
-decomposition, combining marks dropped (accents); words are runs of letters and digits.
+word matches when it begins one of the video's words (type-ahead: "pian" finds "Piano").
+Normalising: case folded, Unicode compatibility decomposition, combining marks dropped
+(accents); words are runs of letters and digits.
 """
 
 import re
