@@ -2,10 +2,11 @@
 
 For each size (users = videos = N), a fresh embedded database gets N users and N ready public
 videos inserted directly (bench/scale_data.py) into the app's indexes, BEFORE gunicorn starts
-with the repo's config, so its start-up tasks (index checks, migrations) run over them. Then one real account signs up and
-one real clip goes through POST /video/upload until ready. After a warm-up call per route, the
-p50 of ``--calls`` calls of each row is taken (rows interleaved, fresh connection each, each
-call once the database and gunicorn are quiet: a slow query's aftermath is its own). Prints
+with the repo's config, so its start-up tasks (index checks, migrations) run over them. Then
+one real account signs up and one real clip goes through POST /video/upload until ready. After
+a warm-up call per route, the p50 of ``--calls`` calls of each row is taken (rows interleaved,
+fresh connection each, each call once the database and gunicorn are quiet: a slow query's
+aftermath is its own). Prints
 a table per size and the ratios large/small with the goal (every ratio <= 1.5x) per row; never
 asserts them. An unexpected HTTP status is an error: in set-up it stops the run; in a timed
 call it is recorded and shown, and the run goes on; either way the exit status is 1 (0 else).

@@ -119,9 +119,9 @@ def require_role(principal, allowed_roles):
 def list_users(per_page, cursor=None, role=None):
     """(users, pagination), newest first; ``role`` filters."""
     scope = pagination.list_scope("users", role=role)
-    after, window = pagination.read_cursor(scope, cursor)
-    page = users.page(per_page, after, window, role)
-    return page.items, pagination.pagination(scope, page, per_page)
+    return pagination.list_page(
+        scope, cursor, per_page, lambda after, window: users.page(per_page, after, window, role)
+    )
 
 
 def change_role(acting, user_id, role):

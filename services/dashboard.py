@@ -7,10 +7,11 @@ SCOPE = pagination.list_scope("dashboard")
 
 
 def feed(principal, per_page, cursor=None):
-    after, window = pagination.read_cursor(SCOPE, cursor)
-    page = videos.catalogue_page(per_page, after, window)
-    items = [_item(principal, video) for video in page.items]
-    return items, pagination.pagination(SCOPE, page, per_page)
+    def read_page(after, window):
+        return videos.catalogue_page(per_page, after, window)
+
+    found, body = pagination.list_page(SCOPE, cursor, per_page, read_page)
+    return [_item(principal, video) for video in found], body
 
 
 def _item(principal, video):

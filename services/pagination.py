@@ -1,11 +1,17 @@
-"""List cursors: opaque to clients, signed, and bound to the list they came from.
+"""Pages of a list: signed cursors bound to the list they came from, and window hints.
 
-A cursor carries where the previous page ended (models.keyset.Position) and the width of the
-time window that read it (a hint for the next read). It is signed with itsdangerous under a
-key derived from ``SECRET_KEY`` and a salt naming the list and its filters, so an edited
-cursor, or one from another list or other filters, fails its signature: 400 ``invalid_cursor``.
+A cursor carries where the previous page ended (models.keyset.Position) and about the time that
+page spanned (the next read's first window). It is signed with itsdangerous under a key derived
+from ``SECRET_KEY`` and a salt naming the list and its filters, so an edited cursor, or one from
+another list or other filters, fails its signature: 400 ``invalid_cursor``.
+
+A first page has no cursor to carry a hint, so each process remembers the window that read the
+last first page of each list and filters (like a database's plan cache: a hint for the cost,
+never a part of the result).
 """
 
+import threading
+from collections import OrderedDict
 from datetime import timedelta
 
 from bson import ObjectId
@@ -27,6 +33,41 @@ def list_scope(name, **filters):
     """The salt of one list with its filters: ``videos?category=music&q=cat``."""
     shown = "&".join(f"{key}={value}" for key, value in sorted(filters.items()) if value)
     return f"{name}?{shown}"
+
+
+class FirstPageWindows:
+    """The window that read each list's last first page, for the most recent few thousand."""
+
+    def __init__(self, capacity=5_000):
+        self.capacity = capacity
+        self._windows = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, scope):
+        with self._lock:
+            return self._windows.get(scope)
+
+    def remember(self, scope, window):
+        with self._lock:
+            self._windows[scope] = window
+            self._windows.move_to_end(scope)
+            if len(self._windows) > self.capacity:
+                self._windows.popitem(last=False)
+
+
+_first_pages = FirstPageWindows()
+
+
+def list_page(scope, cursor, per_page, read_page):
+    """(items, the ``pagination`` body) of one page: ``read_page(after, window)`` reads it
+    (a models.keyset.Page) from where ``cursor`` says, with the best window hint there is."""
+    after, window = read_cursor(scope, cursor)
+    if after is None:
+        window = _first_pages.get(scope)
+    page = read_page(after, window)
+    if after is None:
+        _first_pages.remember(scope, page.window)
+    return page.items, pagination(scope, page, per_page)
 
 
 def read_cursor(scope, cursor):

@@ -46,12 +46,15 @@ def catalogue(per_page, cursor=None, q=None, category=None, creator=None):
         if creator_id is None:
             raise InvalidInput(details={"creator": ["Not a valid id."]})
     scope = pagination.list_scope("videos", q=q, category=category, creator=creator)
-    after, window = pagination.read_cursor(scope, cursor)
     words = query_words(q) if q is not None else ()
     if q is not None and not words:
+        pagination.read_cursor(scope, cursor)  # a forged cursor is 400 here too
         return [], pagination.last_page(per_page)  # nothing searchable in q: no video matches
-    page = videos.catalogue_page(per_page, after, window, words, category, creator_id)
-    return page.items, pagination.pagination(scope, page, per_page)
+
+    def read_page(after, window):
+        return videos.catalogue_page(per_page, after, window, words, category, creator_id)
+
+    return pagination.list_page(scope, cursor, per_page, read_page)
 
 
 def edit(principal, video_id, fields):

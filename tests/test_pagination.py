@@ -207,3 +207,22 @@ def test_start_up_replaces_the_indexes_pages_used_to_need(app, make_app):
     assert "catalogue" not in video_indexes and "created_at" not in user_indexes
     assert set(videos.CATALOGUE_INDEXES) <= set(video_indexes)
     assert list(user_indexes["newest"]["key"]) == [("created_at", -1), ("_id", -1)]
+
+
+def test_a_first_page_starts_with_the_window_the_last_first_page_of_its_list_needed(app):
+    from models import keyset
+    from services import pagination
+
+    seen = []
+
+    def read_page(after, window):
+        seen.append(window)
+        return keyset.Page([], False, None, timedelta(days=len(seen) * 10))
+
+    scope = pagination.list_scope("videos", q=f"hint-{ObjectId()}")
+    with app.test_request_context():
+        pagination.list_page(scope, None, 20, read_page)
+        pagination.list_page(scope, None, 20, read_page)
+        pagination.list_page(pagination.list_scope("videos", q="another"), None, 20, read_page)
+    assert seen[:2] == [None, timedelta(days=10)]
+    assert seen[2] != timedelta(days=20)  # another list's filters keep their own hint
