@@ -4,7 +4,8 @@ Creation times span about three years per 100,000 videos (the same upload rate a
 size), growing over time (the last day has ``GROWTH`` times the uploads of the first) with a
 few bursts; ``_id`` timestamps follow them, as inserts at those times would have made them.
 Words come from a small vocabulary with a Zipf distribution, so its first word is common;
-the rare word is outside it and sits in the title of one video in ``RARE_EVERY``. Every
+the rare word is outside it and sits in the titles of ``RARE_COUNT`` videos at every size (a
+needle: the answer is as long at both sizes, so the ratio is the cost of finding it). Every
 video plays the same stored clip (one GridFS media file and one thumbnail).
 """
 
@@ -27,7 +28,7 @@ from services.thumbnails import thumbnail_jpeg
 YEARS_PER_100K = 3
 GROWTH = 8
 BURST_SHARE, BURSTS, BURST_WIDTH = 0.12, 8, 0.002  # a burst: ~2 days wide over three years
-RARE_EVERY = 2000
+RARE_COUNT = 3
 VOCABULARY_SIZE = 1500
 BATCH = 1000
 CATEGORIES = ["music", "gaming", "education", "sports", "news", "comedy", "travel", "cooking"]
@@ -125,7 +126,7 @@ def videos(count, end, rng, creators, media, words, stats):
     common, rare, zipf = words[0], words[VOCABULARY_SIZE], zipf_weights(VOCABULARY_SIZE)
     owners = rng.sample(creators, len(creators))  # the busiest creator is not the oldest
     owner_weights, category_weights = zipf_weights(len(owners)), zipf_weights(len(CATEGORIES))
-    rare_at = set(rng.sample(range(count), max(1, count // RARE_EVERY)))
+    rare_at = set(rng.sample(range(count), min(count, RARE_COUNT)))
     search_fields = getattr(video_model, "search_fields", None)
     for index, created in enumerate(spread(count, end, rng)):
         owner = rng.choices(owners, cum_weights=owner_weights)[0]
