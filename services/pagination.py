@@ -10,8 +10,6 @@ last first page of each list and filters (like a database's plan cache: a hint f
 never a part of the result).
 """
 
-import threading
-from collections import OrderedDict
 from datetime import timedelta
 
 from bson import ObjectId
@@ -21,6 +19,7 @@ from itsdangerous import BadSignature, URLSafeSerializer
 
 from models.keyset import EPOCH, Position
 from services.errors import InvalidInput
+from services.recent import Recent
 
 INVALID_CURSOR = "This cursor is not valid for this list: start again from the first page."
 
@@ -35,27 +34,8 @@ def list_scope(name, **filters):
     return f"{name}?{shown}"
 
 
-class FirstPageWindows:
-    """The window that read each list's last first page, for the most recent few thousand."""
-
-    def __init__(self, capacity=5_000):
-        self.capacity = capacity
-        self._windows = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, scope):
-        with self._lock:
-            return self._windows.get(scope)
-
-    def remember(self, scope, window):
-        with self._lock:
-            self._windows[scope] = window
-            self._windows.move_to_end(scope)
-            if len(self._windows) > self.capacity:
-                self._windows.popitem(last=False)
-
-
-_first_pages = FirstPageWindows()
+# The window that read each list's last first page, for the most recent few thousand lists.
+_first_pages = Recent(5_000)
 
 
 def list_page(scope, cursor, per_page, read_page):

@@ -7,8 +7,6 @@ video, session (logout ends it at once) and that the video is still ready,
 visible to its user and not deleted.
 """
 
-import threading
-from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -17,6 +15,7 @@ from models import video as videos
 from services import playback_tokens, urls
 from services import videos as video_rules
 from services.errors import Conflict, NotFound
+from services.recent import Recent
 
 
 @dataclass(frozen=True)
@@ -37,32 +36,11 @@ class Playable:
         return self.file["length"]
 
 
-class RecentlyCounted:
-    """Playback tokens this process has already counted, the most recent few thousand.
-
-    A player makes dozens of range requests per session; remembering its
-    token here spares each later request a write that the unique index would
-    refuse anyway. The database stays the judge across workers.
-    """
-
-    def __init__(self, capacity=10_000):
-        self.capacity = capacity
-        self._seen = OrderedDict()
-        self._lock = threading.Lock()
-
-    def __contains__(self, token_id):
-        with self._lock:
-            return token_id in self._seen
-
-    def add(self, token_id):
-        with self._lock:
-            self._seen[token_id] = True
-            self._seen.move_to_end(token_id)
-            if len(self._seen) > self.capacity:
-                self._seen.popitem(last=False)
-
-
-_counted = RecentlyCounted()
+# Playback tokens this process has already counted, the most recent few thousand. A player
+# makes dozens of range requests per session; remembering its token here spares each later
+# request a write that the unique index would refuse anyway. The database stays the judge
+# across workers.
+_counted = Recent(10_000)
 
 
 def ready_video(principal, video_id):
@@ -120,7 +98,7 @@ def _count_view(principal, video):
         return
     if playback_view.first_use(claims["jti"], video["_id"], principal.user["_id"], _expiry(claims)):
         videos.add_view(video["_id"])
-    _counted.add(claims["jti"])
+    _counted.remember(claims["jti"])
 
 
 def thumbnail(token, video_id):

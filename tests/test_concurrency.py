@@ -122,12 +122,12 @@ def test_twenty_racing_signups_with_one_email_make_one_account(make_app):
 
 
 class Forgetful:
-    """A RecentlyCounted that never remembers: every request as if on a fresh worker."""
+    """A services.recent.Recent that never remembers: every request as if on a fresh worker."""
 
     def __contains__(self, token_id):
         return False
 
-    def add(self, token_id):
+    def remember(self, token_id):
         pass
 
 
