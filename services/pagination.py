@@ -47,7 +47,7 @@ def list_page(scope, cursor, per_page, read_page):
     page = read_page(after, window)
     if after is None:
         _first_pages.remember(scope, page.window)
-    return page.items, pagination(scope, page, per_page)
+    return page.items, _body(scope, page, per_page)
 
 
 def read_cursor(scope, cursor):
@@ -64,7 +64,7 @@ def read_cursor(scope, cursor):
         ) from error
 
 
-def pagination(scope, page, per_page):
+def _body(scope, page, per_page):
     """The ``pagination`` object of a list body, for a models.keyset.Page."""
     if not page.has_more:
         return last_page(per_page)
