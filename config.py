@@ -65,6 +65,8 @@ class BaseConfig:
         self.ADMIN_NAME = env_str("ADMIN_NAME", "Administrator")
         self.MAX_UPLOAD_MB = env_int("MAX_UPLOAD_MB", 500)
         self.MAX_JSON_KB = env_int("MAX_JSON_KB", 64)
+        # A processing job's lease on its video; a heartbeat renews it every quarter of it.
+        self.PROCESSING_LEASE_SECONDS = env_int("PROCESSING_LEASE_SECONDS", 120)
         # Chunk fetches of one process that may wait on MongoDB at once: streams take
         # turns (a batch each, 512 KB when crowded) and an API query never queues behind them all.
         self.STREAM_DB_CONCURRENCY = env_int("STREAM_DB_CONCURRENCY", 1)

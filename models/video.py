@@ -87,6 +87,7 @@ def insert(document):
         updated_at=now,
         deleted_at=None,
         lease_until=None,
+        lease_owner=None,
         failure_reason=None,
         **search_fields(document),
     )
@@ -107,8 +108,9 @@ def update(video_id, **fields):
     collection().update_one({"_id": video_id}, {"$set": fields})
 
 
-def claim_for_processing(video_id, lease):
-    """Take the processing lease of one video; False when someone else holds it."""
+def claim_for_processing(video_id, lease, owner):
+    """Take the processing lease of one video for ``owner`` (a token no other claim shares);
+    False when someone else holds it."""
     now = utcnow()
     result = collection().update_one(
         {
@@ -116,15 +118,31 @@ def claim_for_processing(video_id, lease):
             "status": PROCESSING,
             "$or": [{"lease_until": None}, {"lease_until": {"$lt": now}}],
         },
-        {"$set": {"lease_until": now + lease}},
+        {"$set": {"lease_until": now + lease, "lease_owner": owner}},
     )
     return result.modified_count == 1
 
 
-def renew_lease(video_id, lease):
-    collection().update_one(
-        {"_id": video_id, "status": PROCESSING}, {"$set": {"lease_until": utcnow() + lease}}
+def _held_by(video_id, owner):
+    return {"_id": video_id, "status": PROCESSING, "lease_owner": owner}
+
+
+def renew_lease(video_id, lease, owner):
+    """Extend ``owner``'s lease; False when the lease is no longer theirs (it ran out and
+    another process claimed the video, or the video is no longer processing)."""
+    result = collection().update_one(
+        _held_by(video_id, owner), {"$set": {"lease_until": utcnow() + lease}}
     )
+    return result.matched_count == 1
+
+
+def finish_processing(video_id, owner, **fields):
+    """Record the outcome (``status`` ready or failed) only if ``owner`` still holds the lease,
+    in one conditional update: a holder that lost it can never overwrite the new holder's work.
+    False when the lease was not theirs."""
+    fields.update(lease_until=None, lease_owner=None, updated_at=utcnow())
+    result = collection().update_one(_held_by(video_id, owner), {"$set": fields})
+    return result.matched_count == 1
 
 
 def abandoned(limit=20):

@@ -1,9 +1,10 @@
 """Processing, off the request thread: probe, rendition, thumbnail, ready.
 
-Each video is worked on under a lease in its document, renewed while the
-work goes on; a process that dies leaves an expired lease, and the sweep
-that runs at start-up (and every ``SWEEP_SECONDS``) picks the video up again.
-Every GridFS file made on the way is deleted if a later step fails.
+Each video is worked on under a lease in its document, renewed by a heartbeat
+while the work goes on (services.processing_lease); a process that dies leaves
+an expired lease, and the sweep that runs at start-up (and every
+``SWEEP_SECONDS``) picks the video up again. Every GridFS file made on the way
+is deleted if a later step fails, or if the lease was lost to another job.
 """
 
 import logging
@@ -16,10 +17,11 @@ from models import media_file
 from models import video as videos
 from services import renditions, thumbnails
 from services.media_probe import NotMedia, probe
+from services.processing_lease import Lease
 
 log = logging.getLogger(__name__)
 
-LEASE_SECONDS = 120
+LEASE_SECONDS = 120  # PROCESSING_LEASE_SECONDS; the heartbeat renews it four times as often
 SWEEP_SECONDS = 30
 
 
@@ -28,6 +30,7 @@ class MediaJobs:
 
     def __init__(self, app, workers=2):
         self.app = app
+        self.lease_seconds = app.config.get("PROCESSING_LEASE_SECONDS", LEASE_SECONDS)
         self.executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="media")
         self._sweeper = None
 
@@ -36,9 +39,10 @@ class MediaJobs:
 
     def _run(self, video_id):
         with self.app.app_context():
-            lease = videos.lease_length(LEASE_SECONDS)
-            if videos.claim_for_processing(video_id, lease):
-                process(video_id)
+            lease = Lease(self.app, video_id, self.lease_seconds)
+            if lease.claim():
+                with lease.kept_alive():
+                    process(video_id, lease)
 
     def sweep(self):
         """Queue every video whose processing was abandoned by a dead process,
@@ -64,7 +68,13 @@ class MediaJobs:
         self._sweeper.start()
 
 
-def process(video_id):
+def process(video_id, lease):
+    """Process one video whose ``lease`` this job holds.
+
+    Only the lease holder writes the outcome. A job that lost its lease leaves the
+    document, and the source the new holder works from, alone: it removes only the
+    files it made itself.
+    """
     video = videos.find(video_id)
     if video is None or video.get("deleted_at"):
         return
@@ -72,20 +82,22 @@ def process(video_id):
     try:
         with tempfile.TemporaryDirectory(prefix="video-") as workdir:
             fields = _process_in(Path(workdir), video, created)
-        videos.update(video_id, status=videos.READY, lease_until=None, **fields)
-        if video["source_file_id"] != fields["media_file_id"]:
-            media_file.delete(video["source_file_id"])
-        log.info("video %s ready (%s)", video_id, fields["rendition"])
     except Exception as error:
         log.warning("processing of %s failed", video_id, exc_info=True)
-        media_file.delete(*created, video.get("source_file_id"))
-        videos.update(
-            video_id,
-            status=videos.FAILED,
-            lease_until=None,
-            failure_reason=_reason(error),
-            source_file_id=None,
+        media_file.delete(*created)
+        failed = lease.finish(
+            status=videos.FAILED, failure_reason=_reason(error), source_file_id=None
         )
+        if failed:
+            media_file.delete(video.get("source_file_id"))
+        return
+    if not lease.finish(status=videos.READY, **fields):
+        log.warning("processing lease of %s was lost: its outcome is discarded", video_id)
+        media_file.delete(*created)
+        return
+    if video["source_file_id"] != fields["media_file_id"]:
+        media_file.delete(video["source_file_id"])
+    log.info("video %s ready (%s)", video_id, fields["rendition"])
 
 
 def _reason(error):
@@ -99,7 +111,6 @@ def _process_in(workdir, video, created):
     media_file.download_to(video["source_file_id"], source)
     info = probe(source)
     plan = renditions.plan_for(info)
-    videos.renew_lease(video["_id"], videos.lease_length(LEASE_SECONDS))
     fields = {"rendition": plan.action, "mime_type": plan.mime_type}
     if plan.action == renditions.AS_IS:
         fields.update(

@@ -1,0 +1,71 @@
+"""The processing lease of one video, held by one job and kept alive by a heartbeat.
+
+A job claims the video with an owner token no other claim shares; a heartbeat thread
+renews the lease every quarter of its length while the job runs, so a long transcode
+is never taken for abandoned. If the lease is lost anyway (the process stalled past
+it and the sweep gave the video to another job), the heartbeat notices and says so,
+and the job's outcome is refused: only the holder's conditional update can finish
+the video.
+"""
+
+import logging
+import secrets
+import threading
+from contextlib import contextmanager
+
+from models import video as videos
+
+log = logging.getLogger(__name__)
+
+HEARTBEATS_PER_LEASE = 4  # three renewals can fail (the database away) before it runs out
+
+
+class Lease:
+    def __init__(self, app, video_id, seconds):
+        self.app = app
+        self.video_id = video_id
+        self.length = videos.lease_length(seconds)
+        self.interval = seconds / HEARTBEATS_PER_LEASE
+        self.owner = secrets.token_hex(16)
+        self.lost = threading.Event()
+
+    def claim(self):
+        """True when this job now holds the video; call in an app context."""
+        return videos.claim_for_processing(self.video_id, self.length, self.owner)
+
+    def finish(self, **fields):
+        """Record the outcome if the lease is still ours; False (nothing written) if not."""
+        if videos.finish_processing(self.video_id, self.owner, **fields):
+            return True
+        self.lost.set()
+        return False
+
+    @contextmanager
+    def kept_alive(self):
+        """Renew the lease in the background for as long as the block runs."""
+        stop = threading.Event()
+        heartbeat = threading.Thread(
+            target=self._beat, args=(stop,), name=f"lease-{self.video_id}", daemon=True
+        )
+        heartbeat.start()
+        try:
+            yield self
+        finally:
+            stop.set()
+            heartbeat.join()
+
+    def _beat(self, stop):
+        with self.app.app_context():
+            while not stop.wait(self.interval):
+                if not self._renew():
+                    log.warning("processing lease of %s was lost", self.video_id)
+                    self.lost.set()
+                    return
+
+    def _renew(self):
+        """False only when the lease is known to be someone else's now."""
+        try:
+            return videos.renew_lease(self.video_id, self.length, self.owner)
+        except Exception:  # the database may be away: the next beat tries again
+            log.warning("renewing the lease of %s failed", self.video_id, exc_info=True)
+            return True
