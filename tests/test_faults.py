@@ -13,6 +13,7 @@ import json
 import shutil
 import threading
 import time
+import uuid
 
 import pytest
 
@@ -42,6 +43,8 @@ from tests.fault_support import (
 )
 
 pytestmark = [pytest.mark.slow, pytest.mark.embedded]
+
+FORM_READ_BYTES = 64 * 1024  # werkzeug's multipart parser reads the body in blocks of this
 
 
 @pytest.fixture(scope="module")
@@ -115,6 +118,45 @@ def test_upload_cut_off_halfway_leaves_no_file_no_video_no_temp_file(servers, ha
     wait_until(lambda: not servers.temp_files(), SOON, message="temp dir empty after hang-up")
     time.sleep(1)  # a moment more: nothing may appear late either
     assert servers.temp_files() == []
+    assert servers.counts() == before
+    assert servers.healthy()
+
+
+def test_a_stalled_upload_of_many_file_parts_is_refused_at_the_second_and_holds_nothing(servers):
+    """A client sends one file part, the start of a second, and then nothing more while keeping
+    its connection open. The server answers 400 at once (it used to wait for the rest, holding
+    a spooled file per part: 999 parts, 999 descriptors) and keeps no spool file."""
+    wait_until(lambda: not servers.temp_files(), SOON, message="server temp dir empty at start")
+    before = servers.counts()
+    boundary = uuid.uuid4().hex
+    head = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="title"\r\n\r\nStalled\r\n'
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="a.mp4"\r\n'
+        f"Content-Type: video/mp4\r\n\r\n{'a' * 4096}\r\n"
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="b.mp4"\r\n'
+        "Content-Type: video/mp4\r\n\r\n"
+    ).encode()
+    # werkzeug reads the body 64 KiB at a time: exactly one read's worth arrives, then nothing.
+    sent = head + b"b" * (FORM_READ_BYTES - len(head))
+    exchange = RawExchange(servers.port, timeout=SOON)  # no answer within it fails the test
+    try:
+        exchange.send_head(
+            "POST",
+            "/video/upload",
+            {
+                "Authorization": f"Bearer {servers.creator}",
+                "Content-Type": f"multipart/form-data; boundary={boundary}",
+            },
+            content_length=len(sent) + 997 * 8192,  # the 997 more parts it will never send
+        )
+        exchange.send(sent)
+        exchange.read_head()
+        assert exchange.status == 400
+        assert exchange.json()["code"] == "too_many_files"
+        # The client is still connected, stalled: nothing of its body stays on the server.
+        wait_until(lambda: not servers.temp_files(), SOON, message="temp dir empty while stalled")
+    finally:
+        exchange.close()
     assert servers.counts() == before
     assert servers.healthy()
 
