@@ -17,7 +17,7 @@ from models import media_file
 from models import video as videos
 from services import renditions, thumbnails
 from services.media_probe import NotMedia, probe
-from services.processing_lease import Lease
+from services.processing_lease import FilesMade, Lease, LeaseLost
 
 log = logging.getLogger(__name__)
 
@@ -78,10 +78,13 @@ def process(video_id, lease):
     video = videos.find(video_id)
     if video is None or video.get("deleted_at"):
         return
-    created = []
+    created = FilesMade(lease)
     try:
         with tempfile.TemporaryDirectory(prefix="video-") as workdir:
             fields = _process_in(Path(workdir), video, created)
+    except LeaseLost:
+        _discard(video_id, created)
+        return
     except Exception as error:
         log.warning("processing of %s failed", video_id, exc_info=True)
         media_file.delete(*created)
@@ -92,12 +95,18 @@ def process(video_id, lease):
             media_file.delete(video.get("source_file_id"))
         return
     if not lease.finish(status=videos.READY, **fields):
-        log.warning("processing lease of %s was lost: its outcome is discarded", video_id)
-        media_file.delete(*created)
+        _discard(video_id, created)
         return
     if video["source_file_id"] != fields["media_file_id"]:
         media_file.delete(video["source_file_id"])
     log.info("video %s ready (%s)", video_id, fields["rendition"])
+
+
+def _discard(video_id, created):
+    """The work of a job that lost its lease: the files it made go; the video and its
+    source belong to the job that holds the lease now."""
+    log.warning("processing lease of %s was lost: the work done is discarded", video_id)
+    media_file.delete(*created)
 
 
 def _reason(error):

@@ -20,6 +20,10 @@ log = logging.getLogger(__name__)
 HEARTBEATS_PER_LEASE = 4  # three renewals can fail (the database away) before it runs out
 
 
+class LeaseLost(Exception):
+    """The job no longer holds its video's lease: it stops and discards what it made."""
+
+
 class Lease:
     def __init__(self, app, video_id, seconds):
         self.app = app
@@ -32,6 +36,12 @@ class Lease:
     def claim(self):
         """True when this job now holds the video; call in an app context."""
         return videos.claim_for_processing(self.video_id, self.length, self.owner)
+
+    def check(self):
+        """Renew now; LeaseLost if the heartbeat or this renewal found the lease taken."""
+        if self.lost.is_set() or not self._renew():
+            self.lost.set()
+            raise LeaseLost(f"the processing lease of {self.video_id} was lost")
 
     def finish(self, **fields):
         """Record the outcome if the lease is still ours; False (nothing written) if not."""
@@ -69,3 +79,20 @@ class Lease:
         except Exception:  # the database may be away: the next beat tries again
             log.warning("renewing the lease of %s failed", self.video_id, exc_info=True)
             return True
+
+
+class FilesMade(list):
+    """The GridFS files a job made, to delete if its work is discarded.
+
+    Recording one is also a checkpoint between steps: a job that lost its lease stops
+    there (LeaseLost, the file just made already recorded) instead of going on to
+    transcode or store more for a video that is no longer its own.
+    """
+
+    def __init__(self, lease):
+        super().__init__()
+        self.lease = lease
+
+    def append(self, file_id):
+        super().append(file_id)
+        self.lease.check()

@@ -152,6 +152,32 @@ def test_a_job_that_lost_its_lease_and_then_failed_leaves_the_source_to_the_hold
     assert stored_file_ids(app) == referenced_file_ids(video)
 
 
+def test_a_job_that_lost_its_lease_stops_at_the_next_step(app, client, creator, media, monkeypatch):
+    """Lost after its rendition was stored: it makes no thumbnail, and its rendition goes."""
+    jobs, taken_over = app.extensions["media_jobs"], threading.Event()
+    real_store, renditions = media_file.store, []
+
+    def store_then_lose_the_lease(path, filename, content_type, metadata=None):
+        stored = real_store(path, filename, content_type, metadata)
+        if (metadata or {}).get("role") == "media":
+            renditions.append(stored[0])
+            if len(renditions) == 1:
+                take_over(app, jobs, metadata["video_id"])
+                taken_over.set()
+        return stored
+
+    monkeypatch.setattr(media_file, "store", store_then_lose_the_lease)
+    thumbnails = hold_first_thumbnail(monkeypatch, lambda video_id: None)
+    video_id = upload(client, creator, media["moov_end"]).json["video"]["id"]
+    assert taken_over.wait(WAIT), "the second job never finished"
+    finish_every_job(app)
+
+    video = video_document(app, video_id)
+    assert video["status"] == "ready" and video["media_file_id"] == renditions[1]
+    assert len(thumbnails) == 1, "the job that lost its lease went on to make a thumbnail"
+    assert stored_file_ids(app) == referenced_file_ids(video)  # its rendition is gone
+
+
 def take_over(app, jobs, video_id):
     """What another process does when this one stalls past its lease: the lease runs out,
     that process's sweep claims the video (a new owner) and processes it to the end."""
