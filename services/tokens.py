@@ -9,6 +9,7 @@ Whether the session behind a token is still alive is the caller's question
 (services.sessions), since it needs the database.
 """
 
+import math
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -80,12 +81,37 @@ def refresh_lifetime():
     return timedelta(days=current_app.config["REFRESH_TOKEN_DAYS"])
 
 
+# Time to start a video after its token is minted, on top of its duration.
+PLAYBACK_START_MARGIN = timedelta(minutes=10)
+
+
 def playback_lifetime(duration_seconds=None):
-    """1 h by default, or the video's duration plus 10 minutes when that is longer."""
+    """1 h by default, or the video's duration plus 10 minutes when that is longer, and
+    never more than ``PLAYBACK_TOKEN_MAX_HOURS``.
+
+    The duration is whatever a file's header claimed: a 55 KB MP4 can claim 13,600 years,
+    which overflowed ``datetime`` (a 500 on every list that showed it). So it is clamped
+    before any arithmetic, and one that is not a finite number of seconds (NaN, a string,
+    a negative) counts as unknown. Never raises.
+    """
     base = timedelta(minutes=current_app.config["PLAYBACK_TOKEN_MINUTES"])
-    if not duration_seconds:
-        return base
-    return max(base, timedelta(seconds=float(duration_seconds)) + timedelta(minutes=10))
+    ceiling = timedelta(hours=current_app.config["PLAYBACK_TOKEN_MAX_HOURS"])
+    seconds = _finite_seconds(duration_seconds)
+    if seconds is None:
+        return min(base, ceiling)
+    wanted_seconds = min(seconds, ceiling.total_seconds())  # small enough for a timedelta
+    return min(max(base, timedelta(seconds=wanted_seconds) + PLAYBACK_START_MARGIN), ceiling)
+
+
+def _finite_seconds(value):
+    """``value`` as a non-negative number of seconds (inf stays inf), or None."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    try:
+        seconds = float(value)
+    except OverflowError:  # an integer beyond any float
+        return math.inf
+    return seconds if seconds >= 0 else None  # NaN compares False: None too
 
 
 def mint_access(user_id, session_id):

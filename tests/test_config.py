@@ -23,6 +23,7 @@ def clean_env(monkeypatch):
         "ADMIN_EMAIL",
         "ADMIN_PASSWORD",
         "ACCESS_TOKEN_MINUTES",
+        "PLAYBACK_TOKEN_MAX_HOURS",
         "MONGODB_URI",
     ]:
         monkeypatch.delenv(name, raising=False)
@@ -100,3 +101,17 @@ def test_unknown_app_env_is_refused(clean_env):
     clean_env.setenv("APP_ENV", "staging")
     with pytest.raises(ConfigError, match="APP_ENV"):
         load_config()
+
+
+def test_the_playback_token_ceiling_comes_from_the_environment(clean_env):
+    assert load_config({"APP_ENV": "testing"})["PLAYBACK_TOKEN_MAX_HOURS"] == 12
+    clean_env.setenv("PLAYBACK_TOKEN_MAX_HOURS", "3")
+    assert load_config({"APP_ENV": "testing"})["PLAYBACK_TOKEN_MAX_HOURS"] == 3
+
+
+@pytest.mark.parametrize("hours", ["0", "-1", "100000000"])
+def test_a_playback_token_ceiling_out_of_range_is_refused(clean_env, hours):
+    """0 would make every token dead on arrival; a huge one would bring the overflow back."""
+    clean_env.setenv("PLAYBACK_TOKEN_MAX_HOURS", hours)
+    with pytest.raises(ConfigError, match="PLAYBACK_TOKEN_MAX_HOURS"):
+        load_config({"APP_ENV": "testing"})
