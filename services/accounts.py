@@ -2,12 +2,14 @@
 
 import logging
 from dataclasses import dataclass
+from datetime import timedelta
 
 from bson import ObjectId
 from flask import current_app
 
 from models import session as sessions
 from models import user as users
+from models.common import utcnow
 from models.db import StartupRefused
 from services import pagination, passwords, tokens
 from services.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthorized
@@ -57,40 +59,55 @@ def login(email, password, user_agent=None, ip=None):
 
 def _open_session(user, user_agent, ip):
     session_id = ObjectId()  # chosen here: the refresh token carries it
-    refresh = tokens.mint_refresh(user["_id"], session_id)
-    sessions.create(session_id, user["_id"], refresh.jti, refresh.expires_at, user_agent, ip)
-    return _token_bundle(user, str(session_id), refresh)
+    pair = tokens.mint_pair(user["_id"], session_id)
+    sessions.create(
+        session_id, user["_id"], pair.refresh.jti, pair.refresh.expires_at, user_agent, ip
+    )
+    return _token_bundle(user, pair)
 
 
-def _token_bundle(user, session_id, refresh):
-    access = tokens.mint_access(user["_id"], session_id)
+def _token_bundle(user, pair):
     return {
-        "token": access.token,
-        "access_token": access.token,
-        "refresh_token": refresh.token,
+        "token": pair.access.token,
+        "access_token": pair.access.token,
+        "refresh_token": pair.refresh.token,
         "token_type": "Bearer",
-        "expires_in": int(access.lifetime.total_seconds()),
+        "expires_in": int(pair.access.lifetime.total_seconds()),
         "user": user,
     }
 
 
 def refresh(refresh_token):
-    """A new token pair for a current refresh token; a replayed one kills its session."""
+    """A new token pair for a current refresh token; a replayed one kills its session.
+
+    Rotation is one conditional update, so of two refreshes racing with one token only
+    one rotates; the other (a client's retry, two tabs) would look like a replay. Within
+    ``REFRESH_GRACE_SECONDS`` of its rotation, the token just before the current one gets
+    the pair it was rotated to, re-signed from the claims the session kept.
+    """
     claims = tokens.decode(refresh_token, tokens.REFRESH)
-    session_id = claims["sid"]
-    new_refresh = tokens.mint_refresh(claims["sub"], session_id)
-    rotated = sessions.rotate_refresh(
-        session_id, claims["jti"], new_refresh.jti, new_refresh.expires_at
-    )
-    if not rotated:
-        if sessions.revoke(session_id, "refresh_token_reuse"):
-            log.warning("refresh token replayed; session %s revoked", session_id)
-        raise Unauthorized("The refresh token is no longer valid.", code="invalid_token")
-    user = users.find_by_id(claims["sub"])
+    session_id, user_id = claims["sid"], claims["sub"]
+    pair = tokens.mint_pair(user_id, session_id)
+    if not sessions.rotate_refresh(session_id, claims["jti"], pair.claims_record()):
+        pair = _pair_for_retry(session_id, user_id, claims["jti"])
+    user = users.find_by_id(user_id)
     if user is None:
         sessions.revoke(session_id, "user_deleted")
         raise Unauthorized("The refresh token is no longer valid.", code="invalid_token")
-    return _token_bundle(user, session_id, new_refresh)
+    return _token_bundle(user, pair)
+
+
+def _pair_for_retry(session_id, user_id, presented_jti):
+    """The pair the immediately previous refresh token was just rotated to; any other
+    used token is a replay (theft detection): its whole session is revoked."""
+    grace = timedelta(seconds=current_app.config["REFRESH_GRACE_SECONDS"])
+    rotated_to = sessions.rotation_from(session_id, presented_jti, utcnow() - grace)
+    if rotated_to is None:
+        if sessions.revoke(session_id, "refresh_token_reuse"):
+            log.warning("refresh token replayed; session %s revoked", session_id)
+        raise Unauthorized("The refresh token is no longer valid.", code="invalid_token")
+    log.info("refresh retried within the grace window; session %s", session_id)
+    return tokens.reissue_pair(user_id, session_id, rotated_to)
 
 
 def logout(principal):

@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 import jwt
 from flask import current_app
 
+from models.common import as_utc
 from services.errors import Unauthorized
 
 ALGORITHM = "HS256"
@@ -46,8 +47,31 @@ class ExpiredToken(InvalidToken):
 class Minted:
     token: str
     jti: str
+    issued_at: datetime
     expires_at: datetime
-    lifetime: timedelta
+
+    @property
+    def lifetime(self):
+        return self.expires_at - self.issued_at
+
+
+@dataclass(frozen=True)
+class Pair:
+    """An access token and the refresh token issued with it (login and refresh)."""
+
+    access: Minted
+    refresh: Minted
+
+    def claims_record(self):
+        """What re-issues this very pair (``reissue_pair``): its jtis and times, never a
+        token, so nothing usable is stored in the database."""
+        return {
+            "issued_at": self.access.issued_at,
+            "access_jti": self.access.jti,
+            "access_expires_at": self.access.expires_at,
+            "refresh_jti": self.refresh.jti,
+            "refresh_expires_at": self.refresh.expires_at,
+        }
 
 
 def _key(kind):
@@ -55,9 +79,18 @@ def _key(kind):
     return current_app.config[name]
 
 
+def _now():
+    return datetime.now(UTC).replace(microsecond=0)  # JWT times are whole seconds
+
+
 def _mint(kind, subject, session_id, lifetime, extra=None):
-    now = datetime.now(UTC).replace(microsecond=0)
-    jti = uuid.uuid4().hex
+    now = _now()
+    return _sign(kind, subject, session_id, uuid.uuid4().hex, now, now + lifetime, extra)
+
+
+def _sign(kind, subject, session_id, jti, issued_at, expires_at, extra=None):
+    """The token of these claims. HS256 is deterministic: the same claims give the same
+    string, which is how a refresh retry gets the very pair it raced for."""
     claims = {
         "iss": ISSUER,
         "aud": AUDIENCE[kind],
@@ -65,12 +98,12 @@ def _mint(kind, subject, session_id, lifetime, extra=None):
         "sub": str(subject),
         "sid": str(session_id),
         "jti": jti,
-        "iat": now,
-        "exp": now + lifetime,
+        "iat": issued_at,
+        "exp": expires_at,
         **(extra or {}),
     }
     token = jwt.encode(claims, _key(kind), algorithm=ALGORITHM)
-    return Minted(token=token, jti=jti, expires_at=now + lifetime, lifetime=lifetime)
+    return Minted(token=token, jti=jti, issued_at=issued_at, expires_at=expires_at)
 
 
 def access_lifetime():
@@ -120,6 +153,25 @@ def mint_access(user_id, session_id):
 
 def mint_refresh(user_id, session_id):
     return _mint(REFRESH, user_id, session_id, refresh_lifetime())
+
+
+def mint_pair(user_id, session_id):
+    now = _now()  # one moment for both: the claims record keeps one ``issued_at``
+
+    def mint(kind, lifetime):
+        return _sign(kind, user_id, session_id, uuid.uuid4().hex, now, now + lifetime)
+
+    return Pair(access=mint(ACCESS, access_lifetime()), refresh=mint(REFRESH, refresh_lifetime()))
+
+
+def reissue_pair(user_id, session_id, record):
+    """The pair ``Pair.claims_record`` described, token for token."""
+
+    def sign(kind):
+        jti, expires_at = record[f"{kind}_jti"], as_utc(record[f"{kind}_expires_at"])
+        return _sign(kind, user_id, session_id, jti, as_utc(record["issued_at"]), expires_at)
+
+    return Pair(access=sign(ACCESS), refresh=sign(REFRESH))
 
 
 def mint_playback(user_id, session_id, video_id, duration_seconds=None):
