@@ -7,6 +7,7 @@ from datetime import timedelta
 from bson import ObjectId
 from flask import current_app
 
+from models import admins
 from models import session as sessions
 from models import user as users
 from models.common import utcnow
@@ -142,14 +143,38 @@ def list_users(per_page, cursor=None, role=None):
 
 
 def change_role(acting, user_id, role):
+    """Set a user's role. The last admin stays one (models.admins decides, atomically)."""
     if role not in users.ROLES:
         raise InvalidInput(details={"role": [f"Must be one of: {', '.join(users.ROLES)}."]})
     if str(acting.user["_id"]) == user_id and role != "admin":
         raise Conflict("Admins cannot remove their own admin role.", code="self_demotion")
-    updated = users.set_role(user_id, role)
-    if updated is None:
+    target = users.find_by_id(user_id)
+    if target is None:
         raise NotFound("No such user.", code="user_not_found")
+    if target["role"] == role:
+        return target
+    if target["role"] == "admin":
+        leave_admins(target["_id"])
+    updated = users.set_role(target["_id"], role, current_role=target["role"])
+    if updated is None:
+        raise Conflict(
+            "This account's role changed meanwhile; reload it and try again.",
+            code="role_changed",
+        )
+    if role == "admin":
+        admins.join(target["_id"])
     return updated
+
+
+def leave_admins(user_id):
+    """Before an account stops being an admin (demotion, deletion): 409 ``last_admin`` if
+    it is the only one."""
+    try:
+        admins.step_down(user_id)
+    except admins.LastAdmin as error:
+        raise Conflict(
+            "This is the last admin account: make another admin first.", code="last_admin"
+        ) from error
 
 
 class AdminEmailTaken(StartupRefused):
@@ -174,11 +199,16 @@ def bootstrap_admin(database=None):
     email = users.normalize_email(email)
     existing = users.find_by_email(email)
     if existing is None:
-        if users.insert_admin(config["ADMIN_NAME"], email, passwords.hash_password(password)):
+        admin_id = users.insert_admin(
+            config["ADMIN_NAME"], email, passwords.hash_password(password)
+        )
+        if admin_id is not None:
+            admins.join(admin_id)
             log.info("admin account created: %s", email)
             return
         existing = users.find_by_email(email)  # made meanwhile, by a signup or another process
     if existing["role"] == "admin":
+        admins.ensure()  # a database from before the guard: it starts from the admins there
         return
     if not passwords.check(password, existing["password_hash"]):
         raise AdminEmailTaken(
@@ -188,4 +218,5 @@ def bootstrap_admin(database=None):
             "to its password; otherwise choose another ADMIN_EMAIL."
         )
     users.promote_to_admin(existing["_id"])
+    admins.join(existing["_id"])
     log.warning("existing account %s promoted to admin (ADMIN_PASSWORD verified)", email)
