@@ -28,14 +28,13 @@ def collection():
     return get_db().admin_guard
 
 
-def ensure(database=None):
+def ensure():
     """Create the guard from the accounts that are admins now, if there is none yet.
 
     Only an insert (``$setOnInsert``): once the guard exists it is the authority, and a
     list read before a concurrent change can never overwrite it."""
-    database = database if database is not None else get_db()
-    ids = [user["_id"] for user in database.users.find({"role": "admin"}, {"_id": 1})]
-    database.admin_guard.update_one({"_id": GUARD_ID}, {"$setOnInsert": {"ids": ids}}, upsert=True)
+    ids = [user["_id"] for user in get_db().users.find({"role": "admin"}, {"_id": 1})]
+    collection().update_one({"_id": GUARD_ID}, {"$setOnInsert": {"ids": ids}}, upsert=True)
 
 
 def join(user_id):
