@@ -16,7 +16,7 @@ from blueprints import (
     video,
 )
 from blueprints.api import register_converters
-from blueprints.uploads import SpoolToDiskRequest
+from blueprints.request_class import ApiRequest
 from extensions import api, cors, limiter
 from models import db, media_file, playback_view
 from models import session as session_model
@@ -30,7 +30,7 @@ EXPOSED_HEADERS = ["Content-Range", "Accept-Ranges", "Content-Length", "ETag", "
 
 def create_app(config=None):
     app = Flask(__name__, static_folder=None)  # no static files; /docs has its own
-    app.request_class = SpoolToDiskRequest
+    app.request_class = ApiRequest
     app.config.update(settings.load_config(config))
     configure_logging(app)
     configure_proxy(app)

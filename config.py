@@ -10,6 +10,10 @@ import os
 DEFAULT_SECRET = "dev-insecure-secret-change-me-before-production"
 SECRET_NAMES = ("SECRET_KEY", "JWT_SECRET_KEY", "PLAYBACK_SECRET_KEY")
 MIN_SECRET_LENGTH = 32
+# A week: a playback token is a bearer credential in a URL; longer is never a player's need.
+MAX_PLAYBACK_TOKEN_HOURS = 168
+# A minute: the grace is for a retry in flight; longer widens what a stolen token may do.
+MAX_REFRESH_GRACE_SECONDS = 60
 
 
 class ConfigError(RuntimeError):
@@ -58,7 +62,12 @@ class BaseConfig:
         self.PLAYBACK_SECRET_KEY = env_str("PLAYBACK_SECRET_KEY", DEFAULT_SECRET + "-playback")
         self.ACCESS_TOKEN_MINUTES = env_int("ACCESS_TOKEN_MINUTES", 60)
         self.REFRESH_TOKEN_DAYS = env_int("REFRESH_TOKEN_DAYS", 30)
+        # How long the refresh token just rotated away still gets the same new pair (a
+        # client's concurrent retry) instead of revoking the session as a replay; 0: never.
+        self.REFRESH_GRACE_SECONDS = env_int("REFRESH_GRACE_SECONDS", 10)
         self.PLAYBACK_TOKEN_MINUTES = env_int("PLAYBACK_TOKEN_MINUTES", 60)
+        # The longest any playback token lives, however long its video claims to be.
+        self.PLAYBACK_TOKEN_MAX_HOURS = env_int("PLAYBACK_TOKEN_MAX_HOURS", 12)
         self.BCRYPT_ROUNDS = env_int("BCRYPT_ROUNDS", self.default_bcrypt_rounds())
         self.ADMIN_EMAIL = env_str("ADMIN_EMAIL")
         self.ADMIN_PASSWORD = env_str("ADMIN_PASSWORD")
@@ -88,6 +97,16 @@ class BaseConfig:
 
     def validate(self):
         """Raise ConfigError when this environment must not start."""
+        if not 0 <= self.REFRESH_GRACE_SECONDS <= MAX_REFRESH_GRACE_SECONDS:
+            raise ConfigError(
+                f"REFRESH_GRACE_SECONDS must be from 0 to {MAX_REFRESH_GRACE_SECONDS}, "
+                f"got {self.REFRESH_GRACE_SECONDS}"
+            )
+        if not 1 <= self.PLAYBACK_TOKEN_MAX_HOURS <= MAX_PLAYBACK_TOKEN_HOURS:
+            raise ConfigError(
+                f"PLAYBACK_TOKEN_MAX_HOURS must be from 1 to {MAX_PLAYBACK_TOKEN_HOURS}, "
+                f"got {self.PLAYBACK_TOKEN_MAX_HOURS}"
+            )
 
 
 class DevelopmentConfig(BaseConfig):
@@ -117,6 +136,7 @@ class ProductionConfig(BaseConfig):
     APP_ENV = "production"
 
     def validate(self):
+        super().validate()
         for name in SECRET_NAMES:
             value = getattr(self, name)
             if value.startswith(DEFAULT_SECRET) or len(value) < MIN_SECRET_LENGTH:

@@ -4,8 +4,9 @@ A session is what logout revokes. Access, refresh and playback tokens all
 carry its id (``sid``), and each use checks that it is still active, so a
 revocation takes effect at once. The current refresh token's ``jti`` lives
 here: rotation swaps it atomically, and a refresh token that is not the
-current one is a replay. ``expires_at`` has a TTL index, so expired and
-revoked sessions remove themselves.
+current one is a replay, except the one just before it for a few seconds
+(a client's concurrent retry, given the same pair again). ``expires_at``
+has a TTL index, so expired and revoked sessions remove themselves.
 """
 
 from datetime import timedelta
@@ -60,25 +61,44 @@ def find_active(session_id):
     return session if as_utc(session["expires_at"]) > utcnow() else None
 
 
-def rotate_refresh(session_id, presented_jti, new_jti, new_expires_at):
+def rotate_refresh(session_id, presented_jti, rotated_to):
     """Swap the refresh token if ``presented_jti`` is the current one; True on success.
 
-    One ``update_one`` with the old jti in its filter: of two requests racing
-    with the same token, exactly one wins.
+    ``rotated_to`` is the new pair's claims record (services.tokens.Pair.claims_record):
+    kept with the jti it replaced and the moment, so a concurrent retry of that jti can
+    be given the same pair (``rotation_from``). One ``update_one`` with the old jti in
+    its filter: of two requests racing with the same token, exactly one rotates.
     """
     oid = object_id(session_id)
     if oid is None:
         return False
+    now = utcnow()
     result = collection().update_one(
+        {"_id": oid, "refresh_jti": presented_jti, "revoked_at": None, "expires_at": {"$gt": now}},
         {
-            "_id": oid,
-            "refresh_jti": presented_jti,
-            "revoked_at": None,
-            "expires_at": {"$gt": utcnow()},
+            "$set": {
+                "refresh_jti": rotated_to["refresh_jti"],
+                "previous_refresh_jti": presented_jti,
+                "rotated_to": rotated_to,
+                "refreshed_at": now,
+                "expires_at": rotated_to["refresh_expires_at"],
+            }
         },
-        {"$set": {"refresh_jti": new_jti, "refreshed_at": utcnow(), "expires_at": new_expires_at}},
     )
     return result.modified_count == 1
+
+
+def rotation_from(session_id, previous_jti, since):
+    """The claims record ``previous_jti`` was rotated to, if it is the jti just before the
+    current one, it was rotated after ``since`` and the session is still active; else None.
+
+    A read after a failed ``rotate_refresh`` is enough: a session only moves forward, and
+    if it moved on again meanwhile ``previous_jti`` is two rotations old, a replay.
+    """
+    session = find_active(session_id)
+    if session is None or session.get("previous_refresh_jti") != previous_jti:
+        return None
+    return session["rotated_to"] if as_utc(session["refreshed_at"]) > since else None
 
 
 def revoke(session_id, reason):

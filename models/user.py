@@ -67,18 +67,18 @@ def replace_password_hash(user_id, old_hash, new_hash):
     )
 
 
-def set_role(user_id, role):
-    """Change a role; returns the updated user or None when there is no such user."""
-    oid = object_id(user_id)
-    if oid is None:
-        return None
+def set_role(user_id, role, current_role):
+    """Change a role that is still ``current_role``; the updated user, or None when there is
+    no such user or its role changed meanwhile (the caller's checks were for the old one)."""
     # update_one then find_one: the embedded server's find_one_and_update is slow.
-    result = collection().update_one({"_id": oid}, {"$set": {"role": role, "updated_at": utcnow()}})
-    return collection().find_one({"_id": oid}) if result.matched_count else None
+    result = collection().update_one(
+        {"_id": user_id, "role": current_role}, {"$set": {"role": role, "updated_at": utcnow()}}
+    )
+    return collection().find_one({"_id": user_id}) if result.matched_count else None
 
 
 def insert_admin(name, email, password_hash):
-    """Create an admin account under ``email``; False when an account already has it."""
+    """Create an admin account under ``email``: its id, or None when an account has it."""
     email = normalize_email(email)
     now = utcnow()
     document = {
@@ -93,8 +93,8 @@ def insert_admin(name, email, password_hash):
         # An upsert that only inserts: an account made meanwhile is matched and left alone.
         result = collection().update_one({"email": email}, {"$setOnInsert": document}, upsert=True)
     except DuplicateKeyError:  # another process inserted it at the same moment
-        return False
-    return result.upserted_id is not None
+        return None
+    return result.upserted_id
 
 
 def promote_to_admin(user_id):

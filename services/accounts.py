@@ -2,12 +2,15 @@
 
 import logging
 from dataclasses import dataclass
+from datetime import timedelta
 
 from bson import ObjectId
 from flask import current_app
 
+from models import admins
 from models import session as sessions
 from models import user as users
+from models.common import utcnow
 from models.db import StartupRefused
 from services import pagination, passwords, tokens
 from services.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthorized
@@ -57,40 +60,55 @@ def login(email, password, user_agent=None, ip=None):
 
 def _open_session(user, user_agent, ip):
     session_id = ObjectId()  # chosen here: the refresh token carries it
-    refresh = tokens.mint_refresh(user["_id"], session_id)
-    sessions.create(session_id, user["_id"], refresh.jti, refresh.expires_at, user_agent, ip)
-    return _token_bundle(user, str(session_id), refresh)
+    pair = tokens.mint_pair(user["_id"], session_id)
+    sessions.create(
+        session_id, user["_id"], pair.refresh.jti, pair.refresh.expires_at, user_agent, ip
+    )
+    return _token_bundle(user, pair)
 
 
-def _token_bundle(user, session_id, refresh):
-    access = tokens.mint_access(user["_id"], session_id)
+def _token_bundle(user, pair):
     return {
-        "token": access.token,
-        "access_token": access.token,
-        "refresh_token": refresh.token,
+        "token": pair.access.token,
+        "access_token": pair.access.token,
+        "refresh_token": pair.refresh.token,
         "token_type": "Bearer",
-        "expires_in": int(access.lifetime.total_seconds()),
+        "expires_in": int(pair.access.lifetime.total_seconds()),
         "user": user,
     }
 
 
 def refresh(refresh_token):
-    """A new token pair for a current refresh token; a replayed one kills its session."""
+    """A new token pair for a current refresh token; a replayed one kills its session.
+
+    Rotation is one conditional update, so of two refreshes racing with one token only
+    one rotates; the other (a client's retry, two tabs) would look like a replay. Within
+    ``REFRESH_GRACE_SECONDS`` of its rotation, the token just before the current one gets
+    the pair it was rotated to, re-signed from the claims the session kept.
+    """
     claims = tokens.decode(refresh_token, tokens.REFRESH)
-    session_id = claims["sid"]
-    new_refresh = tokens.mint_refresh(claims["sub"], session_id)
-    rotated = sessions.rotate_refresh(
-        session_id, claims["jti"], new_refresh.jti, new_refresh.expires_at
-    )
-    if not rotated:
-        if sessions.revoke(session_id, "refresh_token_reuse"):
-            log.warning("refresh token replayed; session %s revoked", session_id)
-        raise Unauthorized("The refresh token is no longer valid.", code="invalid_token")
-    user = users.find_by_id(claims["sub"])
+    session_id, user_id = claims["sid"], claims["sub"]
+    pair = tokens.mint_pair(user_id, session_id)
+    if not sessions.rotate_refresh(session_id, claims["jti"], pair.claims_record()):
+        pair = _pair_for_retry(session_id, user_id, claims["jti"])
+    user = users.find_by_id(user_id)
     if user is None:
         sessions.revoke(session_id, "user_deleted")
         raise Unauthorized("The refresh token is no longer valid.", code="invalid_token")
-    return _token_bundle(user, session_id, new_refresh)
+    return _token_bundle(user, pair)
+
+
+def _pair_for_retry(session_id, user_id, presented_jti):
+    """The pair the immediately previous refresh token was just rotated to; any other
+    used token is a replay (theft detection): its whole session is revoked."""
+    grace = timedelta(seconds=current_app.config["REFRESH_GRACE_SECONDS"])
+    rotated_to = sessions.rotation_from(session_id, presented_jti, utcnow() - grace)
+    if rotated_to is None:
+        if sessions.revoke(session_id, "refresh_token_reuse"):
+            log.warning("refresh token replayed; session %s revoked", session_id)
+        raise Unauthorized("The refresh token is no longer valid.", code="invalid_token")
+    log.info("refresh retried within the grace window; session %s", session_id)
+    return tokens.reissue_pair(user_id, session_id, rotated_to)
 
 
 def logout(principal):
@@ -125,14 +143,38 @@ def list_users(per_page, cursor=None, role=None):
 
 
 def change_role(acting, user_id, role):
+    """Set a user's role. The last admin stays one (models.admins decides, atomically)."""
     if role not in users.ROLES:
         raise InvalidInput(details={"role": [f"Must be one of: {', '.join(users.ROLES)}."]})
     if str(acting.user["_id"]) == user_id and role != "admin":
         raise Conflict("Admins cannot remove their own admin role.", code="self_demotion")
-    updated = users.set_role(user_id, role)
-    if updated is None:
+    target = users.find_by_id(user_id)
+    if target is None:
         raise NotFound("No such user.", code="user_not_found")
+    if target["role"] == role:
+        return target
+    if target["role"] == "admin":
+        leave_admins(target["_id"])
+    updated = users.set_role(target["_id"], role, current_role=target["role"])
+    if updated is None:
+        raise Conflict(
+            "This account's role changed meanwhile; reload it and try again.",
+            code="role_changed",
+        )
+    if role == "admin":
+        admins.join(target["_id"])
     return updated
+
+
+def leave_admins(user_id):
+    """Before an account stops being an admin (demotion, deletion): 409 ``last_admin`` if
+    it is the only one."""
+    try:
+        admins.step_down(user_id)
+    except admins.LastAdmin as error:
+        raise Conflict(
+            "This is the last admin account: make another admin first.", code="last_admin"
+        ) from error
 
 
 class AdminEmailTaken(StartupRefused):
@@ -157,11 +199,16 @@ def bootstrap_admin(database=None):
     email = users.normalize_email(email)
     existing = users.find_by_email(email)
     if existing is None:
-        if users.insert_admin(config["ADMIN_NAME"], email, passwords.hash_password(password)):
+        admin_id = users.insert_admin(
+            config["ADMIN_NAME"], email, passwords.hash_password(password)
+        )
+        if admin_id is not None:
+            admins.join(admin_id)
             log.info("admin account created: %s", email)
             return
         existing = users.find_by_email(email)  # made meanwhile, by a signup or another process
     if existing["role"] == "admin":
+        admins.ensure()  # a database from before the guard: it starts from the admins there
         return
     if not passwords.check(password, existing["password_hash"]):
         raise AdminEmailTaken(
@@ -171,4 +218,5 @@ def bootstrap_admin(database=None):
             "to its password; otherwise choose another ADMIN_EMAIL."
         )
     users.promote_to_admin(existing["_id"])
+    admins.join(existing["_id"])
     log.warning("existing account %s promoted to admin (ADMIN_PASSWORD verified)", email)

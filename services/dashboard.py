@@ -11,7 +11,7 @@ def feed(principal, per_page, cursor=None):
         return videos.catalogue_page(per_page, after, window)
 
     found, body = pagination.list_page(SCOPE, cursor, per_page, read_page)
-    return [_item(principal, video) for video in found], body
+    return pagination.built_items(found, lambda video: _item(principal, video)), body
 
 
 def _item(principal, video):

@@ -10,6 +10,7 @@ last first page of each list and filters (like a database's plan cache: a hint f
 never a part of the result).
 """
 
+import logging
 from datetime import timedelta
 
 from bson import ObjectId
@@ -20,6 +21,8 @@ from itsdangerous import BadSignature, URLSafeSerializer
 from models.keyset import EPOCH, Position
 from services.errors import InvalidInput
 from services.recent import Recent
+
+log = logging.getLogger(__name__)
 
 INVALID_CURSOR = "This cursor is not valid for this list: start again from the first page."
 
@@ -76,3 +79,17 @@ def _body(scope, page, per_page):
 
 def last_page(per_page):
     return {"per_page": per_page, "next_cursor": None, "has_more": False}
+
+
+def built_items(documents, build):
+    """``build(document)`` for each document of a page, leaving out (and logging, with its
+    id) any whose building raises: a record that was stored broken (a corrupt field, a
+    header's absurd claim) costs its own place in the list, never everyone's page. The
+    cursor comes from what was read, so the next page starts after it all the same."""
+    items = []
+    for document in documents:
+        try:
+            items.append(build(document))
+        except Exception:  # whatever is wrong with one record, the others are shown
+            log.exception("list item %s left out: it could not be built", document.get("_id"))
+    return items

@@ -9,6 +9,7 @@ Whether the session behind a token is still alive is the caller's question
 (services.sessions), since it needs the database.
 """
 
+import math
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -16,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 import jwt
 from flask import current_app
 
+from models.common import as_utc
 from services.errors import Unauthorized
 
 ALGORITHM = "HS256"
@@ -45,8 +47,31 @@ class ExpiredToken(InvalidToken):
 class Minted:
     token: str
     jti: str
+    issued_at: datetime
     expires_at: datetime
-    lifetime: timedelta
+
+    @property
+    def lifetime(self):
+        return self.expires_at - self.issued_at
+
+
+@dataclass(frozen=True)
+class Pair:
+    """An access token and the refresh token issued with it (login and refresh)."""
+
+    access: Minted
+    refresh: Minted
+
+    def claims_record(self):
+        """What re-issues this very pair (``reissue_pair``): its jtis and times, never a
+        token, so nothing usable is stored in the database."""
+        return {
+            "issued_at": self.access.issued_at,
+            "access_jti": self.access.jti,
+            "access_expires_at": self.access.expires_at,
+            "refresh_jti": self.refresh.jti,
+            "refresh_expires_at": self.refresh.expires_at,
+        }
 
 
 def _key(kind):
@@ -54,9 +79,18 @@ def _key(kind):
     return current_app.config[name]
 
 
+def _now():
+    return datetime.now(UTC).replace(microsecond=0)  # JWT times are whole seconds
+
+
 def _mint(kind, subject, session_id, lifetime, extra=None):
-    now = datetime.now(UTC).replace(microsecond=0)
-    jti = uuid.uuid4().hex
+    now = _now()
+    return _sign(kind, subject, session_id, uuid.uuid4().hex, now, now + lifetime, extra)
+
+
+def _sign(kind, subject, session_id, jti, issued_at, expires_at, extra=None):
+    """The token of these claims. HS256 is deterministic: the same claims give the same
+    string, which is how a refresh retry gets the very pair it raced for."""
     claims = {
         "iss": ISSUER,
         "aud": AUDIENCE[kind],
@@ -64,12 +98,12 @@ def _mint(kind, subject, session_id, lifetime, extra=None):
         "sub": str(subject),
         "sid": str(session_id),
         "jti": jti,
-        "iat": now,
-        "exp": now + lifetime,
+        "iat": issued_at,
+        "exp": expires_at,
         **(extra or {}),
     }
     token = jwt.encode(claims, _key(kind), algorithm=ALGORITHM)
-    return Minted(token=token, jti=jti, expires_at=now + lifetime, lifetime=lifetime)
+    return Minted(token=token, jti=jti, issued_at=issued_at, expires_at=expires_at)
 
 
 def access_lifetime():
@@ -80,12 +114,37 @@ def refresh_lifetime():
     return timedelta(days=current_app.config["REFRESH_TOKEN_DAYS"])
 
 
+# Time to start a video after its token is minted, on top of its duration.
+PLAYBACK_START_MARGIN = timedelta(minutes=10)
+
+
 def playback_lifetime(duration_seconds=None):
-    """1 h by default, or the video's duration plus 10 minutes when that is longer."""
+    """1 h by default, or the video's duration plus 10 minutes when that is longer, and
+    never more than ``PLAYBACK_TOKEN_MAX_HOURS``.
+
+    The duration is whatever a file's header claimed: a 55 KB MP4 can claim 13,600 years,
+    which overflowed ``datetime`` (a 500 on every list that showed it). So it is clamped
+    before any arithmetic, and one that is not a finite number of seconds (NaN, a string,
+    a negative) counts as unknown. Never raises.
+    """
     base = timedelta(minutes=current_app.config["PLAYBACK_TOKEN_MINUTES"])
-    if not duration_seconds:
-        return base
-    return max(base, timedelta(seconds=float(duration_seconds)) + timedelta(minutes=10))
+    ceiling = timedelta(hours=current_app.config["PLAYBACK_TOKEN_MAX_HOURS"])
+    seconds = _finite_seconds(duration_seconds)
+    if seconds is None:
+        return min(base, ceiling)
+    wanted_seconds = min(seconds, ceiling.total_seconds())  # small enough for a timedelta
+    return min(max(base, timedelta(seconds=wanted_seconds) + PLAYBACK_START_MARGIN), ceiling)
+
+
+def _finite_seconds(value):
+    """``value`` as a non-negative number of seconds (inf stays inf), or None."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    try:
+        seconds = float(value)
+    except OverflowError:  # an integer beyond any float
+        return math.inf
+    return seconds if seconds >= 0 else None  # NaN compares False: None too
 
 
 def mint_access(user_id, session_id):
@@ -94,6 +153,25 @@ def mint_access(user_id, session_id):
 
 def mint_refresh(user_id, session_id):
     return _mint(REFRESH, user_id, session_id, refresh_lifetime())
+
+
+def mint_pair(user_id, session_id):
+    now = _now()  # one moment for both: the claims record keeps one ``issued_at``
+
+    def mint(kind, lifetime):
+        return _sign(kind, user_id, session_id, uuid.uuid4().hex, now, now + lifetime)
+
+    return Pair(access=mint(ACCESS, access_lifetime()), refresh=mint(REFRESH, refresh_lifetime()))
+
+
+def reissue_pair(user_id, session_id, record):
+    """The pair ``Pair.claims_record`` described, token for token."""
+
+    def sign(kind):
+        jti, expires_at = record[f"{kind}_jti"], as_utc(record[f"{kind}_expires_at"])
+        return _sign(kind, user_id, session_id, jti, as_utc(record["issued_at"]), expires_at)
+
+    return Pair(access=sign(ACCESS), refresh=sign(REFRESH))
 
 
 def mint_playback(user_id, session_id, video_id, duration_seconds=None):

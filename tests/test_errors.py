@@ -1,7 +1,9 @@
 """Every error is JSON with the contract's shape, whatever raised it."""
 
 import pytest
+from flask import request
 
+from blueprints.api import LONE_SURROGATE
 from tests.test_auth_api import assert_error
 
 
@@ -219,6 +221,66 @@ def test_a_lone_surrogate_in_json_is_400_not_500(client, raw):
     response = client.post("/auth/signup", data=raw, content_type="application/json")
     body = assert_error(response, 400, "validation_error")
     assert "Invalid JSON body" in body["error"]
+
+
+@pytest.mark.parametrize(
+    ("path", "raw"),
+    [
+        ("/auth/login", '{"email": "a@example.com", "password": "pass\\udc00word"}'),
+        ("/auth/refresh", '{"refresh_token": "\\ud800"}'),
+        ("/admin/users/{admin}/role", '{"role": "\\ud800"}'),
+    ],
+    ids=["login", "refresh", "admin role"],
+)
+def test_a_lone_surrogate_is_400_on_every_json_route(client, accounts, path, raw):
+    """One parser reads every JSON body, so the refusal is everywhere, not on signup only."""
+    admin = accounts.user_with_token("admin")
+    response = client.open(
+        path.format(admin=admin["user"]["id"]),
+        method="PATCH" if "role" in path else "POST",
+        data=raw,
+        content_type="application/json",
+        headers=accounts.bearer(admin),
+    )
+    assert "Invalid JSON body" in assert_error(response, 400, "validation_error")["error"]
+
+
+# Half a UTF-16 pair as a URL can carry it: its UTF-8-like bytes (ED A0 80), escaped or raw.
+SURROGATE_BYTES = ["%ED%A0%80", "\xed\xa0\x80"]  # WSGI strings hold raw bytes as latin-1
+
+
+@pytest.mark.parametrize("spelling", SURROGATE_BYTES, ids=["escaped", "raw bytes"])
+@pytest.mark.parametrize(
+    ("path", "query", "status"),
+    [
+        ("/videos", "q={s}", 200),
+        ("/videos", "category={s}", 200),
+        ("/videos", "cursor={s}", 400),
+        ("/videos", "{s}=1", 400),
+        ("/admin/users", "role={s}", 400),
+        ("/video/{s}", "", 404),
+        ("/video/{s}/stream", "token=x", 404),
+        ("/video/000000000000000000000000/media", "token={s}", 401),
+    ],
+)
+def test_a_lone_surrogate_cannot_reach_a_view_through_the_url(
+    app, client, accounts, spelling, path, query, status
+):
+    """Query strings and paths are bytes: werkzeug decodes a path's invalid UTF-8 (a
+    surrogate's bytes are) to U+FFFD and leaves an escaped one as it is, so no view ever
+    holds a lone surrogate from a URL. Raw in a query string, those bytes were a 500
+    (UnicodeDecodeError): now 400 ``bad_request``."""
+    environ = {"PATH_INFO": path.format(s=spelling), "QUERY_STRING": query.format(s=spelling)}
+    if "\xed" in environ["QUERY_STRING"]:
+        status = 400  # a query string that is not UTF-8 is refused before any view reads it
+    else:
+        with app.test_request_context("/", environ_overrides=environ):
+            seen = [request.path, *request.args.keys(), *request.args.values()]
+        assert not any(LONE_SURROGATE.search(text) for text in seen), seen
+    admin = accounts.user_with_token("admin")
+    response = client.get("/", environ_overrides=environ, headers=accounts.bearer(admin))
+    assert response.status_code == status, response.get_data(as_text=True)
+    assert response.is_json
 
 
 def test_a_surrogate_pair_is_one_character_and_fine(client):

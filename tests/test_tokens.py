@@ -125,6 +125,26 @@ class TestDecode:
         assert tokens.playback_lifetime(600) == timedelta(hours=1)
         assert tokens.playback_lifetime(2 * 3600) == timedelta(hours=2, minutes=10)
 
+    @pytest.mark.parametrize(
+        "claimed",
+        [4.3e11, 126 * 365.25 * 86400, float("inf"), 10**400, 20 * 3600],
+        ids=["13,600 years", "126 years", "infinity", "beyond any float", "20 hours"],
+    )
+    def test_playback_lifetime_never_passes_the_ceiling(self, ctx, claimed):
+        assert tokens.playback_lifetime(claimed) == timedelta(hours=12)
+        assert tokens.mint_playback("u", "s", "v", claimed).lifetime == timedelta(hours=12)
+
+    @pytest.mark.parametrize("claimed", [float("nan"), -1, -1e300, "forever", True, [], {"$gt": 0}])
+    def test_a_duration_that_is_no_duration_gets_the_default_hour(self, ctx, claimed):
+        assert tokens.playback_lifetime(claimed) == timedelta(hours=1)
+
+    def test_the_ceiling_comes_from_the_config_and_wins_over_the_default(self, ctx):
+        ctx.config.update(PLAYBACK_TOKEN_MAX_HOURS=2)
+        assert tokens.playback_lifetime(3 * 3600) == timedelta(hours=2)
+        assert tokens.playback_lifetime(1800) == timedelta(hours=1)
+        ctx.config.update(PLAYBACK_TOKEN_MINUTES=180)
+        assert tokens.playback_lifetime(None) == timedelta(hours=2)
+
     def test_lifetimes_come_from_the_config(self, ctx):
         ctx.config.update(ACCESS_TOKEN_MINUTES=5, REFRESH_TOKEN_DAYS=2, PLAYBACK_TOKEN_MINUTES=90)
         assert tokens.mint_access("u", "s").lifetime == timedelta(minutes=5)

@@ -6,6 +6,7 @@ import marshmallow as ma
 from marshmallow import validate
 
 from blueprints.schemas.common import (
+    ItemList,
     ObjectIdString,
     PaginationArgs,
     PaginationSchema,
@@ -174,7 +175,7 @@ class TokenBundleSchema(ma.Schema):
 
 
 class UserListSchema(ma.Schema):
-    users = ma.fields.List(ma.fields.Nested(UserSchema), required=True)
+    users = ItemList(ma.fields.Nested(UserSchema), required=True)
     pagination = ma.fields.Nested(PaginationSchema, required=True)
 
 

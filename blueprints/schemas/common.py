@@ -1,11 +1,13 @@
 """Fields and schemas every area uses."""
 
+import math
 from datetime import UTC
 
 import marshmallow as ma
 from marshmallow import validate
 
 from models.common import as_utc
+from services.pagination import built_items
 
 MAX_PER_PAGE = 100
 MAX_CURSOR_LENGTH = 500
@@ -33,6 +35,25 @@ class ObjectIdString(ma.fields.String):
 
     def _serialize(self, value, attr, obj, **kwargs):
         return None if value is None else str(value)
+
+
+class FiniteFloat(ma.fields.Float):
+    """A float on the way out, null when it is none (infinity, NaN): JSON has no such
+    numbers, and a body with ``Infinity`` in it fails the app's ``JSON.parse`` whole."""
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        number = super()._serialize(value, attr, obj, **kwargs)
+        return number if number is not None and math.isfinite(number) else None
+
+
+class ItemList(ma.fields.List):
+    """The items of a list body, dumped one by one: one that cannot be (a document stored
+    with a corrupt field) is logged with its id and left out, and the page is still 200."""
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        if value is None:
+            return None
+        return built_items(value, lambda item: self.inner._serialize(item, attr, obj, **kwargs))
 
 
 class PaginationArgs(StrictSchema):

@@ -5,6 +5,8 @@ from marshmallow import validate
 from werkzeug.datastructures import FileStorage
 
 from blueprints.schemas.common import (
+    FiniteFloat,
+    ItemList,
     ObjectIdString,
     PaginationArgs,
     PaginationSchema,
@@ -62,10 +64,10 @@ class VideoSchema(ma.Schema):
     failure_reason = ma.fields.String(allow_none=True)
     kind = ma.fields.String()
     mime_type = ma.fields.String(allow_none=True)
-    duration = ma.fields.Float(allow_none=True)
+    duration = FiniteFloat(allow_none=True)
     width = ma.fields.Integer(allow_none=True)
     height = ma.fields.Integer(allow_none=True)
-    frame_rate = ma.fields.Float(allow_none=True)
+    frame_rate = FiniteFloat(allow_none=True)
     video_codec = ma.fields.String(allow_none=True)
     audio_codec = ma.fields.String(allow_none=True)
     size = ma.fields.Integer(allow_none=True)
@@ -101,7 +103,7 @@ class CatalogueArgs(PaginationArgs):
 
 
 class VideoListSchema(ma.Schema):
-    videos = ma.fields.List(ma.fields.Nested(VideoSchema), required=True)
+    videos = ItemList(ma.fields.Nested(VideoSchema), required=True)
     pagination = ma.fields.Nested(PaginationSchema, required=True)
 
 
@@ -125,7 +127,7 @@ class DashboardItemSchema(ma.Schema):
     description = ma.fields.String()
     thumbnail_url = ma.fields.String(allow_none=True)
     playback_token = ma.fields.String(required=True)
-    duration = ma.fields.Float(allow_none=True)
+    duration = FiniteFloat(allow_none=True)
     created_at = UtcDateTime()
     creator = ma.fields.Function(lambda video: CreatorSchema().dump(video))
     views = ma.fields.Integer()
@@ -134,7 +136,7 @@ class DashboardItemSchema(ma.Schema):
 
 
 class DashboardSchema(ma.Schema):
-    videos = ma.fields.List(ma.fields.Nested(DashboardItemSchema), required=True)
+    videos = ItemList(ma.fields.Nested(DashboardItemSchema), required=True)
     pagination = ma.fields.Nested(PaginationSchema, required=True)
 
 
