@@ -96,9 +96,12 @@ def mint_refresh(user_id, session_id):
     return _mint(REFRESH, user_id, session_id, refresh_lifetime())
 
 
-def mint_playback(user_id, session_id, video_id, duration_seconds=None):
+def mint_playback(user_id, session_id, video_id, duration_seconds=None, key_digest=None):
     lifetime = playback_lifetime(duration_seconds)
-    return _mint(PLAYBACK, user_id, session_id, lifetime, {"vid": str(video_id)})
+    extra = {"vid": str(video_id)}
+    if key_digest:
+        extra["skd"] = key_digest  # the share key it was issued with (services.videos)
+    return _mint(PLAYBACK, user_id, session_id, lifetime, extra)
 
 
 def decode(token, kind):
