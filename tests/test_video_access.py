@@ -178,11 +178,11 @@ class TestDemotedCreator:
     ):
         private = library.ready_video(multi_chunk_mp4, visibility="private")
         path = f"/video/{private['id']}"
-        seen = client.get(path, headers=demoted)
-        assert seen.status_code == 200 and "share_key" in seen.json["video"]
         for method, kwargs in (("PATCH", {"json": {"title": "x"}}), ("DELETE", {})):
             response = client.open(path, method=method, headers=demoted, **kwargs)
             assert_error(response, 403, "insufficient_role")
+        seen = client.get(path, headers=demoted)
+        assert seen.status_code == 200 and "share_key" in seen.json["video"]
         assert_error(client.post(f"{path}/share-key", headers=demoted), 403, "insufficient_role")
         with library.app.app_context():
             stored = videos.find(private["id"])
