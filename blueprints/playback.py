@@ -47,6 +47,14 @@ STREAM_TOKEN_PARAMETER = {
     "description": "The video's playback token (from the dashboard or "
     "POST /video/{id}/playback-token); the Bearer access token is required too",
 }
+STREAM_KEY_PARAMETER = {
+    "in": "query",
+    "name": "key",
+    "required": False,
+    "description": "An unlisted video's share key, when the playback token was not issued "
+    "with it (a token issued with the key needs nothing more)",
+    "schema": {"type": "string", "minLength": 1, "maxLength": 100},
+}
 HIDDEN_404 = (
     "Unknown or deleted video, or one hidden from the caller (private, or unlisted without its key)"
 )
@@ -62,7 +70,9 @@ STREAM_403 = (
 @blp.route("/<objectid:video_id>/stream", methods=["GET"])
 @auth_required()
 @blp.arguments(StreamArgs, location="query")
-@blp.doc(parameters=[STREAM_TOKEN_PARAMETER])  # required: a missing one is 400 missing_token
+# Both written by hand: the documented list replaces the schema's (token is required there:
+# a missing one is 400 missing_token).
+@blp.doc(parameters=[STREAM_TOKEN_PARAMETER, STREAM_KEY_PARAMETER])
 @blp.response(200, StreamSchema)
 @blp.alt_response(400, description="No playback token (`missing_token`)")
 @blp.alt_response(403, description=STREAM_403)
