@@ -17,6 +17,11 @@ def owns(principal, video):
     return video["owner_id"] == principal.user["_id"]
 
 
+def owner_or_admin(principal, video):
+    """Who sees a video in every state, with its share key, whatever the owner's role now."""
+    return principal.role == "admin" or owns(principal, video)
+
+
 def can_manage(principal, video):
     """Admins manage every video; a creator its own. An owner demoted to viewer keeps its
     videos (and still sees them) but may not change them until it is a creator again."""
@@ -38,7 +43,7 @@ def _key_opens(video, key_digest):
 def can_see(principal, video, key_digest=None):
     """The one visibility rule: owner and admin always; anyone else a ready public video,
     or a ready unlisted one with its share key (``key_digest``, see share_key_digest)."""
-    if principal.role == "admin" or owns(principal, video):
+    if owner_or_admin(principal, video):
         return True
     if video["status"] != videos.READY:
         return False
@@ -74,7 +79,7 @@ def shown_to(principal, video):
     The key goes out under its own name (``owner_share_key``), which the schema dumps as
     ``share_key``: a video that never passed here cannot show it by accident.
     """
-    if principal.role == "admin" or owns(principal, video):
+    if owner_or_admin(principal, video):
         return {**video, "owner_share_key": video.get("share_key")}
     return video
 

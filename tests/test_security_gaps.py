@@ -118,7 +118,7 @@ class TestMediaLimiterStoresNoToken:
         with app.app_context():
             return [document for name in names for document in get_db()[name].find()]
 
-    def test_a_counter_exists_for_the_hash_and_the_token_is_nowhere(
+    def test_a_counter_exists_for_the_jti_and_the_token_is_nowhere(
         self, limited_app, playback_token
     ):
         documents = self.stored_limiter_documents(limited_app)
