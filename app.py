@@ -18,7 +18,7 @@ from blueprints import (
 from blueprints.api import register_converters
 from blueprints.request_class import ApiRequest
 from extensions import api, cors, limiter
-from models import db, media_file, playback_view
+from models import db, media_file, playback_view, recent_view
 from models import session as session_model
 from models import user as user_model
 from models import video as video_model
@@ -71,8 +71,10 @@ def register_database(app):
     mongo.on_ready(session_model.create_indexes)
     mongo.on_ready(video_model.create_indexes)
     mongo.on_ready(video_model.add_missing_keywords)
+    mongo.on_ready(video_model.add_missing_share_keys)
     mongo.on_ready(media_file.create_indexes)
     mongo.on_ready(playback_view.create_indexes)
+    mongo.on_ready(recent_view.create_indexes)
     mongo.on_ready(lambda database: accounts.bootstrap_admin())
     jobs = app.extensions["media_jobs"] = MediaJobs(app)
     # Videos a dead process left half-processed are picked up once the DB answers.

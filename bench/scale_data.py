@@ -128,6 +128,7 @@ def videos(count, end, rng, creators, media, words, stats):
     owner_weights, category_weights = zipf_weights(len(owners)), zipf_weights(len(CATEGORIES))
     rare_at = set(rng.sample(range(count), min(count, RARE_COUNT)))
     search_fields = getattr(video_model, "search_fields", None)
+    new_share_key = getattr(video_model, "new_share_key", None)  # as every stored video has
     for index, created in enumerate(spread(count, end, rng)):
         owner = rng.choices(owners, cum_weights=owner_weights)[0]
         title = rng.choices(words[:VOCABULARY_SIZE], cum_weights=zipf, k=rng.randint(3, 8))
@@ -157,6 +158,8 @@ def videos(count, end, rng, creators, media, words, stats):
         }
         if search_fields is not None:
             document.update(search_fields(document))
+        if new_share_key is not None:
+            document["share_key"] = new_share_key()
         everywhere = " ".join([*title, *description, *tags])
         for name, word in (("common", common), ("rare", rare)):
             stats[f"{name} titles"] += word in title

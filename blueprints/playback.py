@@ -1,7 +1,5 @@
 """/video/{id}: the stream JSON, playback tokens, and the media and thumbnail bytes."""
 
-import hashlib
-
 import marshmallow as ma
 from flask import current_app, request
 
@@ -9,9 +7,15 @@ from blueprints import streaming
 from blueprints.api import ApiBlueprint
 from blueprints.guards import auth_required, current_principal
 from blueprints.schemas.media_docs import TOKEN_PARAMETER, bytes_doc
-from blueprints.schemas.videos import PlaybackTokenArgs, PlaybackTokenSchema, StreamSchema
+from blueprints.schemas.videos import (
+    PlaybackTokenArgs,
+    PlaybackTokenSchema,
+    ShareKeyArgs,
+    StreamArgs,
+    StreamSchema,
+)
 from extensions import limiter
-from services import playback
+from services import playback, tokens
 
 blp = ApiBlueprint("playback", __name__, url_prefix="/video", description="Playback")
 
@@ -19,12 +23,18 @@ blp = ApiBlueprint("playback", __name__, url_prefix="/video", description="Playb
 def playback_token_key():
     """Media is limited per playback token (a player makes many requests), not per IP.
 
-    The key is a hash, so no usable token is ever written to the limiter's storage.
+    The key is the verified token's ``jti``, not its text: a decoder tolerates variants of
+    one token (padding, for one), and each text would get a budget of its own. A token that
+    does not verify is counted against its address, in a bucket of its own, so junk tokens
+    are no way around the limit. No usable token is ever written to the limiter's storage.
     """
     token = request.args.get("token")
     if not token:
         return f"ip:{request.remote_addr}"
-    return "token:" + hashlib.sha256(token.encode()).hexdigest()[:32]
+    try:
+        return "token:" + tokens.decode(token, tokens.PLAYBACK)["jti"]
+    except tokens.InvalidToken:
+        return f"invalid-token:{request.remote_addr}"
 
 
 def media_limit():
@@ -37,6 +47,17 @@ STREAM_TOKEN_PARAMETER = {
     "description": "The video's playback token (from the dashboard or "
     "POST /video/{id}/playback-token); the Bearer access token is required too",
 }
+STREAM_KEY_PARAMETER = {
+    "in": "query",
+    "name": "key",
+    "required": False,
+    "description": "An unlisted video's share key, when the playback token was not issued "
+    "with it (a token issued with the key needs nothing more)",
+    "schema": {"type": "string", "minLength": 1, "maxLength": 100},
+}
+HIDDEN_404 = (
+    "Unknown or deleted video, or one hidden from the caller (private, or unlisted without its key)"
+)
 STREAM_403 = (
     "The playback token is refused (the caller stays signed in): "
     "`playback_token_invalid` (not a playback token, or tampered with), "
@@ -48,12 +69,14 @@ STREAM_403 = (
 
 @blp.route("/<objectid:video_id>/stream", methods=["GET"])
 @auth_required()
-@blp.arguments(PlaybackTokenArgs, location="query")
-@blp.doc(parameters=[STREAM_TOKEN_PARAMETER])  # required: a missing one is 400 missing_token
+@blp.arguments(StreamArgs, location="query")
+# Both written by hand: the documented list replaces the schema's (token is required there:
+# a missing one is 400 missing_token).
+@blp.doc(parameters=[STREAM_TOKEN_PARAMETER, STREAM_KEY_PARAMETER])
 @blp.response(200, StreamSchema)
 @blp.alt_response(400, description="No playback token (`missing_token`)")
 @blp.alt_response(403, description=STREAM_403)
-@blp.alt_response(404, description="Unknown or deleted video")
+@blp.alt_response(404, description=HIDDEN_404)
 @blp.alt_response(409, description="The video is not ready")
 def stream(args, video_id):
     """Where to play a video: the absolute, signed ``stream_url`` the app's WebView opens.
@@ -62,17 +85,22 @@ def stream(args, video_id):
     playback token is a 403 whose code says why; get a new one from the dashboard or
     ``POST /video/{id}/playback-token``.
     """
-    return playback.stream_info(current_principal(), video_id, args["token"])
+    return playback.stream_info(current_principal(), video_id, args["token"], args.get("key"))
 
 
 @blp.route("/<objectid:video_id>/playback-token", methods=["POST"])
 @auth_required()
+@blp.arguments(ShareKeyArgs, location="query")
 @blp.response(200, PlaybackTokenSchema)
-@blp.alt_response(404, description="Unknown or deleted video")
+@blp.alt_response(404, description=HIDDEN_404)
 @blp.alt_response(409, description="The video is not ready")
-def new_playback_token(video_id):
-    """A fresh playback token for one video, and its media URL."""
-    return playback.new_session(current_principal(), video_id)
+def new_playback_token(args, video_id):
+    """A fresh playback token for one video, and its media URL.
+
+    Someone else's unlisted video needs ``?key=<share key>``; the token then plays it
+    (media, thumbnail, ``/stream``) until the key is replaced.
+    """
+    return playback.new_session(current_principal(), video_id, args.get("key"))
 
 
 BYTE_ROUTE_ERRORS = {

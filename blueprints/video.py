@@ -8,6 +8,7 @@ from blueprints.schemas.common import MessageSchema
 from blueprints.schemas.videos import (
     CatalogueArgs,
     DeleteArgs,
+    ShareKeyArgs,
     UploadSchema,
     VideoEditSchema,
     VideoEnvelopeSchema,
@@ -30,32 +31,49 @@ blp = ApiBlueprint("video", __name__, url_prefix="/video", description="Videos")
 def upload(fields):
     """Upload a video or audio file (multipart); processing continues in the background."""
     part = fields.pop("file")
-    video = uploads.accept(current_principal(), Path(part.stream.name), part.filename, fields)
-    return {"video": video}
+    principal = current_principal()
+    video = uploads.accept(principal, Path(part.stream.name), part.filename, fields)
+    return {"video": videos.shown_to(principal, video)}
 
 
 @blp.route("/<objectid:video_id>", methods=["GET"])
 @auth_required()
+@blp.arguments(ShareKeyArgs, location="query")
 @blp.response(200, VideoEnvelopeSchema)
-def details(video_id):
-    """A video's details (owner and admin see it in any state)."""
-    return {"video": videos.visible_to(current_principal(), video_id)}
+@blp.alt_response(404, description="Unknown, deleted, or hidden from the caller")
+def details(args, video_id):
+    """A video's details (owner and admin see it in any state, with its ``share_key``).
+
+    Someone else's unlisted video needs ``?key=<share key>``.
+    """
+    return {"video": videos.details(current_principal(), video_id, args.get("key"))}
 
 
 @blp.route("/<objectid:video_id>/status", methods=["GET"])
 @auth_required()
+@blp.arguments(ShareKeyArgs, location="query")
 @blp.response(200, VideoStatusSchema)
-def status(video_id):
+@blp.alt_response(404, description="Unknown, deleted, or hidden from the caller")
+def status(args, video_id):
     """processing, ready or failed (with a reason)."""
-    return videos.visible_to(current_principal(), video_id)
+    return videos.details(current_principal(), video_id, args.get("key"))
+
+
+MANAGE_403 = (
+    "A video the caller may see but not change: `not_owner`, or `insufficient_role` for an "
+    "owner who is no longer a creator"
+)
+MANAGE_404 = "Unknown, deleted, or hidden from the caller (whatever the method)"
 
 
 @blp.route("/<objectid:video_id>", methods=["PATCH"])
 @auth_required()
 @blp.arguments(VideoEditSchema)
 @blp.response(200, VideoEnvelopeSchema)
+@blp.alt_response(403, description=MANAGE_403)
+@blp.alt_response(404, description=MANAGE_404)
 def edit(fields, video_id):
-    """Change title, description, category, tags or visibility (owner or admin)."""
+    """Change title, description, category, tags or visibility (owner creator or admin)."""
     return {"video": videos.edit(current_principal(), video_id, fields)}
 
 
@@ -63,6 +81,8 @@ def edit(fields, video_id):
 @auth_required()
 @blp.arguments(DeleteArgs, location="query")
 @blp.response(200, MessageSchema)
+@blp.alt_response(403, description=MANAGE_403 + "; `admin_only` for a purge")
+@blp.alt_response(404, description=MANAGE_404)
 def delete(args, video_id):
     """Soft delete (owner or admin): hidden everywhere. ``?purge=true`` (admin): files removed."""
     videos.delete(current_principal(), video_id, purge=args["purge"])
@@ -74,7 +94,18 @@ def delete(args, video_id):
 @blp.response(200, VideoEnvelopeSchema)
 def restore(video_id):
     """Undo a soft delete (admin)."""
-    return {"video": videos.restore(video_id)}
+    return {"video": videos.restore(current_principal(), video_id)}
+
+
+@blp.route("/<objectid:video_id>/share-key", methods=["POST"])
+@auth_required()
+@blp.response(200, VideoEnvelopeSchema)
+@blp.alt_response(403, description=MANAGE_403)
+@blp.alt_response(404, description=MANAGE_404)
+def new_share_key(video_id):
+    """A new share key (owner creator or admin): the old one, and the playback tokens
+    issued with it, stop opening the unlisted video at once."""
+    return {"video": videos.new_share_key(current_principal(), video_id)}
 
 
 catalogue_blp = ApiBlueprint("catalogue", __name__, description="The public catalogue")

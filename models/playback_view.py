@@ -1,10 +1,11 @@
-"""The ``playback_views`` collection: which playback sessions have been counted.
+"""The ``playback_views`` collection: which playback sessions (tokens) have played.
 
-A view is one playback session (one playback token), however many range
-requests its player makes. The token's ``jti`` is the document's ``_id``, so
-the unique ``_id`` index decides races between workers: the first insert
-counts, every later one is a duplicate. Entries remove themselves (TTL) once
-their token has expired and can no longer be used.
+Only a token's first play may count a view, however many range requests its
+player makes (whether it does also depends on models.recent_view). The token's
+``jti`` is the document's ``_id``, so the unique ``_id`` index decides races
+between workers: the first insert wins, every later one is a duplicate.
+Entries remove themselves (TTL) once their token has expired and can no longer
+be used.
 """
 
 from pymongo import ASCENDING
@@ -25,7 +26,7 @@ def create_indexes(database):
 
 
 def first_use(token_id, video_id, user_id, expires_at):
-    """Record a playback session; True only the first time ``token_id`` is seen."""
+    """Record a playback session's first play; True only the first time ``token_id`` is seen."""
     try:
         collection().insert_one(
             {

@@ -1,6 +1,7 @@
 """The ``videos`` collection: one document per upload, from processing to ready."""
 
 import logging
+import secrets
 from datetime import timedelta
 
 from pymongo import ASCENDING, DESCENDING
@@ -42,6 +43,13 @@ def create_indexes(database):
         videos.create_index(keys, name=name)
     videos.create_index([("owner_id", ASCENDING), ("created_at", DESCENDING)], name="owner")
     videos.create_index([("status", ASCENDING), ("lease_until", ASCENDING)], name="processing")
+    # Finds the videos stored before share keys (add_missing_share_keys), without a scan.
+    videos.create_index([("share_key", ASCENDING)], name="share_key")
+
+
+def new_share_key():
+    """What opens an unlisted video: 128 random bits, so ids (which are guessable) never do."""
+    return secrets.token_urlsafe(16)
 
 
 SEARCHABLE = ("title", "tags", "description")
@@ -78,6 +86,26 @@ def add_missing_keywords(database):
     )
 
 
+SHARE_KEYS_MIGRATION = "video_share_keys_v1"
+
+
+def add_missing_share_keys(database):
+    """Start-up migration: videos stored before share keys get one each (idempotent).
+
+    Like add_missing_keywords: a marker makes later start-ups one read, and the update only
+    fills a key that is still missing, so two processes starting together agree.
+    """
+    if database.migrations.find_one({"_id": SHARE_KEYS_MIGRATION}) is not None:
+        return
+    for document in database.videos.find({"share_key": None}, {"_id": 1}):
+        database.videos.update_one(
+            {"_id": document["_id"], "share_key": None}, {"$set": {"share_key": new_share_key()}}
+        )
+    database.migrations.update_one(
+        {"_id": SHARE_KEYS_MIGRATION}, {"$setOnInsert": {"done_at": utcnow()}}, upsert=True
+    )
+
+
 def insert(document):
     now = utcnow()
     document.update(
@@ -89,6 +117,7 @@ def insert(document):
         lease_until=None,
         lease_owner=None,
         failure_reason=None,
+        share_key=new_share_key(),
         **search_fields(document),
     )
     document["_id"] = collection().insert_one(document).inserted_id
@@ -190,6 +219,10 @@ def catalogue_page(per_page, after=None, window=None, words=(), category=None, c
     return keyset.newest_first(
         collection(), equality, per_page, after=after, window=window, keep=keep, fields=fields
     )
+
+
+def replace_share_key(video_id):
+    update(video_id, share_key=new_share_key())
 
 
 def soft_delete(video_id):

@@ -8,9 +8,9 @@ visible to its user and not deleted.
 """
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
-from models import media_file, playback_view
+from models import media_file, playback_view, recent_view
 from models import video as videos
 from services import playback_tokens, urls
 from services import videos as video_rules
@@ -36,16 +36,24 @@ class Playable:
         return self.file["length"]
 
 
-# Playback tokens this process has already counted, the most recent few thousand. A player
+# Playback tokens this process has already seen play, the most recent few thousand. A player
 # makes dozens of range requests per session; remembering its token here spares each later
 # request a write that the unique index would refuse anyway. The database stays the judge
 # across workers.
 _counted = Recent(10_000)
 
+# A user's views of one video count at most once in this long, however many playback tokens
+# they ask for (each dashboard load issues one).
+VIEW_WINDOW = timedelta(minutes=30)
 
-def ready_video(principal, video_id):
-    """The video if ``principal`` may play it now: 404 unknown or hidden, 409 not ready."""
-    video = video_rules.visible_to(principal, video_id)
+
+def ready_video(principal, video_id, key_digest=None):
+    """The video if ``principal`` may play it now: 404 unknown or hidden, 409 not ready.
+
+    ``key_digest`` opens an unlisted video (services.videos.can_see): from ``?key=`` on the
+    JSON routes, from the playback token's ``skd`` claim on the media routes.
+    """
+    video = video_rules.visible_to(principal, video_id, key_digest)
     if video["status"] != videos.READY:
         raise Conflict(
             f"The video is not ready to play (status: {video['status']}).",
@@ -54,10 +62,19 @@ def ready_video(principal, video_id):
     return video
 
 
-def new_session(principal, video_id):
-    """``POST /video/{id}/playback-token``: a fresh token and its media URL."""
-    video = ready_video(principal, video_id)
-    minted = playback_tokens.issue(principal, video["_id"], video.get("duration"))
+def _digest(share_key):
+    return video_rules.share_key_digest(share_key) if share_key else None
+
+
+def new_session(principal, video_id, share_key=None):
+    """``POST /video/{id}/playback-token``: a fresh token and its media URL.
+
+    A token issued with the share key carries its digest, so it plays the unlisted video
+    for as long as that key is the video's (a new key stops it).
+    """
+    digest = _digest(share_key)
+    video = ready_video(principal, video_id, digest)
+    minted = playback_tokens.issue(principal, video["_id"], video.get("duration"), digest)
     return {
         "playback_token": minted.token,
         "expires_at": minted.expires_at,
@@ -65,10 +82,13 @@ def new_session(principal, video_id):
     }
 
 
-def stream_info(principal, video_id, token):
-    """``GET /video/{id}/stream``: what the React Native app opens in its WebView."""
+def stream_info(principal, video_id, token, share_key=None):
+    """``GET /video/{id}/stream``: what the React Native app opens in its WebView.
+
+    An unlisted video opens with ``?key=`` or with a token that was issued with the key.
+    """
     holder = playback_tokens.verify(token, video_id, principal)
-    video = ready_video(principal, video_id)
+    video = ready_video(principal, video_id, _digest(share_key) or holder.claims.get("skd"))
     return {
         "stream_url": urls.media_url(video["_id"], token),
         "video_id": video["_id"],
@@ -92,11 +112,14 @@ def media(token, video_id, count_view=False):
 
 
 def _count_view(principal, video):
-    """One view per playback session (token), however many ranges its player asks."""
-    claims = principal.claims
+    """At most one view per user and video per VIEW_WINDOW, and only at a playback token's
+    first play, however many ranges its player asks: a token that played once never counts
+    again, even after the window."""
+    claims, user_id = principal.claims, principal.user["_id"]
     if claims["jti"] in _counted:
         return
-    if playback_view.first_use(claims["jti"], video["_id"], principal.user["_id"], _expiry(claims)):
+    first = playback_view.first_use(claims["jti"], video["_id"], user_id, _expiry(claims))
+    if first and recent_view.count_if_due(user_id, video["_id"], VIEW_WINDOW):
         videos.add_view(video["_id"])
     _counted.remember(claims["jti"])
 
@@ -111,7 +134,7 @@ def thumbnail(token, video_id):
 
 def _authorized(token, video_id):
     principal = playback_tokens.verify(token, video_id)
-    return principal, ready_video(principal, video_id)
+    return principal, ready_video(principal, video_id, principal.claims.get("skd"))
 
 
 def _expiry(claims):

@@ -26,8 +26,12 @@ WRONG_VIDEO = "playback_token_wrong_video"
 WRONG_USER = "playback_token_wrong_user"
 
 
-def issue(principal, video_id, duration_seconds=None):
-    return tokens.mint_playback(principal.user_id, principal.session_id, video_id, duration_seconds)
+def issue(principal, video_id, duration_seconds=None, key_digest=None):
+    """A playback token; ``key_digest`` (services.videos.share_key_digest) when it was
+    asked for with an unlisted video's share key."""
+    return tokens.mint_playback(
+        principal.user_id, principal.session_id, video_id, duration_seconds, key_digest
+    )
 
 
 def verify(token, video_id, principal=None):

@@ -174,9 +174,12 @@ def reissue_pair(user_id, session_id, record):
     return Pair(access=sign(ACCESS), refresh=sign(REFRESH))
 
 
-def mint_playback(user_id, session_id, video_id, duration_seconds=None):
+def mint_playback(user_id, session_id, video_id, duration_seconds=None, key_digest=None):
     lifetime = playback_lifetime(duration_seconds)
-    return _mint(PLAYBACK, user_id, session_id, lifetime, {"vid": str(video_id)})
+    extra = {"vid": str(video_id)}
+    if key_digest:
+        extra["skd"] = key_digest  # the share key it was issued with (services.videos)
+    return _mint(PLAYBACK, user_id, session_id, lifetime, extra)
 
 
 def decode(token, kind):

@@ -37,6 +37,7 @@ PRIVILEGED = {
     "PATCH /video/{video_id}": "creator",
     "DELETE /video/{video_id}": "creator",
     "POST /video/{video_id}/restore": "admin",
+    "POST /video/{video_id}/share-key": "creator",
     "GET /admin/users": "admin",
     "PATCH /admin/users/{user_id}/role": "admin",
 }

@@ -20,8 +20,8 @@ from schemathesis.config import SchemathesisConfig
 from tests import schema_world
 from tests.schema_bugs import FIXED, KNOWN_BUGS
 
-# 21 operations x EXAMPLES generated cases (plus schemathesis' explicit and coverage-phase cases).
-OPERATIONS = 21
+# 22 operations x EXAMPLES generated cases (plus schemathesis' explicit and coverage-phase cases).
+OPERATIONS = 22
 EXAMPLES = 100
 MIN_CASES = 1000
 

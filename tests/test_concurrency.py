@@ -1,8 +1,9 @@
 """Races the database must decide, run for real on the embedded server.
 
 Two racing signups give one user (a unique index, not a lookup, decides:
-docs/accounts.md#signup); a view is counted once per playback session (token),
-however many range requests its player makes at once (docs/playback.md#views).
+docs/accounts.md#signup); a view is counted once per user and video per 30
+minutes, and only at a playback token's first play, however many range
+requests and tokens race (docs/playback.md#views).
 
 Concurrency is real, not a loop of calls: every request has its own thread
 and its own Flask test client (one client must not be shared between
@@ -17,7 +18,7 @@ shared by every app in this process (so two app instances alone do not
 separate it). The playback tests therefore also run with that cache replaced
 by one that never remembers, as if each request landed on a fresh worker:
 then every request reaches the database, and only the unique ``_id`` of
-``playback_views`` can keep the count right.
+``playback_views`` and ``recent_views`` can keep the count right.
 """
 
 import threading
@@ -190,19 +191,12 @@ def views_of(app, video_id):
         database = get_db()
         video = database.videos.find_one({"_id": ObjectId(video_id)})
         sessions = list(database.playback_views.find({"video_id": ObjectId(video_id)}))
-    return video["views"], sessions
+        windows = list(database.recent_views.find({"video_id": ObjectId(video_id)}))
+    return video["views"], sessions, windows
 
 
-@embedded_only
-@MEMORY
-def test_twenty_concurrent_sessions_count_twenty_views(
-    race, library, accounts, multi_chunk_mp4, memory
-):
-    apps, in_flight, first_uses = race
-    video = library.ready_video(multi_chunk_mp4)
-    viewers = [accounts.user_with_token("viewer") for _ in range(4)]
-    tokens = [library.playback_token(video["id"], viewers[n % 4]) for n in range(20)]
-    assert len(set(tokens)) == 20
+def race_first_plays(apps, in_flight, video, tokens):
+    """Every token's first plays (three ranges each), all at once, over both apps."""
     requests = [
         (apps[(n + k) % 2].test_client(), token, range_header)
         for n, token in enumerate(tokens)
@@ -215,16 +209,48 @@ def test_twenty_concurrent_sessions_count_twenty_views(
             for client, token, rh in requests
         ]
     )
-
     for (_, _, range_header), response in zip(requests, responses, strict=True):
         assert_partial(response, video["bytes"], range_header)
-    views, sessions = views_of(apps[0], video["id"])
-    assert views == 20
+
+
+@embedded_only
+@MEMORY
+def test_twenty_concurrent_sessions_of_four_users_count_four_views(
+    race, library, accounts, multi_chunk_mp4, memory
+):
+    apps, in_flight, first_uses = race
+    video = library.ready_video(multi_chunk_mp4)
+    viewers = [accounts.user_with_token("viewer") for _ in range(4)]
+    tokens = [library.playback_token(video["id"], viewers[n % 4]) for n in range(20)]
+    assert len(set(tokens)) == 20
+    race_first_plays(apps, in_flight, video, tokens)
+
+    views, sessions, windows = views_of(apps[0], video["id"])
+    assert views == 4  # one per user: docs/playback.md#views
     assert len(sessions) == 20
     assert len({session["user_id"] for session in sessions}) == 4
+    assert len(windows) == 4
     assert first_uses.counted == 20
     if memory.startswith("no cache"):
         assert first_uses.asked == 60  # 40 duplicates reached the database and were refused
+    assert in_flight.peak >= 5, "the requests never overlapped: this was not a race"
+
+
+@embedded_only
+@MEMORY
+def test_twenty_new_tokens_of_one_user_racing_count_one_view(
+    race, library, viewer, multi_chunk_mp4, memory
+):
+    apps, in_flight, first_uses = race
+    video = library.ready_video(multi_chunk_mp4)
+    tokens = [library.playback_token(video["id"], viewer) for _ in range(20)]
+    race_first_plays(apps, in_flight, video, tokens)
+
+    views, sessions, windows = views_of(apps[0], video["id"])
+    assert views == 1
+    assert len(sessions) == 20  # each token played once; only one of them counted
+    assert len(windows) == 1
+    assert first_uses.counted == 20
     assert in_flight.peak >= 5, "the requests never overlapped: this was not a race"
 
 
@@ -247,7 +273,7 @@ def test_one_session_racing_itself_counts_one_view(race, library, viewer, multi_
 
     for range_header, response in zip(ranges, responses, strict=True):
         assert_partial(response, video["bytes"], range_header)
-    views, sessions = views_of(apps[0], video["id"])
+    views, sessions, _ = views_of(apps[0], video["id"])
     assert views == 1
     assert len(sessions) == 1
     assert first_uses.counted == 1

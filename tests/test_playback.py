@@ -12,6 +12,7 @@ from urllib.parse import parse_qs, urlsplit
 import jwt
 import pytest
 
+from models import recent_view
 from models import video as videos
 from models.common import object_id
 from models.db import get_db
@@ -257,13 +258,59 @@ class TestMediaTokens:
         assert response.status_code == 200
 
 
+class Clock:
+    """Moves the clock that view windows are measured by (models.recent_view.utcnow)."""
+
+    def __init__(self, monkeypatch):
+        self.offset = timedelta(0)
+        real = recent_view.utcnow
+        monkeypatch.setattr(recent_view, "utcnow", lambda: real() + self.offset)
+
+    def advance(self, **amount):
+        self.offset += timedelta(**amount)
+
+
+def play_one_byte(client, video_id, token):
+    assert media(client, video_id, token, Range="bytes=0-0").status_code == 206
+
+
 class TestViews:
-    def test_one_view_per_playback_session(self, client, library, video, viewer, token):
+    def test_a_playback_session_counts_once_whatever_its_ranges(
+        self, client, library, video, token
+    ):
         for header in ("bytes=0-1", "bytes=0-", "bytes=900000-", None):
             media(client, video["id"], token, **({"Range": header} if header else {}))
         assert views_of(library.app, video["id"]) == 1
-        media(client, video["id"], library.playback_token(video["id"], viewer))
+
+    def test_thirty_new_tokens_of_one_user_count_one_view(
+        self, client, accounts, library, video, viewer
+    ):
+        # The attack: a fresh playback token and one byte, again and again.
+        for _ in range(30):
+            play_one_byte(client, video["id"], library.playback_token(video["id"], viewer))
+        assert views_of(library.app, video["id"]) == 1
+        someone_else = accounts.user_with_token("viewer")
+        play_one_byte(client, video["id"], library.playback_token(video["id"], someone_else))
         assert views_of(library.app, video["id"]) == 2
+
+    def test_a_user_counts_again_thirty_minutes_after_the_last_counted_view(
+        self, client, library, video, viewer, token, monkeypatch
+    ):
+        clock = Clock(monkeypatch)
+        play_one_byte(client, video["id"], token)
+        clock.advance(minutes=29, seconds=59)  # across any half-hour boundary, still too soon
+        play_one_byte(client, video["id"], library.playback_token(video["id"], viewer))
+        assert views_of(library.app, video["id"]) == 1
+        clock.advance(seconds=1)  # 30 minutes after the counted view
+        play_one_byte(client, video["id"], library.playback_token(video["id"], viewer))
+        assert views_of(library.app, video["id"]) == 2
+
+    def test_one_token_never_counts_twice(self, client, library, video, token, monkeypatch):
+        clock = Clock(monkeypatch)
+        play_one_byte(client, video["id"], token)
+        clock.advance(hours=2)
+        play_one_byte(client, video["id"], token)  # the same session, still playing
+        assert views_of(library.app, video["id"]) == 1
 
     def test_head_and_refused_requests_are_not_views(self, client, library, video, token):
         client.head(f"/video/{video['id']}/media", query_string={"token": token})
@@ -296,3 +343,28 @@ class TestMediaRateLimit:
         assert statuses == [206, 200, 200, 200, 200]
         assert_error(media(client, video["id"], first), 429, "too_many_requests")
         assert media(client, video["id"], second).status_code == 200  # its own budget
+
+    def test_a_variant_of_a_token_shares_its_budget(self, limited, multi_chunk_mp4):
+        from tests.conftest import Accounts, Library
+
+        client = limited.test_client()
+        library = Library(limited, client, Accounts(client, limited))
+        video = library.ready_video(multi_chunk_mp4)
+        token = library.playback_token(video["id"], library.owner)
+        # PyJWT decodes the token with padding appended: the same token in another text.
+        statuses = [media(client, video["id"], token + "=" * (n % 2)).status_code for n in range(5)]
+        assert statuses == [200] * 5
+        assert_error(media(client, video["id"], token + "="), 429, "too_many_requests")
+        assert_error(media(client, video["id"], token), 429, "too_many_requests")
+
+    def test_tokens_that_do_not_verify_share_one_budget_per_address(self, limited, multi_chunk_mp4):
+        from tests.conftest import Accounts, Library
+
+        client = limited.test_client()
+        library = Library(limited, client, Accounts(client, limited))
+        video = library.ready_video(multi_chunk_mp4)
+        statuses = [media(client, video["id"], f"junk-{n}").status_code for n in range(5)]
+        assert statuses == [401] * 5
+        assert_error(media(client, video["id"], "junk-6"), 429, "too_many_requests")
+        token = library.playback_token(video["id"], library.owner)
+        assert media(client, video["id"], token).status_code == 200  # a real one has its own

@@ -3,8 +3,8 @@
 - ``RATELIMIT_REFRESH``: the 31st ``POST /auth/refresh`` in a minute from one IP is
   429 with the JSON error shape and Retry-After, whether the refresh tokens were real
   (a rotating chain) or guesses; another IP keeps its own budget.
-- The media limiter's key is a hash of the playback token: its MongoDB collections hold
-  a counter for the hash, and neither the token nor its JWT signature.
+- The media limiter's key is the verified playback token's ``jti``: its MongoDB
+  collections hold a counter for it, and neither the token nor its JWT signature.
 - CORS never allows credentials: no ``Access-Control-Allow-Credentials`` on a preflight
   or on a simple response, for an allowed origin.
 - A password over 72 bytes counts in full (the pre-hash), never matched on its first 72
@@ -12,14 +12,12 @@
 - A refresh for a user deleted from the database is 401 and revokes that session.
 """
 
-import hashlib
-
 import pytest
 from bson import ObjectId, json_util
 from flask import Flask
 
 from models.db import get_db
-from services import passwords
+from services import passwords, tokens
 from tests.conftest import Accounts, Library
 from tests.test_auth_api import assert_error
 
@@ -120,7 +118,7 @@ class TestMediaLimiterStoresNoToken:
         with app.app_context():
             return [document for name in names for document in get_db()[name].find()]
 
-    def test_a_counter_exists_for_the_hash_and_the_token_is_nowhere(
+    def test_a_counter_exists_for_the_jti_and_the_token_is_nowhere(
         self, limited_app, playback_token
     ):
         documents = self.stored_limiter_documents(limited_app)
@@ -128,9 +126,11 @@ class TestMediaLimiterStoresNoToken:
         assert playback_token not in stored
         # The signature is the part only the server can make: alone it must not be kept either.
         assert playback_token.rsplit(".", 1)[1] not in stored
-        # The scan did see the limiter's records: the three media requests, under the hash.
-        token_hash = hashlib.sha256(playback_token.encode()).hexdigest()[:32]
-        counts = [doc["count"] for doc in documents if f"token:{token_hash}" in str(doc["_id"])]
+        # The scan did see the limiter's records: the three media requests, under the token's
+        # jti (an id, which plays nothing without the signed token around it).
+        with limited_app.app_context():
+            jti = tokens.decode(playback_token, tokens.PLAYBACK)["jti"]
+        counts = [doc["count"] for doc in documents if f"token:{jti}" in str(doc["_id"])]
         assert counts == [3]
 
 

@@ -75,6 +75,14 @@ class VideoSchema(ma.Schema):
     creator = ma.fields.Function(lambda video: CreatorSchema().dump(video))
     created_at = UtcDateTime()
     updated_at = UtcDateTime()
+    # Only services.videos.shown_to sets owner_share_key: anything else never shows the key.
+    share_key = ma.fields.String(
+        attribute="owner_share_key",
+        metadata={
+            "description": "Only in the owner's and an admin's view: the key that lets "
+            "others open the video when it is unlisted (`?key=`)"
+        },
+    )
 
 
 class VideoEnvelopeSchema(ma.Schema):
@@ -140,6 +148,20 @@ class DashboardSchema(ma.Schema):
     pagination = ma.fields.Nested(PaginationSchema, required=True)
 
 
+def share_key_field():
+    return ma.fields.String(
+        validate=validate.Length(min=1, max=100),
+        metadata={
+            "description": "An unlisted video's share key (from its owner); without it, an "
+            "unlisted video of someone else answers 404 like an unknown id"
+        },
+    )
+
+
+class ShareKeyArgs(StrictSchema):
+    key = share_key_field()
+
+
 class PlaybackTokenArgs(ma.Schema):
     """``?token=``: the playback token. On the media routes other query
     parameters (a player's cache-busting ``_=``) are ignored, not refused."""
@@ -147,6 +169,13 @@ class PlaybackTokenArgs(ma.Schema):
     token = ma.fields.String(
         load_default=None, metadata={"description": "The playback token (the only credential)"}
     )
+
+
+class StreamArgs(PlaybackTokenArgs):
+    """``/stream``: the playback token, and the share key of an unlisted video (a token
+    issued with the key does without it)."""
+
+    key = share_key_field()
 
 
 class PlaybackTokenSchema(ma.Schema):
