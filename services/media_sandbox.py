@@ -34,6 +34,8 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 # Decoders and x264 run threads, whose CPU time adds up: the wall clock is the real budget,
 # this only stops a child that outlives its parent.
 CPU_SECONDS_PER_WALL_SECOND = 2
+# The child reads hostile bytes: it inherits no secrets, only what running Python needs.
+INHERITED_VARIABLES = ("PATH", "LANG", "LC_ALL", "TMPDIR", "PYTHONPATH", "LD_LIBRARY_PATH")
 CHILD_ENVIRONMENT = {
     # One thread per math library and two malloc arenas: every idle thread pool and
     # per-thread arena reserves address space, which RLIMIT_AS counts.
@@ -90,7 +92,7 @@ def run(operation, arguments, budget):
                 stdout=subprocess.PIPE,
                 stderr=errors,
                 cwd=PROJECT_ROOT,
-                env={**os.environ, **CHILD_ENVIRONMENT},
+                env=_child_environment(),
                 timeout=budget.seconds,
                 check=False,
             )
@@ -99,6 +101,11 @@ def run(operation, arguments, budget):
                 f"the media step took longer than {budget.seconds} s and was stopped"
             ) from None
         return _answer(finished, budget, _tail(errors))
+
+
+def _child_environment():
+    inherited = {name: os.environ[name] for name in INHERITED_VARIABLES if name in os.environ}
+    return {**inherited, **CHILD_ENVIRONMENT}
 
 
 def _tail(errors):
