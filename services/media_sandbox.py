@@ -19,6 +19,7 @@ OpenCV is only imported by the thumbnail step).
 """
 
 import json
+import logging
 import os
 import resource
 import subprocess
@@ -27,8 +28,12 @@ import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+import av
+
 from services.media_limits import MediaLimits
 from services.media_probe import MediaInfo, NotMedia
+
+log = logging.getLogger(__name__)
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 # Decoders and x264 run threads, whose CPU time adds up: the wall clock is the real budget,
@@ -129,7 +134,8 @@ def _answer(finished, budget, stderr):
             f"the media step was killed by signal {-finished.returncode} "
             f"(limits: {budget.memory_mb} MB, {budget.seconds} s)"
         )
-    raise SandboxFailed(f"the media step died (exit {finished.returncode}): {stderr[-300:]}")
+    log.warning("media child died (exit %s): %s", finished.returncode, stderr)
+    raise SandboxFailed(f"the media step died (exit {finished.returncode})")  # no paths in it
 
 
 # ---- the child ------------------------------------------------------------------------
@@ -161,7 +167,9 @@ def _failure(error, memory_mb):
     if isinstance(error, MemoryError) or getattr(error, "errno", None) == 12:  # ENOMEM
         message = f"the media step ran out of its memory budget ({memory_mb} MB)"
         return {"ok": False, "kind": "memory", "message": message}
-    return {"ok": False, "kind": "error", "message": f"{type(error).__name__}: {error}"[:500]}
+    # FFmpeg's messages name the file: its strerror alone keeps temp paths out of the reason.
+    detail = error.strerror if isinstance(error, av.FFmpegError) else str(error)
+    return {"ok": False, "kind": "error", "message": f"{type(error).__name__}: {detail}"[:500]}
 
 
 def main():
