@@ -86,21 +86,27 @@ def claimed_durations(container, streams=None):
 
 
 class _Span:
-    """First and last instant, and packet count, of one stream's packets."""
+    """First and last instant, and packet count, of one stream's packets (in its ticks)."""
 
-    def __init__(self, stream):
+    def __init__(self, stream, limits):
         self.stream = stream
         self.start = self.end = None
         self.packets = 0
+        # The cap in the stream's own ticks: one integer comparison per packet.
+        self.max_ticks = int(limits.max_seconds / stream.time_base)
+        self.limits = limits
 
-    def add(self, packet):
-        time = packet.pts if packet.pts is not None else packet.dts
-        if time is None:
-            return
+    def add(self, time, duration):
         self.packets += 1
-        end = time + (packet.duration or 0)
-        self.start = time if self.start is None else min(self.start, time)
-        self.end = end if self.end is None else max(self.end, end)
+        end = time + (duration or 0)
+        if self.start is None:
+            self.start, self.end = time, end
+        if time < self.start:
+            self.start = time
+        if end > self.end:
+            self.end = end
+        if self.end - self.start > self.max_ticks:
+            self.limits.check_seconds(self.seconds, "its timestamps run for")
 
     @property
     def seconds(self):
@@ -112,11 +118,11 @@ class _Span:
 def trusted_duration(container, streams, limits):
     """Seconds the packets of ``streams`` span, refused when absurd or when the headers,
     frame count or audio sample count disagree. Reads packets, decodes nothing."""
-    spans = {stream.index: _Span(stream) for stream in streams}
+    spans = {stream.index: _Span(stream, limits) for stream in streams}
     for packet in container.demux(*streams):
-        span = spans[packet.stream.index]
-        span.add(packet)
-        limits.check_seconds(span.seconds, "its timestamps run for")
+        time = packet.pts if packet.pts is not None else packet.dts
+        if time is not None:  # the flushing packet at the end has neither
+            spans[packet.stream_index].add(time, packet.duration)
     for span in spans.values():
         if span.stream.type == "video":
             _check_frames(span, limits)

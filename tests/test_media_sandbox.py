@@ -97,6 +97,13 @@ class TestSandbox:
             media_sandbox.run("probe", request, media_sandbox.Budget(memory_mb=512, seconds=1))
         assert children_running("services.media_sandbox") == []
 
+    def test_the_child_inherits_no_secrets(self, monkeypatch):
+        monkeypatch.setenv("JWT_SECRET_KEY", "a-secret-the-child-must-not-see")
+        monkeypatch.setenv("MONGODB_URI", "mongodb://user:password@db/video_app")
+        environment = media_sandbox._child_environment()
+        assert "JWT_SECRET_KEY" not in environment and "MONGODB_URI" not in environment
+        assert environment["MALLOC_ARENA_MAX"] == "2"
+
     def test_the_answer_of_a_child_is_the_media_info(self, tmp_path):
         clip = demo_media.write_video(tmp_path / "clip.mp4")
         config = {
