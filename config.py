@@ -76,6 +76,14 @@ class BaseConfig:
         self.MAX_JSON_KB = env_int("MAX_JSON_KB", 64)
         # A processing job's lease on its video; a heartbeat renews it every quarter of it.
         self.PROCESSING_LEASE_SECONDS = env_int("PROCESSING_LEASE_SECONDS", 120)
+        # What an upload may be (422 above), and what probing and processing it may cost.
+        self.MAX_MEDIA_DURATION_HOURS = env_int("MAX_MEDIA_DURATION_HOURS", 12)
+        self.MAX_VIDEO_DIMENSION = env_int("MAX_VIDEO_DIMENSION", 4096)
+        self.MAX_VIDEO_PIXELS = env_int("MAX_VIDEO_PIXELS", 4096 * 2160)
+        self.MAX_FRAME_RATE = env_int("MAX_FRAME_RATE", 240)
+        self.MEDIA_JOB_MEMORY_MB = env_int("MEDIA_JOB_MEMORY_MB", 1024)
+        self.MEDIA_JOB_SECONDS = env_int("MEDIA_JOB_SECONDS", 600)
+        self.MEDIA_PROBE_SECONDS = env_int("MEDIA_PROBE_SECONDS", 60)
         # Chunk fetches of one process that may wait on MongoDB at once: streams take
         # turns (a batch each, 512 KB when crowded) and an API query never queues behind them all.
         self.STREAM_DB_CONCURRENCY = env_int("STREAM_DB_CONCURRENCY", 1)

@@ -1,16 +1,21 @@
 """What a media file is, from its bytes (never its name or Content-Type).
 
-PyAV (FFmpeg's libraries) opens the file and decodes a first frame of its
-main stream: a file it cannot decode is not media. For MP4/MOV we also read
+PyAV (FFmpeg's libraries) opens the file, locked to it and to real media
+containers (services.media_open), checks what its headers and packets claim
+(services.media_limits) and decodes a first frame of its main stream: a file
+it cannot decode, or that is out of bounds, is not media we take. For MP4/MOV we also read
 the top-level atoms to know whether ``moov`` comes before ``mdat``
 (faststart), which decides between storing as is and remuxing.
 """
 
 import struct
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import av
+
+from services.media_limits import DEFAULT_LIMITS, OutOfBounds, check_headers, trusted_duration
+from services.media_open import NotAllowedContainer, open_media
 
 MP4_FAMILY = {"mov", "mp4", "m4a", "3gp", "3g2", "mj2"}
 PLAYS_EVERYWHERE_VIDEO = {"h264"}
@@ -81,37 +86,49 @@ def moov_before_mdat(path):
     return "mdat" not in atoms or atoms.index("moov") < atoms.index("mdat")
 
 
-def probe(path):
-    """MediaInfo for ``path``, or NotMedia when it cannot be decoded."""
+def probe(path, limits=DEFAULT_LIMITS):
+    """MediaInfo for ``path``, or NotMedia when it cannot be decoded or is out of ``limits``.
+
+    Headers are checked first, then every packet's timestamps are read (no
+    decoding) for a duration that can be trusted, and only then is one frame
+    decoded, from a fresh opening so nothing the packet pass did can skew it."""
     path = Path(path)
     try:
-        with av.open(str(path)) as container:
+        with open_media(path) as container:
+            check_headers(container, limits)
             info = _describe(container, path)
-            _decode_first_frame(container, info.kind)
+            duration = trusted_duration(container, _main_streams(container), limits)
+        with open_media(path) as container:
+            _decode_first_frame(container, limits)
+    except (NotAllowedContainer, OutOfBounds) as error:
+        raise NotMedia(str(error)) from error
+    except MemoryError:
+        raise  # out of memory is the budget's verdict, not the file's (av's ENOMEM is both)
     except av.FFmpegError as error:
         raise NotMedia(error.strerror or "undecodable") from error  # no temp path in it
     except (UnicodeDecodeError, ValueError, IndexError) as error:
         raise NotMedia("undecodable") from error
-    return info
+    return replace(info, duration=duration)
 
 
-def _is_still_image(container):
-    """FFmpeg opens a JPEG or PNG as a one-frame "video": that is a picture, not media."""
-    name = container.format.name
-    return name in ("image2", "gif", "webp") or name.endswith("_pipe")
+def _main_streams(container):
+    """The video (not cover art) and the audio stream that processing will use."""
+    video = next((s for s in container.streams.video if not _is_cover_art(s)), None)
+    audio = next(iter(container.streams.audio), None)
+    return [stream for stream in (video, audio) if stream is not None]
 
 
 def _describe(container, path):
-    if _is_still_image(container):
-        raise NotMedia(f"a still image ({container.format.name}), not a video")
-    video = next((s for s in container.streams.video if not _is_cover_art(s)), None)
-    audio = next(iter(container.streams.audio), None)
-    if video is None and audio is None:
+    # Still images (image2, *_pipe, gif, webp) never get here: their demuxers are not allowed.
+    streams = _main_streams(container)
+    if not streams:
         raise NotMedia("no audio or video stream")
+    video = streams[0] if streams[0].type == "video" else None
+    audio = streams[-1] if streams[-1].type == "audio" else None
     info = {
         "kind": "video" if video is not None else "audio",
         "container": container.format.name,
-        "duration": _duration(container),
+        "duration": None,  # from the packets, once they are read
         "size": path.stat().st_size,
         "audio_codec": audio.codec_context.codec.canonical_name if audio is not None else None,
     }
@@ -133,14 +150,10 @@ def _is_cover_art(stream):
     return bool(stream.disposition & av.stream.Disposition.attached_pic)
 
 
-def _duration(container):
-    if container.duration:
-        return round(container.duration / av.time_base, 3)
-    return None
-
-
-def _decode_first_frame(container, kind):
-    stream = container.streams.video[0] if kind == "video" else container.streams.audio[0]
-    for _ in container.decode(stream):
+def _decode_first_frame(container, limits):
+    stream = _main_streams(container)[0]
+    for frame in container.decode(stream):
+        if stream.type == "video":
+            limits.check_picture(frame.width, frame.height)  # the header may have lied
         return
     raise NotMedia("no frame could be decoded")

@@ -13,10 +13,13 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from flask import current_app
+
 from models import media_file
 from models import video as videos
-from services import renditions, thumbnails
-from services.media_probe import NotMedia, probe
+from services import media_sandbox, renditions
+from services.media_probe import MediaInfo, NotMedia
+from services.media_sandbox import SandboxFailed
 from services.processing_lease import FilesMade, Lease, LeaseLost
 
 log = logging.getLogger(__name__)
@@ -112,14 +115,17 @@ def _discard(video_id, created):
 def _reason(error):
     if isinstance(error, NotMedia):
         return f"The file could not be decoded: {error}"
+    if isinstance(error, SandboxFailed):
+        return f"Processing stopped: {error}"[:500]
     return f"Processing failed: {type(error).__name__}: {error}"[:500]
 
 
 def _process_in(workdir, video, created):
     source = workdir / "source"
     media_file.download_to(video["source_file_id"], source)
-    info = probe(source)
-    plan = renditions.plan_for(info)
+    # Every FFmpeg step runs in a child with bounded memory and time; GridFS stays here.
+    prepared = media_sandbox.prepare_media(source, workdir, current_app.config)
+    plan, info = renditions.Plan(**prepared["plan"]), MediaInfo(**prepared["info"])
     fields = {"rendition": plan.action, "mime_type": plan.mime_type}
     if plan.action == renditions.AS_IS:
         fields.update(
@@ -127,13 +133,9 @@ def _process_in(workdir, video, created):
             sha256=video["source_sha256"],
             size=video["source_size"],
         )
-        stored = source
     else:
-        stored = workdir / f"rendition.{plan.extension}"
-        _make_rendition(plan, info, source, stored)
-        info = probe(stored)
         file_id, size, sha256 = media_file.store(
-            stored,
+            Path(prepared["stored"]),
             f"{video['_id']}.{plan.extension}",
             plan.mime_type,
             {"video_id": video["_id"], "role": "media"},
@@ -142,17 +144,9 @@ def _process_in(workdir, video, created):
         fields.update(media_file_id=file_id, sha256=sha256, size=size)
     fields.update(_describe(info))
     fields["thumbnail_file_id"], fields["thumbnail_sha256"] = _thumbnail(
-        video, info, stored, created
+        video, prepared["thumbnail"], created
     )
     return fields
-
-
-def _make_rendition(plan, info, source, target):
-    if plan.action == renditions.REMUX:
-        container = "mp4" if info.kind == "video" else "ipod"
-        renditions.remux_faststart(source, target, container)
-    else:
-        renditions.transcode(source, target, info.kind)
 
 
 def _describe(info):
@@ -167,13 +161,15 @@ def _describe(info):
     }
 
 
-def _thumbnail(video, info, stored, created):
+def _thumbnail(video, jpeg_path, created):
     """(file id, sha256) of the JPEG thumbnail; (None, None) for audio."""
-    if info.kind != "video":
+    if jpeg_path is None:
         return None, None
-    jpeg = thumbnails.thumbnail_jpeg(stored)
     file_id, sha256 = media_file.store_bytes(
-        jpeg, f"{video['_id']}.jpg", "image/jpeg", {"video_id": video["_id"], "role": "thumbnail"}
+        Path(jpeg_path).read_bytes(),
+        f"{video['_id']}.jpg",
+        "image/jpeg",
+        {"video_id": video["_id"], "role": "thumbnail"},
     )
     created.append(file_id)
     return file_id, sha256

@@ -12,6 +12,8 @@ from fractions import Fraction
 
 import av
 
+from services.media_limits import DEFAULT_LIMITS
+from services.media_open import open_media
 from services.media_probe import MediaInfo
 
 AS_IS, REMUX, TRANSCODE = "as_is", "remux", "transcode"
@@ -45,7 +47,7 @@ def _audio_plan(info):
 def remux_faststart(source, target, container_format="mp4"):
     """Copy every audio/video packet into a new MP4 whose moov comes first."""
     with (
-        av.open(str(source)) as src,
+        open_media(source) as src,
         av.open(str(target), "w", format=container_format, container_options=FASTSTART) as dst,
     ):
         mapping = {}
@@ -58,11 +60,14 @@ def remux_faststart(source, target, container_format="mp4"):
             dst.mux(packet)
 
 
-def transcode(source, target, kind):
-    """Re-encode to H.264 yuv420p + AAC MP4 (video) or AAC M4A (audio), moov first."""
+def transcode(source, target, kind, limits=DEFAULT_LIMITS):
+    """Re-encode to H.264 yuv420p + AAC MP4 (video) or AAC M4A (audio), moov first.
+
+    Every decoded picture is held to ``limits``: a stream may change size
+    mid-way whatever its header said."""
     container_format = "mp4" if kind == "video" else "ipod"
     with (
-        av.open(str(source)) as src,
+        open_media(source) as src,
         av.open(str(target), "w", format=container_format, container_options=FASTSTART) as dst,
     ):
         in_video = src.streams.video[0] if kind == "video" and src.streams.video else None
@@ -77,6 +82,7 @@ def transcode(source, target, kind):
         frames_written = samples_written = 0
         for frame in src.decode(*wanted):
             if isinstance(frame, av.VideoFrame):
+                limits.check_picture(frame.width, frame.height)
                 frame = frame.reformat(
                     format="yuv420p", width=out_video.width, height=out_video.height
                 )

@@ -2,8 +2,9 @@
 
 The request body has already been spooled to a temporary file by the
 request parser (never held in memory). What it is comes from probing those
-bytes: a file that does not decode is refused with 422 before anything is
-stored. The original goes to GridFS at once, so processing can resume
+bytes, in a child process with bounded memory and time: a file that does
+not decode, is out of bounds or exhausts the probe's budget is refused with
+422 before anything is stored. The original goes to GridFS at once, so processing can resume
 after a crash; if that copy or the document insert fails, nothing stays.
 """
 
@@ -12,7 +13,8 @@ from flask import current_app
 from models import media_file
 from models import video as videos
 from services.errors import ServiceError
-from services.media_probe import NotMedia, probe
+from services.media_probe import NotMedia
+from services.media_sandbox import SandboxFailed, probe_upload
 
 
 class UnsupportedMedia(ServiceError):
@@ -32,8 +34,8 @@ def accept(principal, upload_path, filename, fields):
     if upload_path.stat().st_size > limit_mb * 1024 * 1024:
         raise TooLarge(f"The file is larger than the upload limit of {limit_mb} MiB.")
     try:
-        info = probe(upload_path)
-    except NotMedia as error:
+        info = probe_upload(upload_path, current_app.config)
+    except (NotMedia, SandboxFailed) as error:
         raise UnsupportedMedia(details={"file": [str(error)[:300]]}) from error
     file_id, size, sha256 = media_file.store(
         upload_path,

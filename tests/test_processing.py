@@ -2,8 +2,8 @@
 
 import pytest
 
+from models import media_file
 from models.db import get_db
-from services import thumbnails
 from tests.test_upload_api import gridfs_counts, upload, wait_until_processed
 
 
@@ -19,14 +19,15 @@ def test_a_failing_step_marks_failed_and_removes_every_file(
     media,
     monkeypatch,
 ):
-    def broken(path):
-        raise RuntimeError("thumbnailer crashed")
+    def broken(*args, **kwargs):
+        raise RuntimeError("thumbnail store crashed")
 
-    monkeypatch.setattr(thumbnails, "thumbnail_jpeg", broken)
+    # The last step: the rendition is already in GridFS when storing the thumbnail fails.
+    monkeypatch.setattr(media_file, "store_bytes", broken)
     video_id = upload(client, creator, media["mp4v"]).json["video"]["id"]
     video = wait_until_processed(client, creator, video_id)
     assert video["status"] == "failed"
-    assert "thumbnailer crashed" in video["failure_reason"]
+    assert "thumbnail store crashed" in video["failure_reason"]
     assert gridfs_counts(app) == (0, 0)  # source, rendition: all gone
 
 

@@ -1,0 +1,52 @@
+"""The media half of processing, on local files only: probe, rendition, thumbnail.
+
+It touches no database, so it can run in the sandbox child
+(services.media_sandbox); the parent stores what it leaves in ``workdir``.
+"""
+
+from dataclasses import asdict
+
+from services import renditions
+from services.media_probe import probe
+
+THUMBNAIL_NAME = "thumbnail.jpg"
+
+
+def prepare(source, workdir, limits):
+    """Probe ``source``, make its rendition and thumbnail in ``workdir``.
+
+    Returns ``{"plan", "info", "stored", "thumbnail"}``: the plan and the
+    MediaInfo of what is to be stored (as dicts), its path (``source`` itself
+    when stored as is) and the thumbnail's path (None for audio)."""
+    info = probe(source, limits)
+    plan = renditions.plan_for(info)
+    stored = source
+    if plan.action != renditions.AS_IS:
+        stored = workdir / f"rendition.{plan.extension}"
+        _make_rendition(plan, info, source, stored, limits)
+        info = probe(stored, limits)
+    return {
+        "plan": asdict(plan),
+        "info": asdict(info),
+        "stored": str(stored),
+        "thumbnail": _thumbnail(info, stored, workdir, limits),
+    }
+
+
+def _make_rendition(plan, info, source, target, limits):
+    if plan.action == renditions.REMUX:
+        container = "mp4" if info.kind == "video" else "ipod"
+        renditions.remux_faststart(source, target, container)
+    else:
+        renditions.transcode(source, target, info.kind, limits)
+
+
+def _thumbnail(info, stored, workdir, limits):
+    if info.kind != "video":
+        return None
+    # OpenCV is imported only here: it is big, and a probe or an audio file never needs it.
+    from services import thumbnails
+
+    target = workdir / THUMBNAIL_NAME
+    target.write_bytes(thumbnails.thumbnail_jpeg(stored, limits))
+    return str(target)
