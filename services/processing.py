@@ -79,8 +79,10 @@ def process(video_id, lease):
     files it made itself.
     """
     video = videos.find(video_id)
-    if video is None or video.get("deleted_at"):
+    if video is None:  # purged meanwhile
         return
+    # A soft-deleted video is processed too: an admin may restore it, and a job that
+    # returned early would hold its lease until it ran out, then be claimed again forever.
     created = FilesMade(lease)
     try:
         with tempfile.TemporaryDirectory(prefix="video-") as workdir:

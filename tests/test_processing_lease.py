@@ -192,3 +192,27 @@ def take_over(app, jobs, video_id):
             },
         )
     jobs.submit(video_id).result(WAIT)
+
+
+def test_a_deleted_video_left_processing_is_finished_and_its_lease_released(
+    app, client, creator, media
+):
+    """A video deleted while a process that died was working on it: the old job returned at
+    once for a deleted video and kept the lease it had just claimed, so each time the lease
+    ran out the sweep claimed it again, for as long as the video existed."""
+    from tests.test_upload_api import wait_until_processed
+
+    jobs = app.extensions["media_jobs"]
+    video_id = upload(client, creator, media["h264"]).json["video"]["id"]  # stored as it is
+    assert wait_until_processed(client, creator, video_id)["status"] == "ready"
+    with app.app_context():  # as a dead process leaves it, deleted meanwhile
+        get_db().videos.update_one(
+            {"_id": ObjectId(video_id)},
+            {"$set": {"status": "processing", "lease_until": None, "deleted_at": utcnow()}},
+        )
+        assert jobs.sweep() == [ObjectId(video_id)]
+    finish_every_job(app)
+
+    video = video_document(app, video_id)
+    assert video["status"] == "ready" and video["lease_until"] is None
+    assert video["deleted_at"] is not None

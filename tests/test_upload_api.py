@@ -50,6 +50,16 @@ def stored_media(app, video_id, tmp_path):
     return video, target
 
 
+def eventually(condition, timeout=10):
+    """Whether ``condition()`` comes true within ``timeout`` seconds (polled)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
 def gridfs_counts(app):
     with app.app_context():
         database = get_db()
@@ -97,8 +107,9 @@ def test_moov_at_end_is_remuxed(client, app, creator, media, tmp_path):
     assert document["rendition"] == "remux"
     atoms = top_level_atoms(stored)
     assert atoms.index("moov") < atoms.index("mdat")
-    # The source copy is gone once the rendition is stored: only media + thumbnail remain.
-    assert gridfs_counts(app)[0] == 2
+    # The source copy goes once the video is ready (just after the ready write, in the job's
+    # thread): then only media + thumbnail remain.
+    assert eventually(lambda: gridfs_counts(app)[0] == 2)
 
 
 @pytest.mark.parametrize("name", ["mp4v", "vp9"])
