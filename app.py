@@ -12,6 +12,7 @@ from blueprints import (
     meta,
     playback,
     request_log,
+    security_headers,
     streaming,
     video,
 )
@@ -38,6 +39,7 @@ def create_app(config=None):
     register_extensions(app)
     register_blueprints(app)
     register_errorhandlers(app)
+    register_security_headers(app)
     register_stream_gate(app)
     run_startup_tasks(app)
     return app
@@ -168,6 +170,11 @@ def register_blueprints(app):
 
 def register_errorhandlers(app):
     errors.init_app(app)
+
+
+def register_security_headers(app):
+    """nosniff and the rest on every response, errors and media included."""
+    security_headers.init_app(app)
 
 
 def register_stream_gate(app):

@@ -10,6 +10,7 @@ from blueprints.api import ApiBlueprint
 from blueprints.guards import auth_required, current_principal
 from blueprints.schemas.media_docs import TOKEN_PARAMETER, bytes_doc
 from blueprints.schemas.videos import PlaybackTokenArgs, PlaybackTokenSchema, StreamSchema
+from blueprints.security_headers import for_players
 from extensions import limiter
 from services import playback
 
@@ -94,7 +95,7 @@ def byte_route(media_type, summary):
             view = blp.alt_response(status, description=description)(view)
         view = blp.doc(**bytes_doc(media_type, summary))(view)
         view = blp.arguments(PlaybackTokenArgs, location="query", unknown=ma.EXCLUDE)(view)
-        return limiter.limit(media_limit, key_func=playback_token_key)(view)
+        return for_players(limiter.limit(media_limit, key_func=playback_token_key)(view))
 
     return decorate
 
