@@ -1,0 +1,74 @@
+"""200 half-sent requests and 200 paused players, with no account: /health still answers.
+
+Against the bare production command (gunicorn.conf.py, its guarded worker,
+2 processes of 32 threads) and against the production stack's nginx
+(deploy/nginx.conf, rendered for free ports) in front of it. Each attack is
+held open while /health is asked; the server may not shed it by closing the
+attackers' sockets.
+"""
+
+import shutil
+
+import pytest
+
+from tests.conftest import require_tool
+from tests.fault_support import tool_available
+from tests.hostile_support import (
+    HEALTH_TIMEOUT,
+    AppServers,
+    Nginx,
+    attack,
+    close_all,
+    health_status,
+    nginx_binary,
+    still_open,
+)
+
+pytestmark = [pytest.mark.slow, pytest.mark.embedded]
+ATTACKERS = 200
+
+
+@pytest.fixture(scope="module")
+def servers(tmp_path_factory):
+    require_tool(tool_available(), "secantusd-py (SecantusDB)")
+    base = tmp_path_factory.mktemp("hostile")
+    servers = AppServers(base)
+    try:
+        servers.start()
+        servers.media_path = servers.seed_video()
+        yield servers
+    finally:
+        servers.stop()
+        shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def nginx(servers, tmp_path_factory):
+    require_tool(nginx_binary(), "nginx")
+    proxy = Nginx(tmp_path_factory.mktemp("nginx"), servers.gunicorn.port)
+    try:
+        yield proxy.start()
+    finally:
+        proxy.stop()
+
+
+def assert_health_answers_under_attack(port, media_path):
+    players, half_sent = attack(port, media_path, ATTACKERS)
+    try:
+        # Each within HEALTH_TIMEOUT seconds, or the client's timeout fails the test.
+        statuses = [health_status(port, timeout=HEALTH_TIMEOUT) for _ in range(5)]
+        assert statuses == [200] * 5
+        assert still_open(players) == ATTACKERS, "the paused players were cut off"
+        assert still_open(half_sent) == ATTACKERS, "the half-sent requests were cut off"
+    finally:
+        close_all(players + half_sent)
+
+
+def test_the_bare_app_server_keeps_answering(servers):
+    assert_health_answers_under_attack(servers.gunicorn.port, servers.media_path)
+    assert health_status(servers.gunicorn.port) == 200
+
+
+def test_the_proxy_in_front_keeps_answering(servers, nginx):
+    assert_health_answers_under_attack(nginx.port, servers.media_path)
+    assert health_status(nginx.port) == 200
