@@ -16,18 +16,21 @@ bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:5000")
 # queries (bench/stream.py: /auth/me p95 under 50 streams, 4 workers ~70 ms,
 # 2 workers ~40 ms, on 2 cores).
 workers = int(os.environ.get("GUNICORN_WORKERS", max(2, multiprocessing.cpu_count())))
-# gthread, guarded (http_worker.py): a thread serves a connection only while
+# gthread, guarded (http_worker/): a thread serves a connection only while
 # its request is complete and its client reads. Half-sent requests wait in the
-# worker's poller (15 s at most for the head and a small body); a response
-# whose client stops reading for 0.25 s is parked there (its thread goes back to
-# the pool) and resumed when the client reads again. Measured: 200 half-sent
-# requests and 200 paused players leave /health answering in milliseconds (with
-# plain gthread, 64 of either stop the API). Real players pause reading when
-# their buffer is full or the viewer pauses: a parked stream costs a socket and
-# one chunk (255 KB) of memory, and is dropped only after 5 minutes paused (or
-# when 1000 are parked in a process, the oldest first); a player then resumes
-# with a Range, as after any network drop. Shorter would cut honest pauses to
-# save memory that a connection limit in the proxy in front bounds better.
+# worker's poller (15 s at most for the head and a body of up to 64 KiB); a
+# response whose client stops reading for 0.05 s is parked there (its thread
+# goes back to the pool) and resumed when the client reads again. Measured
+# (tests/test_hostile_connections.py): with 200 half-sent requests and 200
+# paused players held open, /health answers in a few ms; plain gthread stops
+# answering at 64 of either. The 0.05 s is not a cut-off: a parked stream only
+# waits for the poller to wake it, so a slow honest reader loses nothing.
+# Real players pause reading when their buffer is full or the viewer pauses: a
+# parked stream costs a socket and a chunk (255 KB) of memory, and is dropped
+# only after 5 minutes paused (or when 1000 are parked in one process, the
+# oldest first); the player then resumes with a Range, as after any network
+# drop. Shorter would cut honest pauses to save memory that the proxy's
+# per-address connection limit bounds better.
 worker_class = "http_worker.GuardedThreadWorker"
 threads = int(os.environ.get("GUNICORN_THREADS", 32))
 # A worker takes new connections only while it has a free thread. gthread's

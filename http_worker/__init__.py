@@ -22,10 +22,8 @@ HTTP/1.x without TLS only, as gunicorn.conf.py serves it.
 """
 
 import errno
-import re
 import selectors
 import socket
-import struct
 import time
 from datetime import datetime
 from functools import partial
@@ -34,67 +32,15 @@ from gunicorn import util
 from gunicorn.http import wsgi
 from gunicorn.workers.gthread import TConn, ThreadWorker
 
+from http_worker.arriving import SMALL_BODY, ArrivingRequest
+from http_worker.output import NonBlockingOutput, socket_timeout
+
 HEAD_SECONDS = 15
 BODY_STALL_SECONDS = 30
 SEND_STALL_SECONDS = 0.05
 PAUSE_SECONDS = 300
 MAX_WAITING = 1000  # per process, for heads and for parked responses each
-SMALL_BODY = 64 * 1024  # read with the head: every JSON body the API accepts
-HEAD_END = b"\r\n\r\n"
-CONTENT_LENGTH = re.compile(rb"^content-length:[ \t]*(\d+)[ \t]*$", re.I | re.M)
-CHUNKED = re.compile(rb"^transfer-encoding:.*chunked", re.I | re.M)
-CHUNKED_END = re.compile(rb"(^|\r\n)0\r\n(.*\r\n)?\r\n", re.S)
 PARKED = object()  # a thread's answer: this response waits for the client to read
-
-
-def socket_timeout(seconds):
-    """A struct timeval for SO_RCVTIMEO / SO_SNDTIMEO."""
-    whole = int(seconds)
-    return struct.pack("ll", whole, int((seconds - whole) * 1_000_000))
-
-
-def request_complete(data):
-    """Whether ``data`` holds a whole head, and the body too when it is small."""
-    end = data.find(HEAD_END)
-    if end < 0:
-        return len(data) > SMALL_BODY  # gunicorn's parser refuses a head this long
-    head, body = data[:end], data[end + len(HEAD_END) :]
-    length = CONTENT_LENGTH.search(head)
-    if length:
-        return int(length.group(1)) > SMALL_BODY or len(body) >= int(length.group(1))
-    if CHUNKED.search(head):
-        return len(body) > SMALL_BODY or CHUNKED_END.search(body) is not None
-    return True
-
-
-class NonBlockingOutput:
-    """The socket a response writes to: a send that stalls keeps its bytes for later."""
-
-    def __init__(self, sock):
-        self.sock = sock
-        self.pending = b""
-
-    def sendall(self, data):
-        if self.pending:  # stalled already: the order of the bytes is kept
-            self.pending += bytes(data)
-            return
-        view = memoryview(data)
-        while view:
-            try:
-                view = view[self.sock.send(view) :]
-            except BlockingIOError:  # SO_SNDTIMEO passed with no room in the socket
-                self.pending = bytes(view)
-                return
-
-    def flush(self):
-        """Send what was kept; whether all of it went."""
-        data, self.pending = self.pending, b""
-        if data:
-            self.sendall(data)
-        return not self.pending
-
-    def __getattr__(self, name):
-        return getattr(self.sock, name)
 
 
 class Stream:
@@ -131,14 +77,14 @@ class GuardedThreadWorker(ThreadWorker):
 
     def _new_conn(self, sock, client, server):
         conn = TConn(self.cfg, sock, client, server)
-        conn.received, conn.stream = b"", None
+        conn.arriving, conn.stream = ArrivingRequest(), None
         return conn
 
     def on_client_socket_readable(self, conn, client):
         """A kept-alive connection's next request is read like a new one."""
         self.poller.unregister(client)
         self.keepalived_conns.remove(conn)
-        conn.received, conn.stream = b"", None
+        conn.arriving, conn.stream = ArrivingRequest(), None
         self._read_request(conn)
 
     def _read_request(self, conn):
@@ -158,8 +104,7 @@ class GuardedThreadWorker(ThreadWorker):
         if not data:
             self._drop(conn, self.reading)
             return
-        conn.received += data
-        if request_complete(conn.received):
+        if conn.arriving.add(data):
             self.poller.unregister(sock)
             del self.reading[conn]
             conn.data_ready = True
@@ -179,10 +124,10 @@ class GuardedThreadWorker(ThreadWorker):
     def handle(self, conn):
         if conn.stream is not None:
             return self._resume(conn)
-        if conn.received:
+        if conn.arriving is not None:
             conn.init()
-            conn.parser.unreader.unread(conn.received)
-            conn.received = b""
+            conn.parser.unreader.unread(bytes(conn.arriving.data))
+            conn.arriving = None
         return super().handle(conn)
 
     def _keepalive_after(self, conn, keepalive):
