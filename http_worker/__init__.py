@@ -16,7 +16,12 @@ answering. ``GuardedThreadWorker`` (``worker_class`` in gunicorn.conf.py):
   that stops reading for that long is parked in the poller (its thread goes
   back to the pool) and resumed when its socket is writable again. A parked
   response is dropped after ``PAUSE_SECONDS``, or when ``MAX_WAITING`` are
-  parked (the oldest first); its player reconnects with a Range.
+  parked (the oldest first); its player reconnects with a Range;
+- takes new connections only while its threads, and responses parked within
+  the last second (whose clients will likely read again at once), are fewer
+  than its threads; the rest wait in the listen backlog for another process,
+  and when resumed responses outnumber the threads, each stream sends for
+  ``SLICE_SECONDS`` and then lets a queued one have its thread.
 
 HTTP/1.x without TLS only, as gunicorn.conf.py serves it.
 """
@@ -39,8 +44,14 @@ HEAD_SECONDS = 15
 BODY_STALL_SECONDS = 30
 SEND_STALL_SECONDS = 0.05
 PAUSE_SECONDS = 300
+# A response parked this recently still counts against the threads when new
+# connections are taken: its client is likely to read again at once.
+RECENTLY_PARKED_SECONDS = 1
+# A stream sends for this long before it lets a queued one have its thread.
+SLICE_SECONDS = 0.1
 MAX_WAITING = 1000  # per process, for heads and for parked responses each
 PARKED = object()  # a thread's answer: this response waits for the client to read
+YIELDED = object()  # a thread's answer: this response goes on after the queued ones
 
 
 class Stream:
@@ -114,12 +125,17 @@ class GuardedThreadWorker(ThreadWorker):
 
     def enqueue_req(self, conn):
         self.busy += 1
-        if self.busy >= self.cfg.threads:
+        if self._streams_in_flight() >= self.cfg.threads:
             self.set_accept_enabled(False)  # the rest wait in the backlog for a free process
         super().enqueue_req(conn)
 
     def set_accept_enabled(self, enabled):
-        super().set_accept_enabled(enabled and self.busy < self.cfg.threads)
+        super().set_accept_enabled(enabled and self._streams_in_flight() < self.cfg.threads)
+
+    def _streams_in_flight(self):
+        """Threads in use, and responses parked too recently to be paused players."""
+        recent = time.monotonic() + PAUSE_SECONDS - RECENTLY_PARKED_SECONDS
+        return self.busy + sum(deadline > recent for deadline in self.parked.values())
 
     def handle(self, conn):
         if conn.stream is not None:
@@ -131,7 +147,9 @@ class GuardedThreadWorker(ThreadWorker):
         return super().handle(conn)
 
     def _keepalive_after(self, conn, keepalive):
-        return keepalive if keepalive is PARKED else super()._keepalive_after(conn, keepalive)
+        if keepalive in (PARKED, YIELDED):
+            return keepalive
+        return super()._keepalive_after(conn, keepalive)
 
     def handle_request(self, req, conn):
         """gthread's, with the body sent by ``_send`` (which may park it)."""
@@ -165,6 +183,7 @@ class GuardedThreadWorker(ThreadWorker):
     def _send(self, conn):
         """Send the rest of the response; PARKED when the client stops reading."""
         stream = conn.stream
+        slice_ends = time.monotonic() + SLICE_SECONDS
         try:
             if not stream.output.flush():
                 return PARKED
@@ -172,6 +191,8 @@ class GuardedThreadWorker(ThreadWorker):
                 stream.resp.write(item)
                 if stream.output.pending:
                     return PARKED
+                if self.busy > self.cfg.threads and time.monotonic() > slice_ends:
+                    return YIELDED  # requests are queued for a thread: take turns
             if not stream.closing:
                 stream.closing = True
                 stream.resp.close()
@@ -219,10 +240,13 @@ class GuardedThreadWorker(ThreadWorker):
 
     def finish_request(self, conn, fs):
         self.busy -= 1
-        if not fs.cancelled() and fs.exception() is None and fs.result() is PARKED:
+        result = None if fs.cancelled() or fs.exception() else fs.result()
+        if result is PARKED:
             self._park(conn)
-            return
-        super().finish_request(conn, fs)
+        elif result is YIELDED:
+            self.enqueue_req(conn)  # at the back of the queue
+        else:
+            super().finish_request(conn, fs)
 
     def _park(self, conn):
         if len(self.parked) >= MAX_WAITING:

@@ -66,11 +66,12 @@ def half_sent_requests(port, count):
     return sockets
 
 
-def paused_players(port, media_path, count):
+def paused_players(port, media_path, count, source=None):
     """GETs of the whole file (as a browser's first `bytes=0-`) that are never read."""
     sockets = []
     for index in range(count):
-        sock = connect(port, attacker_address(index), receive_buffer=PLAYER_RECEIVE_BUFFER)
+        address = source or attacker_address(index)
+        sock = connect(port, address, receive_buffer=PLAYER_RECEIVE_BUFFER)
         sock.sendall(
             f"GET {media_path} HTTP/1.1\r\nHost: 127.0.0.1\r\nRange: bytes=0-\r\n\r\n".encode()
         )

@@ -7,7 +7,10 @@ held open while /health is asked; the server may not shed it by closing the
 attackers' sockets.
 """
 
+import http.client
+import json
 import shutil
+import time
 
 import pytest
 
@@ -19,13 +22,16 @@ from tests.hostile_support import (
     Nginx,
     attack,
     close_all,
+    connect,
     health_status,
     nginx_binary,
+    paused_players,
     still_open,
 )
 
 pytestmark = [pytest.mark.slow, pytest.mark.embedded]
 ATTACKERS = 200
+JSON_HEADERS = {"Content-Type": "application/json"}
 
 
 @pytest.fixture(scope="module")
@@ -72,3 +78,38 @@ def test_the_bare_app_server_keeps_answering(servers):
 def test_the_proxy_in_front_keeps_answering(servers, nginx):
     assert_health_answers_under_attack(nginx.port, servers.media_path)
     assert health_status(nginx.port) == 200
+
+
+class TestTheProxysOwnRefusals:
+    """nginx's answers are JSON in the API's error shape, with its security headers."""
+
+    def test_a_body_over_the_limit_is_a_json_413(self, nginx):
+        connection = http.client.HTTPConnection("127.0.0.1", nginx.port, timeout=10)
+        try:
+            connection.request("POST", "/auth/login", body=b"x" * (2 << 20), headers=JSON_HEADERS)
+            response = connection.getresponse()
+            assert_json_refusal(response, 413, "request_entity_too_large")
+        finally:
+            connection.close()
+
+    def test_too_many_requests_in_progress_from_one_address_is_a_json_429(self, servers, nginx):
+        players = paused_players(nginx.port, servers.media_path, 64, source="127.0.2.1")
+        try:
+            time.sleep(1)
+            extra = connect(nginx.port, "127.0.2.1")
+            extra.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            response = http.client.HTTPResponse(extra)
+            response.begin()
+            assert_json_refusal(response, 429, "too_many_connections")
+            extra.close()
+            assert health_status(nginx.port) == 200  # another address is served
+        finally:
+            close_all(players)
+
+
+def assert_json_refusal(response, status, code):
+    assert response.status == status
+    assert response.getheader("Content-Type") == "application/json"
+    assert response.getheader("X-Content-Type-Options") == "nosniff"
+    body = json.loads(response.read())
+    assert body["code"] == code and body["error"] and body["details"] == {}
