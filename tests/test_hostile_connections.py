@@ -80,6 +80,20 @@ def test_the_proxy_in_front_keeps_answering(servers, nginx):
     assert health_status(nginx.port) == 200
 
 
+def test_a_file_response_through_the_guarded_worker(servers):
+    """/docs assets go out as a WSGI file wrapper, which the worker iterates like any body."""
+    connection = http.client.HTTPConnection("127.0.0.1", servers.gunicorn.port, timeout=10)
+    try:
+        connection.request("GET", "/docs/assets/swagger-ui-bundle.js")
+        response = connection.getresponse()
+        body = response.read()
+        assert response.status == 200
+        assert len(body) == int(response.getheader("Content-Length")) > 100_000
+        assert response.getheader("X-Content-Type-Options") == "nosniff"
+    finally:
+        connection.close()
+
+
 class TestTheProxysOwnRefusals:
     """nginx's answers are JSON in the API's error shape, with its security headers."""
 
