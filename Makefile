@@ -14,7 +14,7 @@ $(STAMP): requirements.txt requirements-dev.txt
 
 install: $(STAMP)
 
-# ffmpeg/ffprobe, chromium and chromedriver for tests/test_real_players.py.
+# ffmpeg/ffprobe, chromium and chromedriver for the real-player tests, nginx for the proxy tests.
 tools:
 	bash scripts/install_test_tools.sh
 

@@ -12,6 +12,7 @@ from blueprints import (
     meta,
     playback,
     request_log,
+    security_headers,
     streaming,
     video,
 )
@@ -38,6 +39,7 @@ def create_app(config=None):
     register_extensions(app)
     register_blueprints(app)
     register_errorhandlers(app)
+    register_security_headers(app)
     register_stream_gate(app)
     run_startup_tasks(app)
     return app
@@ -50,19 +52,22 @@ def configure_logging(app):
 
 
 def configure_proxy(app):
-    """Honour X-Forwarded-Proto/Host/Port/Prefix for the URLs we build.
+    """Honour X-Forwarded-* only from the ``TRUSTED_PROXY_COUNT`` proxies in front.
 
-    X-Forwarded-For is only trusted for ``TRUSTED_PROXY_COUNT`` hops: it is
-    the rate limiter's key, and a client must not choose its own.
+    X-Forwarded-For is the rate limiter's key, and X-Forwarded-Host/Proto/Prefix
+    shape the signed URLs handed out: a client must choose neither. With no
+    proxy (0) the socket's address and the Host header decide.
     """
-    app.wsgi_app = ProxyFix(
-        app.wsgi_app,
-        x_for=app.config["TRUSTED_PROXY_COUNT"],
-        x_proto=1,
-        x_host=1,
-        x_port=1,
-        x_prefix=1,
-    )
+    hops = app.config["TRUSTED_PROXY_COUNT"]
+    if hops > 0:
+        app.wsgi_app = ProxyFix(
+            app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops, x_prefix=hops
+        )
+    if app.config["APP_ENV"] == "production" and not app.config["PUBLIC_BASE_URL"]:
+        # Not a refusal: a forged Host only bends the URLs of the forger's own answers.
+        app.logger.warning(
+            "PUBLIC_BASE_URL is not set: signed URLs follow the Host header each client sends"
+        )
 
 
 def register_database(app):
@@ -170,6 +175,11 @@ def register_blueprints(app):
 
 def register_errorhandlers(app):
     errors.init_app(app)
+
+
+def register_security_headers(app):
+    """nosniff and the rest on every response, errors and media included."""
+    security_headers.init_app(app)
 
 
 def register_stream_gate(app):

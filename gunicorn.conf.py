@@ -8,22 +8,39 @@ on the command line or by GUNICORN_BIND / GUNICORN_WORKERS / GUNICORN_THREADS.
 import multiprocessing
 import os
 
+from http_worker import MAX_WAITING
+
 bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:5000")
 # One process per core: threads give each its concurrency, and every process
 # more keeps one more stream's chunk fetch queued at MongoDB ahead of API
 # queries (bench/stream.py: /auth/me p95 under 50 streams, 4 workers ~70 ms,
 # 2 workers ~40 ms, on 2 cores).
 workers = int(os.environ.get("GUNICORN_WORKERS", max(2, multiprocessing.cpu_count())))
-worker_class = "gthread"
+# gthread, guarded (http_worker/): a thread serves a connection only while
+# its request is complete and its client reads. Half-sent requests wait in the
+# worker's poller (15 s at most for the head and a body of up to 64 KiB); a
+# response whose client stops reading for 0.05 s is parked there (its thread
+# goes back to the pool) and resumed when the client reads again. Measured
+# (tests/test_hostile_connections.py): with 200 half-sent requests and 200
+# paused players held open, /health answers in a few ms; plain gthread stops
+# answering at 64 of either. The 0.05 s is not a cut-off: a parked stream only
+# waits for the poller to wake it, so a slow honest reader loses nothing.
+# Real players pause reading when their buffer is full or the viewer pauses: a
+# parked stream costs a socket and a chunk (255 KB) of memory, and is dropped
+# only after 5 minutes paused (or when 1000 are parked in one process, the
+# oldest first); the player then resumes with a Range, as after any network
+# drop. Shorter would cut honest pauses to save memory that the proxy's
+# per-address connection limit bounds better.
+worker_class = "http_worker.GuardedThreadWorker"
 threads = int(os.environ.get("GUNICORN_THREADS", 32))
-# A worker accepts only as many connections as it has threads. gthread's
-# default (1000) lets one worker take 35 of 50 new streams and queue 19 behind
-# its busy threads, where they get no byte and an API call waits seconds
-# (measured with bench/stream.py); at ``threads`` the rest stay in the listen
-# backlog for a worker with a free thread. The cost: no idle keep-alive
-# connections are kept (gthread keeps worker_connections - threads of them),
-# so keepalive is 0: the load balancer in front keeps clients' connections.
-worker_connections = threads
+# A worker takes new connections only while it has a free thread. gthread's
+# default lets one worker take 35 of 50 new streams and queue 19 behind its
+# busy threads, where they get no byte and an API call waits seconds (measured
+# with bench/stream.py); this way the rest stay in the listen backlog for a
+# worker with a free thread. worker_connections bounds everything a worker
+# holds: busy threads, requests still arriving and parked responses.
+worker_connections = threads + 2 * MAX_WAITING
+# No idle keep-alive connections: the proxy in front keeps clients' connections.
 keepalive = 0
 timeout = 120
 graceful_timeout = 30

@@ -14,6 +14,7 @@ from blueprints.schemas.videos import (
     StreamArgs,
     StreamSchema,
 )
+from blueprints.security_headers import for_players
 from extensions import limiter
 from services import playback, tokens
 
@@ -122,7 +123,7 @@ def byte_route(media_type, summary):
             view = blp.alt_response(status, description=description)(view)
         view = blp.doc(**bytes_doc(media_type, summary))(view)
         view = blp.arguments(PlaybackTokenArgs, location="query", unknown=ma.EXCLUDE)(view)
-        return limiter.limit(media_limit, key_func=playback_token_key)(view)
+        return for_players(limiter.limit(media_limit, key_func=playback_token_key)(view))
 
     return decorate
 

@@ -120,8 +120,9 @@ echo "docker-compose config: refused, e.g. $(head -n 1 "$WORK/refused.txt")"
 
 echo "== the stack's shape"
 "$PYTHON" - "$WORK/resolved.json" "$WORK/raw.json" "$WORK/ci.env" <<'EOF'
-"""What the resolved project must be: docs/operations.md#docker-compose (MongoDB 7 + API + seed)."""
+"""What the resolved project must be: docs/operations.md#docker-compose (MongoDB 7, API, seed, nginx)."""
 import json
+import re
 import sys
 
 resolved, raw = (json.load(open(path)) for path in sys.argv[1:3])
@@ -135,8 +136,8 @@ def expect(condition, message):
 
 
 services = resolved["services"]
-expect(set(services) == {"mongo", "api", "seed"}, f"services: {sorted(services)}")
-mongo, api, seed = services["mongo"], services["api"], services["seed"]
+expect(set(services) == {"mongo", "api", "seed", "proxy"}, f"services: {sorted(services)}")
+mongo, api, seed, proxy = (services[name] for name in ("mongo", "api", "seed", "proxy"))
 
 expect(mongo["image"].startswith("mongo:7"), f"mongo image {mongo['image']}")
 expect("mongosh" in mongo.get("healthcheck", {}).get("test", []), "mongo healthcheck: mongosh")
@@ -162,18 +163,47 @@ for name, service in (("api", api), ("seed", seed)):
         written = raw["services"][name].get("environment", {}).get(key, "")
         expect(written.startswith("${"), f"{name}: {key} is written in docker-compose.yml")
 
-expect(
-    any(p["target"] == 5000 and str(p.get("published")) == "5000" for p in api.get("ports", [])),
-    "api: port 5000:5000",
-)
+expect(not api.get("ports"), "api must not publish a port: clients go through the proxy")
+expect(api["environment"].get("TRUSTED_PROXY_COUNT") == "1", "api: TRUSTED_PROXY_COUNT=1 (nginx)")
 expect(api.get("restart") in ("unless-stopped", "always"), "api: restarts")
+
+# The proxy: the official nginx image pinned by version, the repo's template, published on 5000.
+image, _, tag = proxy["image"].partition(":")
+expect(image == "nginx" and tag[:1].isdigit(), f"proxy image {proxy['image']}: nginx:<version>")
+expect(
+    any(p["target"] == 8080 and str(p.get("published")) == "5000" for p in proxy.get("ports", [])),
+    "proxy: port 5000:8080",
+)
+expect(
+    any(
+        v["type"] == "bind"
+        and v["source"].endswith("/deploy/nginx.conf")
+        and v["target"] == "/etc/nginx/templates/nginx.conf.template"
+        for v in proxy.get("volumes", [])
+    ),
+    "proxy: deploy/nginx.conf mounted as the image's template",
+)
+proxy_env = proxy.get("environment", {})
+expect(proxy_env.get("NGINX_ENVSUBST_OUTPUT_DIR") == "/etc/nginx", "proxy: template -> nginx.conf")
+expect(proxy_env.get("API_UPSTREAM") == "api:5000", "proxy: upstream api:5000")
+expect(proxy_env.get("NGINX_LISTEN") == "8080", "proxy: listens on 8080")
+placeholders = set(re.findall(r"\$\{([A-Z_]+)\}", open("deploy/nginx.conf").read()))
+missing = placeholders - set(proxy_env)
+expect(not missing, f"proxy: deploy/nginx.conf needs {sorted(missing)} in its environment")
+envsubst_filter = re.compile(proxy_env.get("NGINX_ENVSUBST_FILTER", ""))
+expect(all(envsubst_filter.search(name) for name in placeholders), "proxy: envsubst filter")
+condition = proxy.get("depends_on", {}).get("api", {}).get("condition")
+expect(condition == "service_healthy", f"proxy: depends on a healthy api, not {condition}")
 expect(seed.get("command") == ["python", "seed_videos.py"], f"seed command {seed.get('command')}")
 expect(seed.get("restart") in (None, "no"), "seed: one-shot, never restarted")
 expect("mongo-data" in resolved.get("volumes", {}), "volume mongo-data")
 
 if problems:
     sys.exit("docker-compose.yml:\n  " + "\n  ".join(problems))
-print("the stack: mongo 7 (healthy, /data/db volume), api and seed on one image, secrets from .env")
+print(
+    "the stack: mongo 7 (healthy, /data/db volume), api and seed on one image, secrets from .env,"
+    " nginx in front"
+)
 EOF
 
 echo "check_containers: all checks passed"

@@ -1,21 +1,26 @@
 #!/usr/bin/env bash
-# Install the system tools the real-client tests use (tests/test_real_players.py):
+# Install the system tools the real-client tests use (tests/test_real_players.py,
+# tests/test_hostile_connections.py):
 #   ffmpeg          -> ffmpeg, ffprobe
 #   chromium        -> /usr/bin/chromium (headless browser)
 #   chromium-driver -> /usr/bin/chromedriver (selenium talks to it; nothing is downloaded)
+#   nginx           -> /usr/sbin/nginx (the production proxy's config, run as the test user)
 #
 # Idempotent and quick when everything is present: apt-get runs only for what is missing.
 # When it cannot install (no apt-get, not root and no sudo, apt failure) it says so and
 # exits 0 so a laptop can still run the rest of the suite (those tests skip); with CI=true
 # it exits non-zero instead, because CI must run every test.
 set -uo pipefail
+# nginx lives in /usr/sbin, which a non-root PATH may lack.
+export PATH="$PATH:/usr/sbin:/sbin"
 
-PACKAGES=(ffmpeg chromium chromium-driver)
+PACKAGES=(ffmpeg chromium chromium-driver nginx)
 
 declare -A PROVIDES=(
     [ffmpeg]="ffmpeg ffprobe"
     [chromium]="chromium"
     [chromium-driver]="chromedriver"
+    [nginx]="nginx"
 )
 
 in_ci() {
@@ -43,7 +48,7 @@ for package in "${PACKAGES[@]}"; do
 done
 
 if [[ ${#missing[@]} -eq 0 ]]; then
-    echo "install_test_tools: ffmpeg, ffprobe, chromium and chromedriver are present."
+    echo "install_test_tools: ffmpeg, ffprobe, chromium, chromedriver and nginx are present."
     exit 0
 fi
 

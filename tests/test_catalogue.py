@@ -67,7 +67,8 @@ def test_dashboard_is_what_the_app_reads(client, app, accounts, creator, ready_v
 def test_urls_follow_the_proxy_and_public_base_url(make_app, accounts, ready_video):
     ready_video()
     viewer = accounts.bearer(accounts.user_with_token())
-    proxied = accounts.client.get(
+    behind_proxy = make_app(TRUSTED_PROXY_COUNT=1).test_client()
+    proxied = behind_proxy.get(
         "/dashboard",
         headers={**viewer, "X-Forwarded-Proto": "https", "X-Forwarded-Host": "videos.example.com"},
     )
@@ -77,6 +78,41 @@ def test_urls_follow_the_proxy_and_public_base_url(make_app, accounts, ready_vid
     fixed = make_app(PUBLIC_BASE_URL="https://cdn.example.org/api").test_client()
     item = fixed.get("/dashboard", headers=viewer).json["videos"][0]
     assert item["thumbnail_url"].startswith("https://cdn.example.org/api/video/")
+
+
+def test_forwarded_headers_from_a_client_with_no_proxy_in_front_are_ignored(
+    client, accounts, ready_video
+):
+    """TRUSTED_PROXY_COUNT=0 (the default): the host the client really called decides."""
+    video = ready_video()
+    viewer = accounts.user_with_token()
+    forged = {
+        "X-Forwarded-Host": "evil.example",
+        "X-Forwarded-Proto": "https",
+        "X-Forwarded-Prefix": "/phish",
+    }
+    headers = {**accounts.bearer(viewer), **forged}
+    item = client.get("/dashboard", headers=headers).json["videos"][0]
+    assert item["thumbnail_url"].startswith("http://localhost/video/")
+    token = item["playback_token"]
+    stream = client.get(f"/video/{video['id']}/stream?token={token}", headers=headers).json
+    assert stream["stream_url"].startswith(f"http://localhost/video/{video['id']}/media?")
+
+
+def test_production_without_public_base_url_warns(make_app, capfd):
+    """The JSON log lines go to stderr (blueprints/request_log.py), hence capfd."""
+    secrets = {name: name.lower() * 4 for name in ("SECRET_KEY", "JWT_SECRET_KEY")}
+    secrets["PLAYBACK_SECRET_KEY"] = "playback-" * 5
+    make_app(APP_ENV="production", BCRYPT_ROUNDS=12, TESTING=True, **secrets)
+    assert "PUBLIC_BASE_URL is not set" in capfd.readouterr().err
+    make_app(
+        APP_ENV="production",
+        BCRYPT_ROUNDS=12,
+        TESTING=True,
+        PUBLIC_BASE_URL="https://videos.example.com",
+        **secrets,
+    )
+    assert "PUBLIC_BASE_URL" not in capfd.readouterr().err
 
 
 def test_dashboard_pagination(client, accounts, ready_video):
