@@ -52,6 +52,18 @@ DEMO_VIDEOS = [
         "category": "nature",
         "description": "A longer clip for seeking.",
     },
+    {
+        # Not in any list: its owner's view (GET /video/{id} as the demo creator) shows the
+        # share key that lets anyone else open it (?key=).
+        "key": "demo-unlisted",
+        "title": "Hidden Valley",
+        "seconds": 10,
+        "hue": 280,
+        "frequency": 392.0,
+        "category": "demo",
+        "description": "Unlisted: reachable only with its share key.",
+        "visibility": "unlisted",
+    },
 ]
 
 
@@ -89,7 +101,7 @@ def seed_videos(principal, workdir):
             "description": spec["description"],
             "category": spec["category"],
             "tags": ["demo"],
-            "visibility": "public",
+            "visibility": spec.get("visibility", "public"),
         }
         video = uploads.accept(principal, path, path.name, fields)
         videos.update(video["_id"], seed_key=spec["key"])

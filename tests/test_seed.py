@@ -9,14 +9,15 @@ from seed_videos import DEMO_PASSWORD, seed, seed_if_empty
 @pytest.mark.parametrize("backend", ["embedded"], indirect=True)
 def test_seed_is_idempotent_and_videos_are_real(make_app):
     app = make_app(APP_ENV="development")
-    assert len(seed(app)) == 3
+    assert len(seed(app)) == 4
     assert seed(app) == []
     assert seed_if_empty(app) == []
     app.extensions["media_jobs"].executor.shutdown(wait=True)
     with app.app_context():
         found = list(get_db().videos.find())
         emails = {user["email"] for user in get_db().users.find()}
-    assert len(found) == 3
+    assert len(found) == 4
+    assert sorted(video["visibility"] for video in found) == ["public"] * 3 + ["unlisted"]
     for video in found:
         assert video["status"] == "ready", video.get("failure_reason")
         assert (video["video_codec"], video["audio_codec"]) == ("h264", "aac")
@@ -26,14 +27,13 @@ def test_seed_is_idempotent_and_videos_are_real(make_app):
     login = app.test_client().post(
         "/auth/login", json={"email": "viewer@example.com", "password": DEMO_PASSWORD}
     )
-    assert (
-        len(
-            app.test_client()
-            .get("/dashboard", headers={"Authorization": f"Bearer {login.json['token']}"})
-            .json["videos"]
-        )
-        == 3
-    )
+    viewer = {"Authorization": f"Bearer {login.json['token']}"}
+    client = app.test_client()
+    assert len(client.get("/dashboard", headers=viewer).json["videos"]) == 3  # public only
+    unlisted = next(video for video in found if video["visibility"] == "unlisted")
+    path = f"/video/{unlisted['_id']}"
+    assert client.get(path, headers=viewer).status_code == 404
+    assert client.get(f"{path}?key={unlisted['share_key']}", headers=viewer).status_code == 200
 
 
 @pytest.mark.parametrize("backend", ["mongomock"], indirect=True)
