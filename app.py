@@ -4,27 +4,17 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 import config as settings
-from blueprints import (
-    admin,
-    auth,
-    dashboard,
-    errors,
-    meta,
-    playback,
-    request_log,
-    security_headers,
-    streaming,
-    video,
-)
-from blueprints.api import register_converters
-from blueprints.request_class import ApiRequest
-from extensions import api, cors, limiter
+from blueprints import admin, auth, dashboard, meta, playback, video
+from extensions import api, cors, limiter, media_chunks
 from models import db, media_file, playback_view, recent_view
 from models import session as session_model
 from models import user as user_model
 from models import video as video_model
 from services import accounts
 from services.processing import MediaJobs
+from web import errors, logs, security_headers
+from web.api import register_converters
+from web.request_class import ApiRequest
 
 EXPOSED_HEADERS = ["Content-Range", "Accept-Ranges", "Content-Length", "ETag", "X-Request-ID"]
 
@@ -40,15 +30,14 @@ def create_app(config=None):
     register_blueprints(app)
     register_errorhandlers(app)
     register_security_headers(app)
-    register_stream_gate(app)
     run_startup_tasks(app)
     return app
 
 
 def configure_logging(app):
     """JSON lines with a request id; first, so its hooks run before any other's."""
-    request_log.configure(app.config["LOG_LEVEL"])
-    request_log.init_app(app)
+    logs.configure(app.config["LOG_LEVEL"])
+    logs.init_app(app)
 
 
 def configure_proxy(app):
@@ -101,6 +90,7 @@ def register_extensions(app):
     )
     register_converters(app)
     limiter.init_app(app)
+    media_chunks.init_app(app)
     cors.init_app(
         app,
         origins=app.config["CORS_ORIGINS"],
@@ -180,11 +170,6 @@ def register_errorhandlers(app):
 def register_security_headers(app):
     """nosniff and the rest on every response, errors and media included."""
     security_headers.init_app(app)
-
-
-def register_stream_gate(app):
-    """Media chunk fetches take turns at MongoDB, so API queries do not queue behind them."""
-    streaming.init_app(app)
 
 
 def run_startup_tasks(app):

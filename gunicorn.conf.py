@@ -8,7 +8,7 @@ on the command line or by GUNICORN_BIND / GUNICORN_WORKERS / GUNICORN_THREADS.
 import multiprocessing
 import os
 
-from http_worker import MAX_WAITING
+from web.http_worker import MAX_WAITING
 
 bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:5000")
 # One process per core: threads give each its concurrency, and every process
@@ -16,7 +16,7 @@ bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:5000")
 # queries (bench/stream.py: /auth/me p95 under 50 streams, 4 workers ~70 ms,
 # 2 workers ~40 ms, on 2 cores).
 workers = int(os.environ.get("GUNICORN_WORKERS", max(2, multiprocessing.cpu_count())))
-# gthread, guarded (http_worker/): a thread serves a connection only while
+# gthread, guarded (web/http_worker/): a thread serves a connection only while
 # its request is complete and its client reads. Half-sent requests wait in the
 # worker's poller (15 s at most for the head and a body of up to 64 KiB); a
 # response whose client stops reading for 0.05 s is parked there (its thread
@@ -31,7 +31,7 @@ workers = int(os.environ.get("GUNICORN_WORKERS", max(2, multiprocessing.cpu_coun
 # oldest first); the player then resumes with a Range, as after any network
 # drop. Shorter would cut honest pauses to save memory that the proxy's
 # per-address connection limit bounds better.
-worker_class = "http_worker.GuardedThreadWorker"
+worker_class = "web.http_worker.GuardedThreadWorker"
 threads = int(os.environ.get("GUNICORN_THREADS", 32))
 # A worker takes new connections only while it has a free thread. gthread's
 # default lets one worker take 35 of 50 new streams and queue 19 behind its
@@ -52,7 +52,7 @@ errorlog = "-"
 logconfig_dict = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"json": {"()": "blueprints.request_log.JsonFormatter"}},
+    "formatters": {"json": {"()": "web.logs.JsonFormatter"}},
     "handlers": {
         "stderr": {
             "class": "logging.StreamHandler",

@@ -10,10 +10,11 @@ import logging
 import tempfile
 from pathlib import Path
 
+from demo import synthetic_media
 from models import user as users
 from models import video as videos
 from models.db import get_db
-from services import accounts, demo_media, uploads
+from services import accounts, uploads
 from services.accounts import Principal
 from services.errors import Conflict
 
@@ -88,7 +89,7 @@ def seed_videos(principal, workdir):
     for spec in DEMO_VIDEOS:
         if get_db().videos.find_one({"seed_key": spec["key"]}, {"_id": 1}):
             continue
-        path = demo_media.write_video(
+        path = synthetic_media.write_video(
             workdir / f"{spec['key']}.mp4",
             seconds=spec["seconds"],
             width=640,

@@ -157,7 +157,7 @@ def run_clients(port, logins, sizes, start_at, until):
 
 
 def make_videos(tmp, mbs):
-    from services.demo_media import write_noise_video, write_video  # PyAV: not in the clients
+    from demo.synthetic_media import write_noise_video, write_video  # PyAV: not in the clients
 
     talk = write_video(tmp / "talk.mp4", seconds=20, width=640, height=360, keyframe_seconds=1)
     return [talk, *(write_noise_video(tmp / f"noise-{mb}.mp4", mb) for mb in (mbs or (8, 16)))]

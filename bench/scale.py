@@ -180,7 +180,7 @@ def run_size(count, small, calls):
     the deep page has as many videos per page at every size (``small`` must reach it)."""
     print(f"\n== {count:,} users, {count:,} videos ==", flush=True)
     with tempfile.TemporaryDirectory(prefix="bench-scale-") as tmp:
-        from services.demo_media import write_video  # PyAV
+        from demo.synthetic_media import write_video  # PyAV
 
         clip = write_video(Path(tmp) / "scale-upload.mp4", seconds=4, keyframe_seconds=1)
         with (

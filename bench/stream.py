@@ -290,7 +290,7 @@ def ms(seconds):
 
 
 def make_videos(tmp, args):
-    from services.demo_media import write_noise_video  # PyAV: not needed by the clients
+    from demo.synthetic_media import write_noise_video  # PyAV: not needed by the clients
 
     stream_video = write_noise_video(tmp / f"stream-{args.stream_mb}.mp4", args.stream_mb)
     range_video = write_noise_video(tmp / f"range-{args.range_mb}.mp4", args.range_mb)

@@ -18,13 +18,13 @@ import gridfs
 from pymongo import MongoClient
 
 from bench.common import EmbeddedMongo, Gunicorn, PeakSampler, tree_rss
-from services.demo_media import write_noise_video
+from demo.synthetic_media import write_noise_video
 
 MIB = 1024 * 1024
 
 
 def make_small_video(path):
-    from services.demo_media import write_video
+    from demo.synthetic_media import write_video
 
     return write_video(path, seconds=2)
 

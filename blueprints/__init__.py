@@ -1,1 +1,1 @@
-"""HTTP routes only: parse with a schema, call one service, return a schema."""
+"""HTTP routes only: parse with a schema, call one service, return a schema (schemas/)."""

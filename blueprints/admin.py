@@ -1,7 +1,5 @@
 """/admin: user management (admins only)."""
 
-from blueprints.api import ApiBlueprint
-from blueprints.guards import auth_required, current_principal
 from blueprints.schemas.accounts import (
     RoleSchema,
     UserEnvelopeSchema,
@@ -9,6 +7,8 @@ from blueprints.schemas.accounts import (
     UserListSchema,
 )
 from services import accounts
+from web.api import ApiBlueprint
+from web.guards import auth_required, current_principal
 
 blp = ApiBlueprint("admin", __name__, url_prefix="/admin", description="Administration")
 

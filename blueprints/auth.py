@@ -2,8 +2,6 @@
 
 from flask import current_app, request
 
-from blueprints.api import ApiBlueprint
-from blueprints.guards import auth_required, current_principal
 from blueprints.schemas.accounts import (
     LoginSchema,
     RefreshSchema,
@@ -15,6 +13,8 @@ from blueprints.schemas.accounts import (
 from blueprints.schemas.common import MessageSchema
 from extensions import limiter
 from services import accounts
+from web.api import ApiBlueprint
+from web.guards import auth_required, current_principal
 
 blp = ApiBlueprint("auth", __name__, url_prefix="/auth", description="Accounts and sessions")
 

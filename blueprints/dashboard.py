@@ -1,10 +1,10 @@
 """/dashboard: the feed the React Native app opens on."""
 
-from blueprints.api import ApiBlueprint
-from blueprints.guards import auth_required, current_principal
 from blueprints.schemas.common import PaginationArgs
 from blueprints.schemas.videos import DashboardSchema
 from services import dashboard
+from web.api import ApiBlueprint
+from web.guards import auth_required, current_principal
 
 blp = ApiBlueprint("dashboard", __name__, description="Home feed")
 

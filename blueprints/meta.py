@@ -5,10 +5,10 @@ from flask import Blueprint
 from pymongo.errors import PyMongoError
 from swagger_ui_bundle import swagger_ui_path
 
-from blueprints.api import ApiBlueprint
-from blueprints.errors import DATABASE_RETRY_SECONDS
 from models.db import get_mongo
 from services.errors import Unavailable
+from web.api import ApiBlueprint
+from web.errors import DATABASE_RETRY_SECONDS
 
 VERSION = "1.0.0"
 

@@ -3,9 +3,6 @@
 import marshmallow as ma
 from flask import current_app, request
 
-from blueprints import streaming
-from blueprints.api import ApiBlueprint
-from blueprints.guards import auth_required, current_principal
 from blueprints.schemas.media_docs import TOKEN_PARAMETER, bytes_doc
 from blueprints.schemas.videos import (
     PlaybackTokenArgs,
@@ -14,9 +11,12 @@ from blueprints.schemas.videos import (
     StreamArgs,
     StreamSchema,
 )
-from blueprints.security_headers import for_players
-from extensions import limiter
+from extensions import limiter, media_chunks
 from services import playback, tokens
+from web import media_response
+from web.api import ApiBlueprint
+from web.guards import auth_required, current_principal
+from web.security_headers import for_players
 
 blp = ApiBlueprint("playback", __name__, url_prefix="/video", description="Playback")
 
@@ -133,11 +133,11 @@ def byte_route(media_type, summary):
 def media(args, video_id):
     """The video's bytes, with HTTP Range (GET and HEAD); the token is the only credential."""
     found = playback.media(args["token"], video_id, count_view=request.method == "GET")
-    return streaming.serve(found)
+    return media_response.serve(found, media_chunks)
 
 
 @blp.route("/<objectid:video_id>/thumbnail", methods=["GET"])
 @byte_route("image/jpeg", "The JPEG thumbnail")
 def thumbnail(args, video_id):
     """The JPEG thumbnail; signed by the playback token like the media URL."""
-    return streaming.serve(playback.thumbnail(args["token"], video_id))
+    return media_response.serve(playback.thumbnail(args["token"], video_id), media_chunks)

@@ -1,9 +1,5 @@
 """/video: upload, details and status."""
 
-from pathlib import Path
-
-from blueprints.api import ApiBlueprint
-from blueprints.guards import auth_required, current_principal
 from blueprints.schemas.common import MessageSchema
 from blueprints.schemas.videos import (
     CatalogueArgs,
@@ -15,8 +11,10 @@ from blueprints.schemas.videos import (
     VideoListSchema,
     VideoStatusSchema,
 )
-from blueprints.uploads import allow_large_body
 from services import uploads, videos
+from web.api import ApiBlueprint
+from web.guards import auth_required, current_principal
+from web.upload_spool import allow_large_body, spooled_path
 
 blp = ApiBlueprint("video", __name__, url_prefix="/video", description="Videos")
 
@@ -32,7 +30,7 @@ def upload(fields):
     """Upload a video or audio file (multipart); processing continues in the background."""
     part = fields.pop("file")
     principal = current_principal()
-    video = uploads.accept(principal, Path(part.stream.name), part.filename, fields)
+    video = uploads.accept(principal, spooled_path(part), part.filename, fields)
     return {"video": videos.shown_to(principal, video)}
 
 

@@ -7,12 +7,17 @@ streams of a 200 MB file through one cursor each). So one query per window of
 ``WINDOW_CHUNKS`` (8 MB), its chunks fetched a batch at a time; when few
 streams share the process, a helper thread reads a batch ahead while the
 current chunk is being sent.
+
+``MediaChunks`` is the component the app binds (extensions.py, create_app):
+one ``StreamGate`` per app, sized by STREAM_DB_CONCURRENCY.
 """
 
 import collections
 import contextlib
 import dataclasses
 import threading
+
+from flask import current_app
 
 from models.db import get_db
 
@@ -21,6 +26,22 @@ WINDOW_CHUNKS = 32
 
 class CorruptFile(Exception):
     """A chunk of a GridFS file is missing or out of place."""
+
+
+class MediaChunks:
+    """Reads byte ranges of GridFS media; ``init_app`` gives each app its StreamGate.
+
+    One object serves every app a process creates (the tests create many), so
+    the gate is kept per app in ``app.extensions``, as Flask's extensions keep
+    their state.
+    """
+
+    def init_app(self, app):
+        app.extensions["media_chunks"] = StreamGate(app.config["STREAM_DB_CONCURRENCY"])
+
+    def read(self, file_doc, start, end):
+        """``read_range`` with the current app's gate: call it inside the request."""
+        return read_range(file_doc, start, end, current_app.extensions["media_chunks"])
 
 
 class StreamGate:

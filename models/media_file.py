@@ -1,6 +1,6 @@
 """Media bytes in GridFS (bucket ``fs``): upload with a sha256 under a lease, and delete.
 
-Reading a range of a file is models/media_stream.py.
+Reading a range of a file is models/media_chunks.py.
 """
 
 import hashlib

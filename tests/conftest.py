@@ -13,9 +13,9 @@ import uuid
 import pytest
 
 from app import create_app
+from demo import synthetic_media
 from models.common import object_id
 from scripts.embedded_mongo import EmbeddedMongo
-from services import demo_media
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
 PASSWORD = "correct horse battery"
@@ -163,13 +163,13 @@ def media(tmp_path_factory):
     text = folder / "notes.mp4"
     text.write_text("this is a text file pretending to be a video\n" * 200)
     return {
-        "h264": demo_media.write_video(folder / "phone.mp4"),
-        "moov_end": demo_media.write_video(folder / "moov-end.mp4", faststart=False),
-        "mp4v": demo_media.write_opencv_mp4v(folder / "opencv.mp4"),
-        "vp9": demo_media.write_video(
+        "h264": synthetic_media.write_video(folder / "phone.mp4"),
+        "moov_end": synthetic_media.write_video(folder / "moov-end.mp4", faststart=False),
+        "mp4v": synthetic_media.write_opencv_mp4v(folder / "opencv.mp4"),
+        "vp9": synthetic_media.write_video(
             folder / "clip.webm", video_codec="libvpx-vp9", audio_codec="libopus", container="webm"
         ),
-        "mp3": demo_media.write_audio(folder / "song.mp3"),
+        "mp3": synthetic_media.write_audio(folder / "song.mp3"),
         "text": text,
     }
 
@@ -178,7 +178,7 @@ def media(tmp_path_factory):
 def multi_chunk_mp4(tmp_path_factory):
     """A real H.264 MP4 of ~1.5 MB: six GridFS chunks, so ranges cross chunk borders."""
     path = tmp_path_factory.mktemp("playback") / "noise.mp4"
-    return demo_media.write_noise_video(path, 1.3, width=320, height=240)
+    return synthetic_media.write_noise_video(path, 1.3, width=320, height=240)
 
 
 class Library:

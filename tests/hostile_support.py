@@ -20,9 +20,9 @@ import socket
 import subprocess
 import time
 
+from demo import synthetic_media
 from scripts.embedded_mongo import EmbeddedMongo, free_port
 from scripts.gunicorn_process import ROOT, GunicornProcess
-from services import demo_media
 from tests.fault_support import upload_file, wait_until
 from tests.players.live_server import HttpClient
 
@@ -153,7 +153,7 @@ class AppServers:
         """A real MP4 uploaded and processed; the path of its media with a playback token."""
         http = HttpClient(self.gunicorn.base_url, timeout=60)
         creator = http.signup_and_login("creator")
-        path = demo_media.write_noise_video(self.base / "clip.mp4", megabytes, 640, 360)
+        path = synthetic_media.write_noise_video(self.base / "clip.mp4", megabytes, 640, 360)
         status, _, body = upload_file(self.gunicorn.port, creator, path)
         assert status == 202, body[:300]
         video_id = json.loads(body)["video"]["id"]

@@ -1,6 +1,6 @@
 """Reference of docs/playback.md and the oracle, for tests/test_media_property.py.
 
-The model reads header text with its own small parsers (never services.byte_ranges
+The model reads header text with its own small parsers (never web.media_response
 nor werkzeug) and says which answers are right; the oracle checks that any answer
 is well formed, byte for byte.
 """

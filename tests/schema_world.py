@@ -24,7 +24,7 @@ from schemathesis import GenerationMode
 from schemathesis.core.parameters import ParameterLocation
 
 from app import create_app
-from services import demo_media
+from demo import synthetic_media
 from tests.conftest import test_config
 from tests.players.live_server import HttpClient, LiveServer
 
@@ -102,7 +102,7 @@ def _sign_in_every_role(world, config):
 
 def _add_real_objects(world, folder):
     http, creator = world.http, _bearer(world, "creator")
-    source = demo_media.write_video(folder / "clip.mp4", seconds=1, width=160, height=120)
+    source = synthetic_media.write_video(folder / "clip.mp4", seconds=1, width=160, height=120)
     REAL["upload_bytes"] = source.read_bytes()
     for key in ("video_id", "victim_id", "edited_id"):
         reply = http.upload(

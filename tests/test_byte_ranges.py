@@ -1,10 +1,10 @@
-"""services.byte_ranges: the Range arithmetic alone, no Flask, no database."""
+"""web.media_response's Range planning alone: pure functions, no Flask, no database."""
 
 from datetime import UTC, datetime
 
 import pytest
 
-from services.byte_ranges import (
+from web.media_response import (
     MAX_PARTS,
     SERVE_WHOLE,
     ByteRange,

@@ -100,7 +100,7 @@ def test_forwarded_headers_from_a_client_with_no_proxy_in_front_are_ignored(
 
 
 def test_production_without_public_base_url_warns(make_app, capfd):
-    """The JSON log lines go to stderr (blueprints/request_log.py), hence capfd."""
+    """The JSON log lines go to stderr (web/logs.py), hence capfd."""
     secrets = {name: name.lower() * 4 for name in ("SECRET_KEY", "JWT_SECRET_KEY")}
     secrets["PLAYBACK_SECRET_KEY"] = "playback-" * 5
     make_app(APP_ENV="production", BCRYPT_ROUNDS=12, TESTING=True, **secrets)

@@ -7,8 +7,8 @@ import pytest
 from pymongo import monitoring
 
 from models.db import get_db
+from models.media_chunks import CorruptFile
 from models.media_file import CHUNK_SIZE
-from models.media_stream import CorruptFile
 from tests.test_auth_api import assert_error
 
 

@@ -3,8 +3,8 @@
 import pytest
 from flask import request
 
-from blueprints.api import LONE_SURROGATE
 from tests.test_auth_api import assert_error
+from web.api import LONE_SURROGATE
 
 
 def test_index_and_health(client):
@@ -178,7 +178,7 @@ def test_every_field_of_every_schema_has_a_sentence_naming_it(schema):
     ``error`` is one readable sentence that names it."""
     import marshmallow as ma
 
-    from blueprints.api import GENERAL_SENTENCE, error_sentence
+    from web.api import GENERAL_SENTENCE, error_sentence
 
     location = "query" if schema.__name__.endswith("Args") else "json"
     instance = schema()

@@ -17,7 +17,7 @@ import uuid
 
 import pytest
 
-from services import demo_media
+from demo import synthetic_media
 from tests.conftest import require_tool
 from tests.fault_support import (
     MIB,
@@ -74,7 +74,9 @@ def media_dir(tmp_path_factory):
 @pytest.fixture(scope="module")
 def ready_stream(servers, media_dir):
     """A real H.264 MP4 of STREAM_MB uploaded and processed: (video id, playback token, bytes)."""
-    path = demo_media.write_noise_video(media_dir / "stream.mp4", STREAM_MB, width=640, height=360)
+    path = synthetic_media.write_noise_video(
+        media_dir / "stream.mp4", STREAM_MB, width=640, height=360
+    )
     status, _, body = upload_file(servers.port, servers.creator, path)
     assert status == 202, body[:300]
     video_id = json.loads(body)["video"]["id"]
@@ -264,7 +266,7 @@ class OrphanGridFS(AssertionError):
 
 
 def test_database_killed_mid_upload_leaves_nothing_half_stored(servers, media_dir):
-    path = demo_media.write_noise_video(media_dir / "upload.mp4", UPLOAD_MB)
+    path = synthetic_media.write_noise_video(media_dir / "upload.mp4", UPLOAD_MB)
     files_before = {document["_id"] for document in servers.db.fs.files.find({}, {"_id": 1})}
     videos_before = {document["_id"] for document in servers.db.videos.find({}, {"_id": 1})}
     chunks_before = servers.db.fs.chunks.estimated_document_count()
@@ -317,7 +319,7 @@ def test_database_killed_mid_upload_leaves_nothing_half_stored(servers, media_di
     assert files_now >= files_before
 
     # Uploads work again, gunicorn untouched.
-    small = demo_media.write_video(media_dir / "after.mp4")
+    small = synthetic_media.write_video(media_dir / "after.mp4")
     status, _, body = upload_file(servers.port, servers.creator, small)
     assert status == 202, body[:300]
     servers.http.wait_until_ready(json.loads(body)["video"]["id"], servers.creator)

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from demo import synthetic_media
 from models.db import get_db
-from services import demo_media
 from tests import hostile_media as hostile
 from tests.test_auth_api import assert_error
 from tests.test_upload_api import gridfs_counts, upload, wait_until_processed
@@ -27,7 +27,7 @@ def canary():
     A script naming it by a relative name is what FFmpeg would follow from there."""
     folder = Path(tempfile.gettempdir())
     name = f"canary-{uuid.uuid4().hex}"
-    clip = demo_media.write_video(folder / f"{name}.ts", container="mpegts")
+    clip = synthetic_media.write_video(folder / f"{name}.ts", container="mpegts")
     watch = hostile.OpenWatch(clip)
     yield clip.name, watch
     watch.close()
@@ -37,7 +37,7 @@ def canary():
 @pytest.fixture(scope="module")
 def bombs(tmp_path_factory):
     folder = tmp_path_factory.mktemp("bombs")
-    clip = demo_media.write_video(folder / "clip.mp4")
+    clip = synthetic_media.write_video(folder / "clip.mp4")
 
     def patched(name):
         return Path(shutil.copy(clip, folder / name))

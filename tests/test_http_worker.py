@@ -1,4 +1,4 @@
-"""The guarded worker's pieces (http_worker/): when a request may go to a thread, parked output.
+"""The guarded worker's pieces (web/http_worker/): when a request may go to a thread, parked output.
 
 The worker as a whole is tested by tests/test_hostile_connections.py.
 """
@@ -7,8 +7,8 @@ import socket
 
 import pytest
 
-from http_worker.arriving import SMALL_BODY, ArrivingRequest
-from http_worker.output import NonBlockingOutput, socket_timeout
+from web.http_worker.arriving import SMALL_BODY, ArrivingRequest
+from web.http_worker.output import NonBlockingOutput, socket_timeout
 
 HEAD = b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n"
 

@@ -7,7 +7,7 @@ import cv2
 import numpy as np
 import pytest
 
-from services import demo_media
+from demo import synthetic_media
 from services.media_probe import NotMedia, probe, top_level_atoms
 from services.renditions import AS_IS, REMUX, TRANSCODE, plan_for, remux_faststart, transcode
 from services.thumbnails import best_frame, is_blank, thumbnail_jpeg
@@ -17,18 +17,20 @@ from services.thumbnails import best_frame, is_blank, thumbnail_jpeg
 def media(tmp_path_factory):
     folder = tmp_path_factory.mktemp("media")
     return {
-        "h264_fast": demo_media.write_video(folder / "fast.mp4"),
-        "h264_moov_end": demo_media.write_video(folder / "slow.mp4", faststart=False),
-        "mp4v": demo_media.write_opencv_mp4v(folder / "opencv.mp4"),
-        "vp9": demo_media.write_video(
+        "h264_fast": synthetic_media.write_video(folder / "fast.mp4"),
+        "h264_moov_end": synthetic_media.write_video(folder / "slow.mp4", faststart=False),
+        "mp4v": synthetic_media.write_opencv_mp4v(folder / "opencv.mp4"),
+        "vp9": synthetic_media.write_video(
             folder / "vp9.webm",
             video_codec="libvpx-vp9",
             audio_codec="libopus",
             container="webm",
         ),
-        "mp3": demo_media.write_audio(folder / "tone.mp3"),
-        "wav": demo_media.write_audio(folder / "tone.wav", codec="pcm_s16le"),
-        "m4a_moov_end": demo_media.write_audio(folder / "tone.m4a", codec="aac", container="ipod"),
+        "mp3": synthetic_media.write_audio(folder / "tone.mp3"),
+        "wav": synthetic_media.write_audio(folder / "tone.wav", codec="pcm_s16le"),
+        "m4a_moov_end": synthetic_media.write_audio(
+            folder / "tone.m4a", codec="aac", container="ipod"
+        ),
         "folder": folder,
     }
 
@@ -73,7 +75,7 @@ class TestProbe:
 
     def test_a_jpeg_is_not_a_video(self, tmp_path):
         picture = tmp_path / "photo.mp4"
-        picture.write_bytes(cv2.imencode(".jpg", demo_media.picture(1, 64, 64))[1].tobytes())
+        picture.write_bytes(cv2.imencode(".jpg", synthetic_media.picture(1, 64, 64))[1].tobytes())
         with pytest.raises(NotMedia):
             probe(picture)
 
@@ -133,10 +135,10 @@ class TestThumbnails:
     def test_black_frames_are_passed_over(self):
         black = np.zeros((120, 160, 3), np.uint8)
         grey = np.full((120, 160, 3), 128, np.uint8)
-        real = demo_media.picture(5, 160, 120)
+        real = synthetic_media.picture(5, 160, 120)
         assert best_frame([black, grey, real, black]) is real
 
     def test_the_sharpest_wins(self):
-        sharp = demo_media.picture(5, 160, 120)
+        sharp = synthetic_media.picture(5, 160, 120)
         blurred = cv2.GaussianBlur(sharp, (15, 15), 0)
         assert best_frame([blurred, sharp]) is sharp

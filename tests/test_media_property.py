@@ -11,7 +11,7 @@ route on both backends. Every answer goes through two checks:
   empty; the caching headers are always there.
 * the model: an independent reference of docs/playback.md (RFC 9110 where
   the contract is silent), which reads the header text with its own small
-  parsers (never services.byte_ranges nor werkzeug) and says which answers
+  parsers (never web.media_response nor werkzeug) and says which answers
   are right. Where the contract allows two answers it accepts both: several
   ranges may get a multipart 206 or the whole file (werkzeug refuses
   overlapping or out-of-order sets, the server then sends a 200); syntax that

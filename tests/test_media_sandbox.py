@@ -10,7 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from services import demo_media, media_sandbox, renditions, thumbnails
+from demo import synthetic_media
+from services import media_sandbox, renditions, thumbnails
 from services.media_limits import MediaLimits
 from services.media_probe import probe
 from tests import hostile_media as hostile
@@ -18,7 +19,7 @@ from tests import hostile_media as hostile
 
 @pytest.fixture
 def script_beside_canary(tmp_path):
-    canary = demo_media.write_video(tmp_path / "canary.ts", container="mpegts")
+    canary = synthetic_media.write_video(tmp_path / "canary.ts", container="mpegts")
     script = tmp_path / "upload.mp4"
     script.write_bytes(hostile.ffconcat_naming(canary.name))
     watch = hostile.OpenWatch(canary)
@@ -48,7 +49,7 @@ def test_no_entry_point_follows_a_script_to_another_file(
 
 class TestThumbnailMemory:
     def test_candidates_are_thumbnail_sized_whatever_the_video(self, tmp_path):
-        clip = demo_media.write_video(tmp_path / "wide.mp4", width=1280, height=720)
+        clip = synthetic_media.write_video(tmp_path / "wide.mp4", width=1280, height=720)
         sizes = {frame.shape[:2] for frame in thumbnails.candidate_frames(clip)}
         assert sizes == {(360, 640)}
 
@@ -63,7 +64,7 @@ class TestThumbnailMemory:
                 gc.collect()
                 # The best so far and the one last scored (until the loop moves on), never all.
                 assert sum(ref() is not None for ref in alive) <= 2
-                frame = demo_media.picture(index, 160, 120).view(Frame)
+                frame = synthetic_media.picture(index, 160, 120).view(Frame)
                 alive.append(weakref.ref(frame))
                 yield frame
                 del frame
@@ -105,7 +106,7 @@ class TestSandbox:
         assert environment["MALLOC_ARENA_MAX"] == "2"
 
     def test_the_answer_of_a_child_is_the_media_info(self, tmp_path):
-        clip = demo_media.write_video(tmp_path / "clip.mp4")
+        clip = synthetic_media.write_video(tmp_path / "clip.mp4")
         config = {
             "MAX_MEDIA_DURATION_HOURS": 12,
             "MAX_VIDEO_DIMENSION": 4096,

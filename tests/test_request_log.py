@@ -7,8 +7,8 @@ import re
 
 import pytest
 
-from blueprints.request_log import JsonFormatter, RequestIdFilter
 from tests.conftest import PASSWORD
+from web.logs import JsonFormatter, RequestIdFilter
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""Security headers on every kind of response (blueprints/security_headers.py)."""
+"""Security headers on every kind of response (web/security_headers.py)."""
 
 import base64
 import hashlib

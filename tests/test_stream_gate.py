@@ -1,11 +1,11 @@
-"""models.media_stream.StreamGate: streams take turns at MongoDB; batches shrink as they crowd."""
+"""models.media_chunks.StreamGate: streams take turns at MongoDB; batches shrink as they crowd."""
 
 import threading
 import time
 
 import pytest
 
-from models.media_stream import StreamGate
+from models.media_chunks import StreamGate
 
 
 def test_no_more_fetches_than_slots_at_once():
@@ -44,7 +44,7 @@ def test_a_lone_stream_fetches_big_batches_and_a_crowd_small_ones():
 
 
 def test_prefetched_keeps_order_and_raises_the_sources_error():
-    from models.media_stream import prefetched
+    from models.media_chunks import prefetched
 
     def source():
         yield from range(5)
@@ -58,7 +58,7 @@ def test_prefetched_keeps_order_and_raises_the_sources_error():
 
 
 def test_a_client_that_hangs_up_stops_the_helper_and_closes_the_source():
-    from models.media_stream import prefetched
+    from models.media_chunks import prefetched
 
     closed = threading.Event()
 

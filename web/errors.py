@@ -10,9 +10,9 @@ from flask import jsonify, request
 from pymongo.errors import ConnectionFailure
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from blueprints.api import GENERAL_SENTENCE, error_sentence
 from models.db import StartupRefused
 from services.errors import ServiceError, Unavailable
+from web.api import GENERAL_SENTENCE, error_sentence
 
 log = logging.getLogger(__name__)
 

@@ -4,7 +4,7 @@ UTF-8 is the client's error (400), not ours (500)."""
 from werkzeug.exceptions import BadRequest
 from werkzeug.utils import cached_property
 
-from blueprints.uploads import SpoolToDiskRequest
+from web.upload_spool import SpoolToDiskRequest
 
 
 class ApiRequest(SpoolToDiskRequest):

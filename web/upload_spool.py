@@ -12,6 +12,7 @@ garbage collector gets to an exception's traceback.
 """
 
 import tempfile
+from pathlib import Path
 
 from flask import Request
 
@@ -77,6 +78,12 @@ class SpoolToDiskRequest(Request):
         super().close()
         for spooled in self._spooled_files():
             spooled.close()
+
+
+def spooled_path(part):
+    """Where ``SpoolToDiskRequest`` put an uploaded file part: its temporary file on disk,
+    removed when the request ends (app.py installs the request class, web.request_class)."""
+    return Path(part.stream.name)
 
 
 def allow_large_body(view):

@@ -20,7 +20,7 @@ import pytest
 from pymongo import MongoClient
 
 from app import create_app
-from services import demo_media
+from demo import synthetic_media
 from tests.conftest import test_config
 from tests.players.live_server import HttpClient, LiveServer, MediaRecorder
 
@@ -70,7 +70,7 @@ def live(embedded_server):
 def ready(live, tmp_path_factory):
     """A creator uploads a real 20 s MP4 over HTTP; a viewer gets a playback token for it."""
     folder = tmp_path_factory.mktemp("real-players")
-    source = demo_media.write_video(
+    source = synthetic_media.write_video(
         folder / "twenty-seconds.mp4", seconds=SECONDS, width=640, height=360, keyframe_seconds=2
     )
     http = live.http

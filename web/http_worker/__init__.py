@@ -37,8 +37,8 @@ from gunicorn import util
 from gunicorn.http import wsgi
 from gunicorn.workers.gthread import TConn, ThreadWorker
 
-from http_worker.arriving import SMALL_BODY, ArrivingRequest
-from http_worker.output import NonBlockingOutput, socket_timeout
+from web.http_worker.arriving import SMALL_BODY, ArrivingRequest
+from web.http_worker.output import NonBlockingOutput, socket_timeout
 
 HEAD_SECONDS = 15
 BODY_STALL_SECONDS = 30
