@@ -166,47 +166,61 @@ def prefetched(source, depth):
     ``depth()`` ahead (the usual state: a player reads at its bitrate), and
     wakes when an item is taken or the stream is closed.
     """
-    ahead = collections.deque()
-    changed = threading.Condition()
-    stopped = []  # non-empty once the consumer is gone
-
-    def put(item):
-        with changed:
-            changed.wait_for(lambda: stopped or len(ahead) < max(depth(), 1))
-            if stopped:
-                return False
-            ahead.append(item)
-            changed.notify_all()
-            return True
-
-    def produce():
-        try:
-            for item in source:
-                if not put(item):
-                    return
-            put(_END)
-        except BaseException as error:  # handed to the consumer, raised there
-            put(_Failure(error))
-        finally:
-            source.close()
-
-    def take():
-        with changed:
-            changed.wait_for(lambda: ahead)
-            item = ahead.popleft()
-            changed.notify_all()
-            return item
-
-    threading.Thread(target=produce, name="chunk-prefetch", daemon=True).start()
+    ahead = _ReadAhead(depth)
+    threading.Thread(
+        target=ahead.fill_from, args=(source,), name="chunk-prefetch", daemon=True
+    ).start()
     try:
-        while (item := take()) is not _END:
+        while (item := ahead.take()) is not _END:
             if isinstance(item, _Failure):
                 raise item.error
             yield item
     finally:
-        with changed:
-            stopped.append(True)
-            changed.notify_all()
+        ahead.stop()
+
+
+class _ReadAhead:
+    """The items between ``prefetched``'s helper thread and the stream that sends them."""
+
+    def __init__(self, depth):
+        self.depth = depth
+        self.items = collections.deque()
+        self.changed = threading.Condition()
+        self.stopped = False  # the consumer is gone
+
+    def put(self, item):
+        """Wait for room for ``item``; False once the consumer is gone."""
+        with self.changed:
+            self.changed.wait_for(lambda: self.stopped or len(self.items) < max(self.depth(), 1))
+            if self.stopped:
+                return False
+            self.items.append(item)
+            self.changed.notify_all()
+            return True
+
+    def fill_from(self, source):
+        """The helper thread's work: runs ``source`` to its end, or until the consumer goes."""
+        try:
+            for item in source:
+                if not self.put(item):
+                    return
+            self.put(_END)
+        except BaseException as error:  # handed to the consumer, raised there
+            self.put(_Failure(error))
+        finally:
+            source.close()
+
+    def take(self):
+        with self.changed:
+            self.changed.wait_for(lambda: self.items)
+            item = self.items.popleft()
+            self.changed.notify_all()
+            return item
+
+    def stop(self):
+        with self.changed:
+            self.stopped = True
+            self.changed.notify_all()
 
 
 _END = object()
