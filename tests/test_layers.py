@@ -8,6 +8,7 @@ seed_videos.py; the tools (bench/, scripts/, demo/, seed_videos.py) nothing from
 """
 
 import ast
+import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -121,3 +122,30 @@ def test_no_app_function_is_over_the_line_limit():
 
 def test_the_list_to_shorten_is_up_to_date():
     assert TO_SHORTEN - set(long_functions()) == set()
+
+
+def test_the_readme_architecture_cites_what_exists():
+    """Every `package/path` and `package/path: name` of README's Architecture section exists
+    (paths that start with no top-level folder belong to the package just named)."""
+    text = (ROOT / "README.md").read_text()
+    section = text.split("## Architecture\n", 1)[1].split("\n## ", 1)[0]
+    cited = re.findall(r"`([\w.-]+/[\w./-]*)(?:: ([\w.]+))?`", section)
+    cited = [(path, name) for path, name in cited if (ROOT / path.split("/")[0]).is_dir()]
+    assert cited
+    missing = [
+        (path, name)
+        for path, name in cited
+        if not (ROOT / path).exists() or (name and name.split(".")[-1] not in names_in(ROOT / path))
+    ]
+    assert missing == []
+
+
+def names_in(path):
+    """The functions, classes and module-level assignments of a file."""
+    names = set()
+    for node in ast.walk(tree(path)):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            names.add(node.name)
+        elif isinstance(node, ast.Assign):
+            names.update(target.id for target in node.targets if isinstance(target, ast.Name))
+    return names
