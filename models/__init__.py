@@ -1,1 +1,2 @@
-"""Data access: one module per kind of document, no HTTP."""
+"""Data access, no HTTP: the connection (db), one module per kind of document (GridFS files
+in media_file, their chunks read in media_chunks), and the query helpers they share."""
