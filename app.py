@@ -21,7 +21,7 @@ EXPOSED_HEADERS = ["Content-Range", "Accept-Ranges", "Content-Length", "ETag", "
 
 def create_app(config=None):
     app = Flask(__name__, static_folder=None)  # no static files; /docs has its own
-    app.request_class = ApiRequest
+    app.request_class = ApiRequest  # uploads spool to disk (web.upload_spool)
     app.config.update(settings.load_config(config))
     configure_logging(app)
     configure_proxy(app)
