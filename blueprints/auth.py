@@ -3,7 +3,7 @@
 from flask import current_app, request
 
 from blueprints.api import ApiBlueprint
-from blueprints.guards import auth_required, current_principal
+from blueprints.guards import auth_required, current_caller
 from blueprints.schemas.accounts import (
     LoginSchema,
     RefreshSchema,
@@ -67,7 +67,7 @@ def refresh(fields):
 @blp.response(200, UserEnvelopeSchema)
 def me():
     """The signed-in user."""
-    return {"user": current_principal().user}
+    return {"user": current_caller().user}
 
 
 @blp.route("/logout", methods=["POST"])
@@ -75,5 +75,5 @@ def me():
 @blp.response(200, MessageSchema)
 def logout():
     """End the session: its access, refresh and playback tokens stop working at once."""
-    accounts.logout(current_principal())
+    accounts.logout(current_caller())
     return {"message": "Logged out"}
