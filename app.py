@@ -20,8 +20,8 @@ from blueprints.api import register_converters
 from blueprints.request_class import ApiRequest
 from extensions import api, cors, limiter
 from models import db, media_file, playback_view, recent_view
-from models import session as session_model
-from models import user as user_model
+from models import session as sessions
+from models import user as users
 from models import video as videos
 from services import accounts
 from services.processing import MediaJobs
@@ -72,8 +72,8 @@ def configure_proxy(app):
 
 def register_database(app):
     mongo = db.init_app(app)
-    mongo.on_ready(user_model.create_indexes)
-    mongo.on_ready(session_model.create_indexes)
+    mongo.on_ready(users.create_indexes)
+    mongo.on_ready(sessions.create_indexes)
     mongo.on_ready(videos.create_indexes)
     mongo.on_ready(videos.add_missing_keywords)
     mongo.on_ready(videos.add_missing_share_keys)

@@ -1,1 +1,3 @@
-"""Data access: one module per kind of document, no HTTP."""
+"""Data access: one module per kind of document (its collection, indexes and queries), the
+shared pieces they use (db, keyset, keywords) and the stored words of access (vocabulary).
+No HTTP."""
