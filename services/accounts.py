@@ -13,7 +13,6 @@ from models.common import utcnow
 from models.db import StartupRefused
 from models.vocabulary import ADMIN, ROLES, VIEWER
 from services import access, pagination, passwords, tokens
-from services.access import Caller
 from services.errors import Conflict, InvalidInput, NotFound, Unauthorized
 
 log = logging.getLogger(__name__)
@@ -111,7 +110,7 @@ def session_user(claims):
 def authenticate(access_token):
     """The Caller of an access token: 401 if it is invalid, expired or its session ended."""
     claims = tokens.decode(access_token, tokens.ACCESS)
-    return Caller(user=session_user(claims), session_id=claims["sid"])
+    return access.Caller(user=session_user(claims), session_id=claims["sid"])
 
 
 def list_users(caller, per_page, cursor=None, role=None):
@@ -123,13 +122,13 @@ def list_users(caller, per_page, cursor=None, role=None):
     )
 
 
-def change_role(acting, user_id, role):
+def change_role(caller, user_id, role):
     """Set a user's role (admins only). The last admin stays one (models.admins decides,
     atomically)."""
-    access.require_admin(acting)
+    access.require_admin(caller)
     if role not in ROLES:
         raise InvalidInput(details={"role": [f"Must be one of: {', '.join(ROLES)}."]})
-    if acting.user_id == user_id and role != ADMIN:
+    if caller.user_id == user_id and role != ADMIN:
         raise Conflict("Admins cannot remove their own admin role.", code="self_demotion")
     target = users.find_by_id(user_id)
     if target is None:

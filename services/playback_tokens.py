@@ -1,4 +1,5 @@
-"""Playback tokens: minted for a signed-in user and a video, checked on every media request.
+"""Playback tokens: minted for a signed-in user and a video, checked on every media request
+(a checked token is a PlaybackGrant).
 
 A playback token is the only credential of the media and thumbnail URLs
 (players and ``<Image>`` send no header), so it is bound to one user, one
