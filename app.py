@@ -7,9 +7,9 @@ import config as settings
 from blueprints import admin, auth, dashboard, meta, playback, video
 from extensions import api, cors, limiter, media_chunks
 from models import db, media_file, playback_view, recent_view
-from models import session as session_model
-from models import user as user_model
-from models import video as video_model
+from models import session as sessions
+from models import user as users
+from models import video as videos
 from services import accounts
 from services.processing import MediaJobs
 from web import errors, logs, security_headers
@@ -61,11 +61,11 @@ def configure_proxy(app):
 
 def register_database(app):
     mongo = db.init_app(app)
-    mongo.on_ready(user_model.create_indexes)
-    mongo.on_ready(session_model.create_indexes)
-    mongo.on_ready(video_model.create_indexes)
-    mongo.on_ready(video_model.add_missing_keywords)
-    mongo.on_ready(video_model.add_missing_share_keys)
+    mongo.on_ready(users.create_indexes)
+    mongo.on_ready(sessions.create_indexes)
+    mongo.on_ready(videos.create_indexes)
+    mongo.on_ready(videos.add_missing_keywords)
+    mongo.on_ready(videos.add_missing_share_keys)
     mongo.on_ready(media_file.create_indexes)
     mongo.on_ready(playback_view.create_indexes)
     mongo.on_ready(recent_view.create_indexes)

@@ -14,16 +14,16 @@ from demo import synthetic_media
 from models import user as users
 from models import video as videos
 from models.db import get_db
+from models.vocabulary import CREATOR, PUBLIC, UNLISTED, VIEWER
 from services import accounts, uploads
-from services.accounts import Principal
 from services.errors import Conflict
 
 log = logging.getLogger("seed")
 
 DEMO_PASSWORD = "demo-password"
 DEMO_ACCOUNTS = [
-    {"name": "Demo Creator", "email": "creator@example.com", "role": "creator"},
-    {"name": "Demo Viewer", "email": "viewer@example.com", "role": "viewer"},
+    {"name": "Demo Creator", "email": "creator@example.com", "role": CREATOR},
+    {"name": "Demo Viewer", "email": "viewer@example.com", "role": VIEWER},
 ]
 DEMO_VIDEOS = [
     {
@@ -63,7 +63,7 @@ DEMO_VIDEOS = [
         "frequency": 392.0,
         "category": "demo",
         "description": "Unlisted: reachable only with its share key.",
-        "visibility": "unlisted",
+        "visibility": UNLISTED,
     },
 ]
 
@@ -80,11 +80,10 @@ def ensure_demo_accounts():
 def uploader(config):
     """The account that owns the demo videos: the demo creator, else the admin."""
     email = "creator@example.com" if config["APP_ENV"] == "development" else config["ADMIN_EMAIL"]
-    user = users.find_by_email(email or "")
-    return Principal(user=user, session_id="", claims={}) if user else None
+    return users.find_by_email(email or "")
 
 
-def seed_videos(principal, workdir):
+def seed_videos(owner, workdir):
     added = []
     for spec in DEMO_VIDEOS:
         if get_db().videos.find_one({"seed_key": spec["key"]}, {"_id": 1}):
@@ -102,9 +101,9 @@ def seed_videos(principal, workdir):
             "description": spec["description"],
             "category": spec["category"],
             "tags": ["demo"],
-            "visibility": spec.get("visibility", "public"),
+            "visibility": spec.get("visibility", PUBLIC),
         }
-        video = uploads.accept(principal, path, path.name, fields)
+        video = uploads.accept(owner, path, path.name, fields)
         videos.update(video["_id"], seed_key=spec["key"])
         added.append(video["_id"])
     return added
@@ -116,12 +115,12 @@ def seed(app):
         get_db()  # runs start-up tasks, the admin among them
         if app.config["APP_ENV"] == "development":
             ensure_demo_accounts()
-        principal = uploader(app.config)
-        if principal is None:
+        owner = uploader(app.config)
+        if owner is None:
             log.warning("no account to own the demo videos (set ADMIN_EMAIL/ADMIN_PASSWORD)")
             return []
         with tempfile.TemporaryDirectory(prefix="seed-") as workdir:
-            return seed_videos(principal, Path(workdir))
+            return seed_videos(owner, Path(workdir))
 
 
 def seed_if_empty(app):

@@ -32,8 +32,8 @@ from pymongo import MongoClient
 from bench import scale_data
 from bench.common import ROOT, EmbeddedMongo, Gunicorn, wait_until_quiet
 from bench.stream import bearer, upload_ready
-from models import user as user_model
-from models import video as video_model
+from models import user as users
+from models import video as videos
 
 GOAL = 1.5
 PASSWORD = "scale-bench-password"
@@ -171,8 +171,8 @@ def create_app_indexes(database):
     """The app's indexes before the documents, as a deployment that grew has them: the
     embedded server maintains index entries on insert several times faster than it builds
     an index over documents already stored (a one-time migration's cost, not a page's)."""
-    user_model.create_indexes(database)
-    video_model.create_indexes(database)
+    users.create_indexes(database)
+    videos.create_indexes(database)
 
 
 def run_size(count, small, calls):

@@ -6,28 +6,28 @@ from blueprints.schemas.accounts import (
     UserFilterArgs,
     UserListSchema,
 )
-from services import accounts
+from services import access, accounts
 from web.api import ApiBlueprint
-from web.guards import auth_required, current_principal
+from web.guards import auth_required, current_caller
 
 blp = ApiBlueprint("admin", __name__, url_prefix="/admin", description="Administration")
 
 
 @blp.route("/users", methods=["GET"])
-@auth_required("admin")
+@auth_required(access.require_admin)
 @blp.arguments(UserFilterArgs, location="query")
 @blp.response(200, UserListSchema)
 def list_users(args):
     """All accounts, newest first; filter by ``role``."""
-    found, pagination = accounts.list_users(**args)
+    found, pagination = accounts.list_users(current_caller(), **args)
     return {"users": found, "pagination": pagination}
 
 
 @blp.route("/users/<objectid:user_id>/role", methods=["PATCH"])
-@auth_required("admin")
+@auth_required(access.require_admin)
 @blp.arguments(RoleSchema)
 @blp.response(200, UserEnvelopeSchema)
 @blp.alt_response(404, description="No such user")
 def change_role(fields, user_id):
     """Set a user's role (viewer, creator or admin)."""
-    return {"user": accounts.change_role(current_principal(), user_id, fields["role"])}
+    return {"user": accounts.change_role(current_caller(), user_id, fields["role"])}

@@ -14,7 +14,7 @@ from blueprints.schemas.common import MessageSchema
 from extensions import limiter
 from services import accounts
 from web.api import ApiBlueprint
-from web.guards import auth_required, current_principal
+from web.guards import auth_required, current_caller
 
 blp = ApiBlueprint("auth", __name__, url_prefix="/auth", description="Accounts and sessions")
 
@@ -67,7 +67,7 @@ def refresh(fields):
 @blp.response(200, UserEnvelopeSchema)
 def me():
     """The signed-in user."""
-    return {"user": current_principal().user}
+    return {"user": current_caller().user}
 
 
 @blp.route("/logout", methods=["POST"])
@@ -75,5 +75,5 @@ def me():
 @blp.response(200, MessageSchema)
 def logout():
     """End the session: its access, refresh and playback tokens stop working at once."""
-    accounts.logout(current_principal())
+    accounts.logout(current_caller())
     return {"message": "Logged out"}

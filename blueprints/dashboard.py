@@ -4,7 +4,7 @@ from blueprints.schemas.common import PaginationArgs
 from blueprints.schemas.videos import DashboardSchema
 from services import dashboard
 from web.api import ApiBlueprint
-from web.guards import auth_required, current_principal
+from web.guards import auth_required, current_caller
 
 blp = ApiBlueprint("dashboard", __name__, description="Home feed")
 
@@ -15,5 +15,5 @@ blp = ApiBlueprint("dashboard", __name__, description="Home feed")
 @blp.response(200, DashboardSchema)
 def feed(args):
     """Ready public videos, newest first, each with a fresh playback token and thumbnail URL."""
-    items, pagination = dashboard.feed(current_principal(), **args)
+    items, pagination = dashboard.feed(current_caller(), **args)
     return {"videos": items, "pagination": pagination}

@@ -15,7 +15,7 @@ from extensions import limiter, media_chunks
 from services import playback, tokens
 from web import media_response
 from web.api import ApiBlueprint
-from web.guards import auth_required, current_principal
+from web.guards import auth_required, current_caller
 from web.security_headers import for_players
 
 blp = ApiBlueprint("playback", __name__, url_prefix="/video", description="Playback")
@@ -86,7 +86,7 @@ def stream(args, video_id):
     playback token is a 403 whose code says why; get a new one from the dashboard or
     ``POST /video/{id}/playback-token``.
     """
-    return playback.stream_info(current_principal(), video_id, args["token"], args.get("key"))
+    return playback.stream_info(current_caller(), video_id, args["token"], args.get("key"))
 
 
 @blp.route("/<objectid:video_id>/playback-token", methods=["POST"])
@@ -101,7 +101,7 @@ def new_playback_token(args, video_id):
     Someone else's unlisted video needs ``?key=<share key>``; the token then plays it
     (media, thumbnail, ``/stream``) until the key is replaced.
     """
-    return playback.new_session(current_principal(), video_id, args.get("key"))
+    return playback.playback_token_for(current_caller(), video_id, args.get("key"))
 
 
 BYTE_ROUTE_ERRORS = {

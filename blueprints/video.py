@@ -11,9 +11,9 @@ from blueprints.schemas.videos import (
     VideoListSchema,
     VideoStatusSchema,
 )
-from services import uploads, videos
+from services import access, uploads, videos
 from web.api import ApiBlueprint
-from web.guards import auth_required, current_principal
+from web.guards import auth_required, current_caller
 from web.upload_spool import allow_large_body, spooled_path
 
 blp = ApiBlueprint("video", __name__, url_prefix="/video", description="Videos")
@@ -21,7 +21,7 @@ blp = ApiBlueprint("video", __name__, url_prefix="/video", description="Videos")
 
 @blp.route("/upload", methods=["POST"])
 @allow_large_body
-@auth_required("creator", "admin")
+@auth_required(access.require_uploader)
 @blp.arguments(UploadSchema, location="multipart")
 @blp.response(202, VideoEnvelopeSchema)
 @blp.alt_response(413, description="Over MAX_UPLOAD_MB")
@@ -29,9 +29,9 @@ blp = ApiBlueprint("video", __name__, url_prefix="/video", description="Videos")
 def upload(fields):
     """Upload a video or audio file (multipart); processing continues in the background."""
     part = fields.pop("file")
-    principal = current_principal()
-    video = uploads.accept(principal, spooled_path(part), part.filename, fields)
-    return {"video": videos.shown_to(principal, video)}
+    caller = current_caller()
+    video = uploads.accept(caller.user, spooled_path(part), part.filename, fields)
+    return {"video": videos.shown_to(caller, video)}
 
 
 @blp.route("/<objectid:video_id>", methods=["GET"])
@@ -44,7 +44,7 @@ def details(args, video_id):
 
     Someone else's unlisted video needs ``?key=<share key>``.
     """
-    return {"video": videos.details(current_principal(), video_id, args.get("key"))}
+    return {"video": videos.details(current_caller(), video_id, args.get("key"))}
 
 
 @blp.route("/<objectid:video_id>/status", methods=["GET"])
@@ -54,7 +54,7 @@ def details(args, video_id):
 @blp.alt_response(404, description="Unknown, deleted, or hidden from the caller")
 def status(args, video_id):
     """processing, ready or failed (with a reason)."""
-    return videos.details(current_principal(), video_id, args.get("key"))
+    return videos.details(current_caller(), video_id, args.get("key"))
 
 
 MANAGE_403 = (
@@ -72,7 +72,7 @@ MANAGE_404 = "Unknown, deleted, or hidden from the caller (whatever the method)"
 @blp.alt_response(404, description=MANAGE_404)
 def edit(fields, video_id):
     """Change title, description, category, tags or visibility (owner creator or admin)."""
-    return {"video": videos.edit(current_principal(), video_id, fields)}
+    return {"video": videos.edit(current_caller(), video_id, fields)}
 
 
 @blp.route("/<objectid:video_id>", methods=["DELETE"])
@@ -83,16 +83,16 @@ def edit(fields, video_id):
 @blp.alt_response(404, description=MANAGE_404)
 def delete(args, video_id):
     """Soft delete (owner or admin): hidden everywhere. ``?purge=true`` (admin): files removed."""
-    videos.delete(current_principal(), video_id, purge=args["purge"])
+    videos.delete(current_caller(), video_id, purge=args["purge"])
     return {"message": "Video purged" if args["purge"] else "Video deleted"}
 
 
 @blp.route("/<objectid:video_id>/restore", methods=["POST"])
-@auth_required("admin")
+@auth_required(access.require_admin)
 @blp.response(200, VideoEnvelopeSchema)
 def restore(video_id):
     """Undo a soft delete (admin)."""
-    return {"video": videos.restore(current_principal(), video_id)}
+    return {"video": videos.restore(current_caller(), video_id)}
 
 
 @blp.route("/<objectid:video_id>/share-key", methods=["POST"])
@@ -103,7 +103,7 @@ def restore(video_id):
 def new_share_key(video_id):
     """A new share key (owner creator or admin): the old one, and the playback tokens
     issued with it, stop opening the unlisted video at once."""
-    return {"video": videos.new_share_key(current_principal(), video_id)}
+    return {"video": videos.new_share_key(current_caller(), video_id)}
 
 
 catalogue_blp = ApiBlueprint("catalogue", __name__, description="The public catalogue")

@@ -1,2 +1,3 @@
-"""Data access, no HTTP: the connection (db), one module per kind of document (GridFS files
-in media_file, their chunks read in media_chunks), and the query helpers they share."""
+"""Data access, no HTTP: the connection (db), one module per kind of document (its collection,
+indexes and queries; GridFS files in media_file, their chunks read in media_chunks), the query
+helpers they share (keyset, keywords) and the stored words of access (vocabulary)."""

@@ -16,6 +16,7 @@ account again repairs it.
 """
 
 from models.db import get_db
+from models.vocabulary import ADMIN
 
 GUARD_ID = "admins"
 
@@ -33,7 +34,7 @@ def ensure():
 
     Only an insert (``$setOnInsert``): once the guard exists it is the authority, and a
     list read before a concurrent change can never overwrite it."""
-    ids = [user["_id"] for user in get_db().users.find({"role": "admin"}, {"_id": 1})]
+    ids = [user["_id"] for user in get_db().users.find({"role": ADMIN}, {"_id": 1})]
     collection().update_one({"_id": GUARD_ID}, {"$setOnInsert": {"ids": ids}}, upsert=True)
 
 

@@ -6,8 +6,7 @@ from pymongo.errors import DuplicateKeyError
 from models import keyset
 from models.common import object_id, utcnow
 from models.db import get_db
-
-ROLES = ("viewer", "creator", "admin")
+from models.vocabulary import ADMIN
 
 
 class EmailTaken(Exception):
@@ -85,7 +84,7 @@ def insert_admin(name, email, password_hash):
         "name": name,
         "email": email,
         "password_hash": password_hash,
-        "role": "admin",
+        "role": ADMIN,
         "created_at": now,
         "updated_at": now,
     }
@@ -98,7 +97,7 @@ def insert_admin(name, email, password_hash):
 
 
 def promote_to_admin(user_id):
-    collection().update_one({"_id": user_id}, {"$set": {"role": "admin", "updated_at": utcnow()}})
+    collection().update_one({"_id": user_id}, {"$set": {"role": ADMIN, "updated_at": utcnow()}})
 
 
 def page(per_page, after=None, window=None, role=None):

@@ -9,18 +9,18 @@ from pymongo import ASCENDING, DESCENDING
 from models import keyset, keywords
 from models.common import object_id, utcnow
 from models.db import get_db
+from models.vocabulary import PUBLIC
 
 log = logging.getLogger(__name__)
 
 PROCESSING, READY, FAILED = "processing", "ready", "failed"
-VISIBILITIES = ("public", "unlisted", "private")
 
 
 def collection():
     return get_db().videos
 
 
-CATALOGUE = {"status": READY, "visibility": "public", "deleted_at": None}
+CATALOGUE = {"status": READY, "visibility": PUBLIC, "deleted_at": None}
 _LISTED = [(field, ASCENDING) for field in CATALOGUE]
 _NEWEST = [("created_at", DESCENDING), ("_id", DESCENDING)]
 # One index per shape of catalogue query: its equality fields, then the keyset's order.

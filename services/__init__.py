@@ -1,6 +1,7 @@
-"""Business rules: who may do what, tokens, the upload and media pipeline.
+"""Business rules: who may do what (access), accounts and tokens, playback, the upload and
+media pipeline.
 
-No request parsing and no responses: a service raises services.errors (each names its
-HTTP status) and the web layer answers. urls.py reads the request's host only, when
-PUBLIC_BASE_URL is not set.
+No request parsing and no responses: a service returns data, or raises a
+services.errors.ServiceError that names the HTTP status and code the web layer answers with.
+urls.py alone reads the request: the host a client called, when PUBLIC_BASE_URL is not set.
 """

@@ -1,7 +1,6 @@
 """Accounts and sessions: signup, login, refresh with rotation, logout, roles."""
 
 import logging
-from dataclasses import dataclass
 from datetime import timedelta
 
 from bson import ObjectId
@@ -12,35 +11,17 @@ from models import session as sessions
 from models import user as users
 from models.common import utcnow
 from models.db import StartupRefused
-from services import pagination, passwords, tokens
-from services.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthorized
+from models.vocabulary import ADMIN, ROLES, VIEWER
+from services import access, pagination, passwords, tokens
+from services.errors import Conflict, InvalidInput, NotFound, Unauthorized
 
 log = logging.getLogger(__name__)
 
 INVALID_CREDENTIALS = "Invalid email or password"
-SELF_SERVICE_ROLES = ("viewer", "creator")
 
 
-@dataclass(frozen=True)
-class Principal:
-    """Who is calling: the user document and the session the token belongs to."""
-
-    user: dict
-    session_id: str
-    claims: dict
-
-    @property
-    def user_id(self):
-        return str(self.user["_id"])
-
-    @property
-    def role(self):
-        return self.user["role"]
-
-
-def signup(name, email, password, role="viewer"):
-    if role not in SELF_SERVICE_ROLES:
-        raise Forbidden("This role cannot be chosen at signup.", code="role_not_allowed")
+def signup(name, email, password, role=VIEWER):
+    access.require_signup_role(role)
     try:
         return users.insert(name, email, passwords.hash_password(password), role)
     except users.EmailTaken as error:
@@ -111,49 +92,50 @@ def _pair_for_retry(session_id, user_id, presented_jti):
     return tokens.reissue_pair(user_id, session_id, rotated_to)
 
 
-def logout(principal):
-    sessions.revoke(principal.session_id, "logout")
+def logout(caller):
+    sessions.revoke(caller.session_id, "logout")
 
 
-def principal_for(claims):
-    """The caller behind verified token claims, if its session and user still exist."""
+def session_user(claims):
+    """The user behind verified token claims (access or playback), if its session and the
+    user still exist: logout and account deletion end every token at once."""
     if sessions.find_active(claims["sid"]) is None:
         raise Unauthorized("The session has ended. Please log in again.", code="session_revoked")
     user = users.find_by_id(claims["sub"])
     if user is None:
         raise Unauthorized("The account no longer exists.", code="invalid_token")
-    return Principal(user=user, session_id=claims["sid"], claims=claims)
+    return user
 
 
 def authenticate(access_token):
-    return principal_for(tokens.decode(access_token, tokens.ACCESS))
+    """The Caller of an access token: 401 if it is invalid, expired or its session ended."""
+    claims = tokens.decode(access_token, tokens.ACCESS)
+    return access.Caller(user=session_user(claims), session_id=claims["sid"])
 
 
-def require_role(principal, allowed_roles):
-    if allowed_roles and principal.role not in allowed_roles:
-        raise Forbidden("Your role does not allow this.", code="insufficient_role")
-
-
-def list_users(per_page, cursor=None, role=None):
-    """(users, pagination), newest first; ``role`` filters."""
+def list_users(caller, per_page, cursor=None, role=None):
+    """(users, pagination), newest first; ``role`` filters. Admins only."""
+    access.require_admin(caller)
     scope = pagination.list_scope("users", role=role)
     return pagination.list_page(
         scope, cursor, per_page, lambda after, window: users.page(per_page, after, window, role)
     )
 
 
-def change_role(acting, user_id, role):
-    """Set a user's role. The last admin stays one (models.admins decides, atomically)."""
-    if role not in users.ROLES:
-        raise InvalidInput(details={"role": [f"Must be one of: {', '.join(users.ROLES)}."]})
-    if str(acting.user["_id"]) == user_id and role != "admin":
+def change_role(caller, user_id, role):
+    """Set a user's role (admins only). The last admin stays one (models.admins decides,
+    atomically)."""
+    access.require_admin(caller)
+    if role not in ROLES:
+        raise InvalidInput(details={"role": [f"Must be one of: {', '.join(ROLES)}."]})
+    if caller.user_id == user_id and role != ADMIN:
         raise Conflict("Admins cannot remove their own admin role.", code="self_demotion")
     target = users.find_by_id(user_id)
     if target is None:
         raise NotFound("No such user.", code="user_not_found")
     if target["role"] == role:
         return target
-    if target["role"] == "admin":
+    if target["role"] == ADMIN:
         leave_admins(target["_id"])
     updated = users.set_role(target["_id"], role, current_role=target["role"])
     if updated is None:
@@ -161,7 +143,7 @@ def change_role(acting, user_id, role):
             "This account's role changed meanwhile; reload it and try again.",
             code="role_changed",
         )
-    if role == "admin":
+    if role == ADMIN:
         admins.join(target["_id"])
     return updated
 
@@ -207,7 +189,7 @@ def bootstrap_admin(database=None):
             log.info("admin account created: %s", email)
             return
         existing = users.find_by_email(email)  # made meanwhile, by a signup or another process
-    if existing["role"] == "admin":
+    if existing["role"] == ADMIN:
         admins.ensure()  # a database from before the guard: it starts from the admins there
         return
     if not passwords.check(password, existing["password_hash"]):

@@ -1,20 +1,19 @@
-"""Playback: who may play which video, and what the player gets.
+"""Playback: the token and URL a player gets, and the file it then gets with that token.
 
-The JSON routes (``/stream``, ``/playback-token``) need the access token and
-hand out a media URL signed with a playback token. The media and thumbnail
-routes have only that token: each request checks its signature, expiry,
-video, session (logout ends it at once) and that the video is still ready,
-visible to its user and not deleted.
+The JSON routes (``/stream``, ``/playback-token``) need the access token and hand out a
+media URL signed with a playback token. The media and thumbnail routes have only that
+token: each request checks its signature, expiry, video, session (logout ends it at once)
+and that the video is still playable by its user (services.access.video_playable_by:
+ready, visible to that user, not deleted).
 """
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from models import media_file, playback_view, recent_view
 from models import video as videos
-from services import playback_tokens, urls
-from services import videos as video_rules
-from services.errors import Conflict, NotFound
+from services import access, playback_tokens, urls
+from services.errors import NotFound
 from services.recent import Recent
 
 
@@ -47,34 +46,19 @@ _counted = Recent(10_000)
 VIEW_WINDOW = timedelta(minutes=30)
 
 
-def ready_video(principal, video_id, key_digest=None):
-    """The video if ``principal`` may play it now: 404 unknown or hidden, 409 not ready.
-
-    ``key_digest`` opens an unlisted video (services.videos.can_see): from ``?key=`` on the
-    JSON routes, from the playback token's ``skd`` claim on the media routes.
-    """
-    video = video_rules.visible_to(principal, video_id, key_digest)
-    if video["status"] != videos.READY:
-        raise Conflict(
-            f"The video is not ready to play (status: {video['status']}).",
-            code="video_not_ready",
-        )
-    return video
-
-
 def _digest(share_key):
-    return video_rules.share_key_digest(share_key) if share_key else None
+    return access.share_key_digest(share_key) if share_key else None
 
 
-def new_session(principal, video_id, share_key=None):
-    """``POST /video/{id}/playback-token``: a fresh token and its media URL.
+def playback_token_for(caller, video_id, share_key=None):
+    """``POST /video/{id}/playback-token``: a fresh playback token and its media URL.
 
     A token issued with the share key carries its digest, so it plays the unlisted video
     for as long as that key is the video's (a new key stops it).
     """
     digest = _digest(share_key)
-    video = ready_video(principal, video_id, digest)
-    minted = playback_tokens.issue(principal, video["_id"], video.get("duration"), digest)
+    video = access.video_playable_by(caller, video_id, digest)
+    minted = playback_tokens.issue(caller, video["_id"], video.get("duration"), digest)
     return {
         "playback_token": minted.token,
         "expires_at": minted.expires_at,
@@ -82,60 +66,57 @@ def new_session(principal, video_id, share_key=None):
     }
 
 
-def stream_info(principal, video_id, token, share_key=None):
+def stream_info(caller, video_id, token, share_key=None):
     """``GET /video/{id}/stream``: what the React Native app opens in its WebView.
 
     An unlisted video opens with ``?key=`` or with a token that was issued with the key.
     """
-    holder = playback_tokens.verify(token, video_id, principal)
-    video = ready_video(principal, video_id, _digest(share_key) or holder.claims.get("skd"))
+    grant = playback_tokens.verify(token, video_id, caller)
+    video = access.video_playable_by(caller, video_id, _digest(share_key) or grant.key_digest)
     return {
         "stream_url": urls.media_url(video["_id"], token),
         "video_id": video["_id"],
         "title": video["title"],
         "mime_type": video.get("mime_type"),
-        "expires_at": _expiry(holder.claims),
+        "expires_at": grant.expires_at,
         "thumbnail_url": urls.thumbnail_url(video, token),
     }
 
 
 def media(token, video_id, count_view=False):
     """The stored rendition behind a playback token; counts the session's first view."""
-    principal, video = _authorized(token, video_id)
+    grant, video = _authorized(token, video_id)
     stored = media_file.find_file(video.get("media_file_id"))
     if stored is None:
-        raise NotFound("No such video.", code="video_not_found")
+        raise NotFound(access.VIDEO_NOT_FOUND, code="video_not_found")
     if count_view:
-        _count_view(principal, video)
-    expires_at = _expiry(principal.claims)
-    return Playable(stored, video.get("mime_type") or "video/mp4", video["sha256"], expires_at)
+        _count_view(grant, video)
+    content_type = video.get("mime_type") or "video/mp4"
+    return Playable(stored, content_type, video["sha256"], grant.expires_at)
 
 
-def _count_view(principal, video):
+def _count_view(grant, video):
     """At most one view per user and video per VIEW_WINDOW, and only at a playback token's
     first play, however many ranges its player asks: a token that played once never counts
     again, even after the window."""
-    claims, user_id = principal.claims, principal.user["_id"]
-    if claims["jti"] in _counted:
+    if grant.jti in _counted:
         return
-    first = playback_view.first_use(claims["jti"], video["_id"], user_id, _expiry(claims))
+    user_id = grant.user["_id"]
+    first = playback_view.first_use(grant.jti, video["_id"], user_id, grant.expires_at)
     if first and recent_view.count_if_due(user_id, video["_id"], VIEW_WINDOW):
         videos.add_view(video["_id"])
-    _counted.remember(claims["jti"])
+    _counted.remember(grant.jti)
 
 
 def thumbnail(token, video_id):
-    principal, video = _authorized(token, video_id)
+    grant, video = _authorized(token, video_id)
     stored = media_file.find_file(video.get("thumbnail_file_id"))
     if stored is None:
         raise NotFound("This video has no thumbnail.", code="thumbnail_not_found")
-    return Playable(stored, "image/jpeg", video["thumbnail_sha256"], _expiry(principal.claims))
+    return Playable(stored, "image/jpeg", video["thumbnail_sha256"], grant.expires_at)
 
 
 def _authorized(token, video_id):
-    principal = playback_tokens.verify(token, video_id)
-    return principal, ready_video(principal, video_id, principal.claims.get("skd"))
-
-
-def _expiry(claims):
-    return datetime.fromtimestamp(claims["exp"], UTC)
+    """The grant of a media or thumbnail request's token, and the video it may play now."""
+    grant = playback_tokens.verify(token, video_id)
+    return grant, access.video_playable_by(grant, video_id, grant.key_digest)

@@ -1,4 +1,5 @@
-"""Playback tokens: minted for a signed-in user and a video, checked on every media request.
+"""Playback tokens: minted for a signed-in user and a video, checked on every media request
+(a checked token is a PlaybackGrant).
 
 A playback token is the only credential of the media and thumbnail URLs
 (players and ``<Image>`` send no header), so it is bound to one user, one
@@ -12,7 +13,8 @@ every client (the mobile app signs out on it): a bad playback token there is
 a 403 whose code says what is wrong with it, so the app can fetch a new one.
 """
 
-import dataclasses
+from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from models import session as sessions
 from services import accounts, tokens
@@ -26,37 +28,77 @@ WRONG_VIDEO = "playback_token_wrong_video"
 WRONG_USER = "playback_token_wrong_user"
 
 
-def issue(principal, video_id, duration_seconds=None, key_digest=None):
-    """A playback token; ``key_digest`` (services.videos.share_key_digest) when it was
-    asked for with an unlisted video's share key."""
+@dataclass(frozen=True)
+class PlaybackGrant:
+    """What a verified playback token grants: its user may play one video, under the login
+    session it was issued in, until it expires. Access rules read its ``user`` and ``role``
+    as they read a Caller's (services.access)."""
+
+    user: dict
+    claims: dict
+
+    @property
+    def user_id(self):
+        return str(self.user["_id"])
+
+    @property
+    def role(self):
+        return self.user["role"]
+
+    @property
+    def session_id(self):
+        return self.claims["sid"]
+
+    @property
+    def video_id(self):
+        return self.claims["vid"]
+
+    @property
+    def jti(self):
+        return self.claims["jti"]
+
+    @property
+    def expires_at(self):
+        return datetime.fromtimestamp(self.claims["exp"], UTC)
+
+    @property
+    def key_digest(self):
+        """The digest of the share key it was issued with (unlisted videos), if any."""
+        return self.claims.get("skd")
+
+
+def issue(caller, video_id, duration_seconds=None, key_digest=None):
+    """A playback token for ``caller``'s session; ``key_digest``
+    (services.access.share_key_digest) when it was asked for with an unlisted video's
+    share key."""
     return tokens.mint_playback(
-        principal.user_id, principal.session_id, video_id, duration_seconds, key_digest
+        caller.user_id, caller.session_id, video_id, duration_seconds, key_digest
     )
 
 
-def verify(token, video_id, principal=None):
-    """The principal behind a playback token for ``video_id``.
+def verify(token, video_id, caller=None):
+    """The PlaybackGrant of a playback token for ``video_id``.
 
-    400 without a token. Alone (``principal`` None: the media routes), 401 when
+    400 without a token. Alone (``caller`` None: the media routes), 401 when
     it is invalid, expired or its session is revoked and 403 when it was issued
-    for another video. With the signed-in caller's ``principal`` (``/stream``),
+    for another video. With the signed-in ``caller`` of an access token (``/stream``),
     every refusal is a 403 (see the module's docstring).
     """
     if not token:
         raise InvalidInput("A playback token is required (?token=...).", code="missing_token")
-    if principal is None:
+    if caller is None:
         return _verify_alone(token, video_id)
-    return _verify_for(principal, token, video_id)
+    return _verify_for(caller, token, video_id)
 
 
 def _verify_alone(token, video_id):
     claims = tokens.decode(token, tokens.PLAYBACK)
     if claims.get("vid") != str(video_id):
         raise Forbidden("This playback token is for another video.", code="token_wrong_video")
-    return accounts.principal_for(claims)
+    return PlaybackGrant(user=accounts.session_user(claims), claims=claims)
 
 
-def _verify_for(principal, token, video_id):
+def _verify_for(caller, token, video_id):
     try:
         claims = tokens.decode(token, tokens.PLAYBACK)
     except tokens.ExpiredToken as error:
@@ -67,13 +109,13 @@ def _verify_for(principal, token, video_id):
         raise Forbidden("This playback token is invalid.", code=INVALID) from error
     if claims.get("vid") != str(video_id):
         raise Forbidden("This playback token is for another video.", code=WRONG_VIDEO)
-    if claims["sub"] != principal.user_id:
+    if claims["sub"] != caller.user_id:
         raise Forbidden("This playback token belongs to another user.", code=WRONG_USER)
     # The caller's access token has just proven its own session alive; a token from
     # another session of the same user (another device) is checked here.
-    if claims["sid"] != principal.session_id and sessions.find_active(claims["sid"]) is None:
+    if claims["sid"] != caller.session_id and sessions.find_active(claims["sid"]) is None:
         raise Forbidden(
             "This playback token was issued to a session that has ended; ask for a new one.",
             code=REVOKED,
         )
-    return dataclasses.replace(principal, session_id=claims["sid"], claims=claims)
+    return PlaybackGrant(user=caller.user, claims=claims)

@@ -178,7 +178,7 @@ def mint_playback(user_id, session_id, video_id, duration_seconds=None, key_dige
     lifetime = playback_lifetime(duration_seconds)
     extra = {"vid": str(video_id)}
     if key_digest:
-        extra["skd"] = key_digest  # the share key it was issued with (services.videos)
+        extra["skd"] = key_digest  # the share key it was issued with (services.access)
     return _mint(PLAYBACK, user_id, session_id, lifetime, extra)
 
 

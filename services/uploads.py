@@ -12,6 +12,7 @@ from flask import current_app
 
 from models import media_file
 from models import video as videos
+from models.vocabulary import PUBLIC
 from services.errors import ServiceError
 from services.media_probe import NotMedia
 from services.media_sandbox import SandboxFailed, probe_upload
@@ -29,7 +30,9 @@ class TooLarge(ServiceError):
     message = "The file is larger than the upload limit."
 
 
-def accept(principal, upload_path, filename, fields):
+def accept(owner, upload_path, filename, fields):
+    """Store an upload for ``owner`` (a user document) and queue its processing: the new
+    video. Who may upload is checked before the body is read (services.access)."""
     limit_mb = current_app.config["MAX_UPLOAD_MB"]
     if upload_path.stat().st_size > limit_mb * 1024 * 1024:
         raise TooLarge(f"The file is larger than the upload limit of {limit_mb} MiB.")
@@ -41,18 +44,18 @@ def accept(principal, upload_path, filename, fields):
         upload_path,
         filename or "upload",
         "application/octet-stream",
-        {"role": "source", "owner_id": principal.user["_id"]},
+        {"role": "source", "owner_id": owner["_id"]},
     )
     try:
         video = videos.insert(
             {
-                "owner_id": principal.user["_id"],
-                "owner_name": principal.user["name"],
+                "owner_id": owner["_id"],
+                "owner_name": owner["name"],
                 "title": fields["title"],
                 "description": fields.get("description", ""),
                 "category": fields.get("category"),
                 "tags": fields.get("tags", []),
-                "visibility": fields.get("visibility", "public"),
+                "visibility": fields.get("visibility", PUBLIC),
                 "original_filename": filename,
                 "kind": info.kind,
                 "duration": info.duration,

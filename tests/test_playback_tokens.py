@@ -16,12 +16,12 @@ def signed_in(accounts):
 
 
 def test_valid_token_gives_the_viewer(accounts, signed_in):
-    _, principal = signed_in
+    _, caller = signed_in
     video_id = ObjectId()
     with accounts.app.app_context():
-        token = playback_tokens.issue(principal, video_id).token
+        token = playback_tokens.issue(caller, video_id).token
         found = playback_tokens.verify(token, str(video_id))
-    assert found.user_id == principal.user_id and found.session_id == principal.session_id
+    assert found.user_id == caller.user_id and found.session_id == caller.session_id
 
 
 def test_missing_token_is_400(accounts, signed_in):
@@ -31,29 +31,29 @@ def test_missing_token_is_400(accounts, signed_in):
 
 
 def test_another_video_is_403(accounts, signed_in):
-    _, principal = signed_in
+    _, caller = signed_in
     with accounts.app.app_context():
-        token = playback_tokens.issue(principal, ObjectId()).token
+        token = playback_tokens.issue(caller, ObjectId()).token
         with pytest.raises(Forbidden):
             playback_tokens.verify(token, str(ObjectId()))
 
 
 def test_another_user_is_403(accounts, signed_in):
-    _, principal = signed_in
+    _, caller = signed_in
     other = accounts.user_with_token()
     video_id = ObjectId()
     with accounts.app.app_context():
-        token = playback_tokens.issue(principal, video_id).token
+        token = playback_tokens.issue(caller, video_id).token
         someone_else = account_service.authenticate(other["token"])
         with pytest.raises(Forbidden):
-            playback_tokens.verify(token, str(video_id), principal=someone_else)
+            playback_tokens.verify(token, str(video_id), caller=someone_else)
 
 
 def test_logout_ends_the_playback_token(accounts, signed_in):
-    bundle, principal = signed_in
+    bundle, caller = signed_in
     video_id = ObjectId()
     with accounts.app.app_context():
-        token = playback_tokens.issue(principal, video_id).token
+        token = playback_tokens.issue(caller, video_id).token
     accounts.client.post("/auth/logout", headers=accounts.bearer(bundle))
     with accounts.app.app_context(), pytest.raises(Unauthorized):
         playback_tokens.verify(token, str(video_id))

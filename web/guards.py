@@ -1,4 +1,5 @@
-"""``auth_required``: the decorator views use for the access token and roles."""
+"""``auth_required``: the decorator views use for the access token, and the access rule
+to check before the body is read."""
 
 from functools import wraps
 
@@ -20,22 +21,25 @@ def bearer_token():
     return token.strip()
 
 
-def auth_required(*roles):
-    """Require a valid access token of a live session, and one of ``roles`` if given.
+def auth_required(rule=None):
+    """Require a valid access token of a live session, and that ``rule`` (a services.access
+    check, called with the Caller) allows the call if given.
 
-    Sets ``g.principal``. Also marks the route in the OpenAPI document as
-    needing the bearer token, with its 401 (and 403 when roles apply).
+    The rule runs before the body is parsed, so a caller it refuses never has an upload
+    spooled. Sets ``g.caller``. Also marks the route in the OpenAPI document as needing the
+    bearer token, with its 401 (and 403 when a rule applies).
     """
 
     def decorator(view):
         @wraps(view)
         def wrapper(*args, **kwargs):
-            g.principal = accounts.authenticate(bearer_token())
-            accounts.require_role(g.principal, roles)
+            g.caller = accounts.authenticate(bearer_token())
+            if rule is not None:
+                rule(g.caller)
             return view(*args, **kwargs)
 
         responses = {"401": "UNAUTHORIZED"}
-        if roles:
+        if rule is not None:
             responses["403"] = "FORBIDDEN"
         apidoc = dict(getattr(wrapper, "_apidoc", {}))
         manual = dict(apidoc.get("manual_doc", {}))
@@ -47,5 +51,6 @@ def auth_required(*roles):
     return decorator
 
 
-def current_principal():
-    return g.principal
+def current_caller():
+    """The Caller that ``auth_required`` authenticated."""
+    return g.caller

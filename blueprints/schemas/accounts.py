@@ -13,6 +13,7 @@ from blueprints.schemas.common import (
     StrictSchema,
     UtcDateTime,
 )
+from models.vocabulary import ROLES, SELF_SERVICE_ROLES, VIEWER
 from services.passwords import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
 
 MAX_EMAIL_LENGTH = 254
@@ -132,7 +133,7 @@ class SignupSchema(StrictSchema):
             "in bytes (never cut)",
         },
     )
-    role = ma.fields.String(load_default="viewer", validate=validate.OneOf(["viewer", "creator"]))
+    role = ma.fields.String(load_default=VIEWER, validate=validate.OneOf(SELF_SERVICE_ROLES))
 
 
 class LoginSchema(StrictSchema):
@@ -180,8 +181,8 @@ class UserListSchema(ma.Schema):
 
 
 class RoleSchema(StrictSchema):
-    role = ma.fields.String(required=True, validate=validate.OneOf(["viewer", "creator", "admin"]))
+    role = ma.fields.String(required=True, validate=validate.OneOf(ROLES))
 
 
 class UserFilterArgs(PaginationArgs):
-    role = ma.fields.String(validate=validate.OneOf(["viewer", "creator", "admin"]))
+    role = ma.fields.String(validate=validate.OneOf(ROLES))

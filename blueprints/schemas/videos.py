@@ -14,7 +14,7 @@ from blueprints.schemas.common import (
     UtcDateTime,
 )
 from models.common import OBJECT_ID_HEX
-from models.video import VISIBILITIES
+from models.vocabulary import PUBLIC, VISIBILITIES
 
 
 class FilePart(ma.fields.Field):
@@ -39,7 +39,7 @@ class UploadSchema(StrictSchema):
     tags = ma.fields.String(
         metadata={"description": "Comma-separated tags"}, validate=validate.Length(max=500)
     )
-    visibility = ma.fields.String(load_default="public", validate=validate.OneOf(VISIBILITIES))
+    visibility = ma.fields.String(load_default=PUBLIC, validate=validate.OneOf(VISIBILITIES))
 
     @ma.post_load
     def split_tags(self, data, **kwargs):
