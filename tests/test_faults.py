@@ -19,7 +19,7 @@ import pytest
 
 from services import demo_media
 from tests.conftest import require_tool
-from tests.fault_support import (
+from tests.support.faults import (
     MIB,
     SOON,
     STREAM_MB,

@@ -15,8 +15,8 @@ import time
 import pytest
 
 from tests.conftest import require_tool
-from tests.fault_support import tool_available
-from tests.hostile_support import (
+from tests.support.faults import tool_available
+from tests.support.hostile_connections import (
     HEALTH_TIMEOUT,
     AppServers,
     Nginx,

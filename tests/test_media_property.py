@@ -31,8 +31,8 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import IN_CI
-from tests.range_model import Case, Target, assert_same_bytes, check
-from tests.range_strategies import requests
+from tests.support.range_model import Case, Target, assert_same_bytes, check
+from tests.support.range_strategies import requests
 
 settings.register_profile(
     "media",

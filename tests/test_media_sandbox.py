@@ -13,7 +13,7 @@ import pytest
 from services import demo_media, media_sandbox, renditions, thumbnails
 from services.media_limits import MediaLimits
 from services.media_probe import probe
-from tests import hostile_media as hostile
+from tests.support import hostile_media as hostile
 
 
 @pytest.fixture

@@ -22,7 +22,7 @@ from pymongo import MongoClient
 from app import create_app
 from services import demo_media
 from tests.conftest import test_config
-from tests.players.live_server import HttpClient, LiveServer, MediaRecorder
+from tests.support.live_server import HttpClient, LiveServer, MediaRecorder
 
 SECONDS = 20
 

@@ -9,7 +9,7 @@ import pytest
 from scripts.gunicorn_process import GunicornProcess
 from tests.conftest import require_tool
 from tests.players.clients import AVPLAYER_HEADERS
-from tests.players.live_server import HttpClient
+from tests.support.live_server import HttpClient
 
 ROOT = Path(__file__).resolve().parents[2]
 
