@@ -4,7 +4,7 @@ import pytest
 from flask import request
 
 from blueprints.api import LONE_SURROGATE
-from tests.test_auth_api import assert_error
+from tests.support.errors import assert_error
 
 
 def test_index_and_health(client):

@@ -18,7 +18,6 @@ import uuid
 import pytest
 
 from services import demo_media
-from tests.conftest import require_tool
 from tests.support.faults import (
     MIB,
     SOON,
@@ -41,6 +40,7 @@ from tests.support.faults import (
     video_file_ids,
     wait_until,
 )
+from tests.support.tools import require_tool
 
 pytestmark = [pytest.mark.slow, pytest.mark.embedded]
 

@@ -14,7 +14,6 @@ import time
 
 import pytest
 
-from tests.conftest import require_tool
 from tests.support.faults import tool_available
 from tests.support.hostile_connections import (
     HEALTH_TIMEOUT,
@@ -28,6 +27,7 @@ from tests.support.hostile_connections import (
     paused_players,
     still_open,
 )
+from tests.support.tools import require_tool
 
 pytestmark = [pytest.mark.slow, pytest.mark.embedded]
 ATTACKERS = 200

@@ -8,7 +8,7 @@ import re
 import pytest
 
 from blueprints.request_log import JsonFormatter, RequestIdFilter
-from tests.conftest import PASSWORD
+from tests.support.accounts import PASSWORD
 
 
 @pytest.fixture

@@ -25,7 +25,7 @@ from schemathesis.core.parameters import ParameterLocation
 
 from app import create_app
 from services import demo_media
-from tests.conftest import test_config
+from tests.support.apps import test_config
 from tests.support.live_server import HttpClient, LiveServer
 
 VICTIM_PASSWORD = "correct horse battery"
