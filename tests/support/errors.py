@@ -2,6 +2,7 @@
 
 
 def assert_error(response, status, code=None):
+    """``response`` is a JSON error of ``status`` with a sentence (and ``code``); its body."""
     assert response.status_code == status, response.get_data(as_text=True)
     assert response.is_json
     assert isinstance(response.json["error"], str) and response.json["error"]

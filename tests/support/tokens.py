@@ -8,6 +8,7 @@ from services import tokens
 
 
 def expired_copy(app, token):
+    """``token`` re-signed with the same claims, issued three hours ago and expired two ago."""
     with app.app_context():
         claims = tokens.decode(token, tokens.PLAYBACK)
     past = datetime.now(UTC) - timedelta(hours=3)
