@@ -4,9 +4,11 @@ API tests take ``app`` (or ``client``), which is parametrized over both
 backends: ``mongomock`` for speed and ``embedded``, a real SecantusDB process
 reached over a socket, so a query mongomock accepts but a server refuses is
 caught. Each embedded test gets its own database, dropped afterwards.
+
+Only fixtures live here; the code behind them (``Accounts``, ``Library``,
+``test_config``, ``require_tool``) is in tests/support/, where a test imports it.
 """
 
-import os
 import shutil
 import uuid
 
@@ -14,20 +16,10 @@ import pytest
 
 from app import create_app
 from demo import synthetic_media
-from models.common import object_id
 from scripts.embedded_mongo import EmbeddedMongo
-
-IN_CI = os.environ.get("CI", "").lower() == "true"
-PASSWORD = "correct horse battery"
-
-
-def require_tool(available, name):
-    """Skip on a laptop without ``name``; in CI a missing tool is a failure."""
-    if available:
-        return
-    if IN_CI:
-        pytest.fail(f"{name} is required in CI but is not installed")
-    pytest.skip(f"{name} is not installed")
+from tests.support.accounts import Accounts, Library
+from tests.support.apps import release_rate_limit_storage, test_config
+from tests.support.tools import require_tool
 
 
 @pytest.fixture(scope="session")
@@ -47,31 +39,6 @@ def embedded_server(tmp_path_factory):
     release_rate_limit_storage()
     server.stop()
     shutil.rmtree(base, ignore_errors=True)
-
-
-def release_rate_limit_storage():
-    """Close the limiter's MongoDB client while its server still runs (see close_connections)."""
-    from app import close_rate_limit_storage
-
-    close_rate_limit_storage()
-
-
-def test_config(**overrides):
-    """Settings for a test app: fast bcrypt, no rate limits unless a test turns them on."""
-    config = {
-        "APP_ENV": "testing",
-        "BCRYPT_ROUNDS": 4,
-        "RATELIMIT_ENABLED": False,
-        "RATELIMIT_STORAGE_URI": "memory://",
-        "ADMIN_EMAIL": "admin@test.example",
-        "ADMIN_PASSWORD": "admin-test-password",
-        "PROPAGATE_EXCEPTIONS": False,
-    }
-    config.update(overrides)
-    return config
-
-
-test_config.__test__ = False  # a helper, not a test
 
 
 @pytest.fixture(params=["mongomock", "embedded"])
@@ -118,39 +85,6 @@ def client(app):
     return app.test_client()
 
 
-class Accounts:
-    """Sign users up and in through the API, as a client would."""
-
-    def __init__(self, client, app):
-        self.client = client
-        self.app = app
-
-    def signup(self, email=None, role="viewer", name="Test User", password=PASSWORD):
-        email = email or f"user-{uuid.uuid4().hex[:8]}@example.com"
-        response = self.client.post(
-            "/auth/signup", json={"name": name, "email": email, "password": password, "role": role}
-        )
-        assert response.status_code == 201, response.json
-        return response.json["user"]
-
-    def login(self, email, password=PASSWORD):
-        response = self.client.post("/auth/login", json={"email": email, "password": password})
-        assert response.status_code == 200, response.json
-        return response.json
-
-    def user_with_token(self, role="viewer"):
-        if role == "admin":
-            email, password = self.app.config["ADMIN_EMAIL"], self.app.config["ADMIN_PASSWORD"]
-            return self.login(email, password)
-        user = self.signup(role=role)
-        return self.login(user["email"])
-
-    @staticmethod
-    def bearer(bundle):
-        token = bundle if isinstance(bundle, str) else bundle["token"]
-        return {"Authorization": f"Bearer {token}"}
-
-
 @pytest.fixture
 def accounts(client, app):
     return Accounts(client, app)
@@ -179,54 +113,6 @@ def multi_chunk_mp4(tmp_path_factory):
     """A real H.264 MP4 of ~1.5 MB: six GridFS chunks, so ranges cross chunk borders."""
     path = tmp_path_factory.mktemp("playback") / "noise.mp4"
     return synthetic_media.write_noise_video(path, 1.3, width=320, height=240)
-
-
-class Library:
-    """Ready videos put straight into the database (no processing), and playback tokens."""
-
-    def __init__(self, app, client, accounts):
-        self.app, self.client, self.accounts = app, client, accounts
-        self.owner = accounts.user_with_token("creator")
-
-    def ready_video(self, path, **fields):
-        from models import media_file
-        from models import video as videos
-        from services import thumbnails
-
-        with self.app.app_context():
-            file_id, size, sha256 = media_file.store(path, path.name, "video/mp4")
-            jpeg = thumbnails.thumbnail_jpeg(path)
-            thumb_id, thumb_sha = media_file.store_bytes(jpeg, "thumb.jpg", "image/jpeg")
-            document = videos.insert(
-                {
-                    "owner_id": object_id(self.owner["user"]["id"]),
-                    "owner_name": self.owner["user"]["name"],
-                    "title": fields.pop("title", "Stored clip"),
-                    "description": "",
-                    "visibility": fields.pop("visibility", "public"),
-                    "kind": "video",
-                }
-            )
-            ready = {
-                "status": videos.READY,
-                "media_file_id": file_id,
-                "size": size,
-                "sha256": sha256,
-                "mime_type": "video/mp4",
-                "duration": 2.0,
-                "thumbnail_file_id": thumb_id,
-                "thumbnail_sha256": thumb_sha,
-                **fields,
-            }
-            videos.update(document["_id"], **ready)
-        return {"id": str(document["_id"]), "bytes": path.read_bytes(), **ready}
-
-    def playback_token(self, video_id, bundle):
-        response = self.client.post(
-            f"/video/{video_id}/playback-token", headers=self.accounts.bearer(bundle)
-        )
-        assert response.status_code == 200, response.json
-        return response.json["playback_token"]
 
 
 @pytest.fixture

@@ -14,8 +14,9 @@ from app import create_app
 from models.db import get_db
 from scripts.gunicorn_process import GunicornProcess
 from services.accounts import AdminEmailTaken
-from tests.conftest import require_tool, test_config
-from tests.test_auth_api import assert_error
+from tests.support.apps import test_config
+from tests.support.errors import assert_error
+from tests.support.tools import require_tool
 
 
 def admins(app):

@@ -5,9 +5,9 @@ schemathesis generates requests for every operation the schema documents,
 valid and invalid (positive and negative modes, plus its coverage phase),
 and runs all of its checks on each answer: no 5xx, every status documented,
 every body matching its documented schema and content type, auth enforced.
-How cases reach real users, videos and tokens: tests/schema_world.py.
+How cases reach real users, videos and tokens: tests/support/schema_world.py.
 
-Server bugs this found are reproduced in tests/schema_bugs.py (FIXED), each run as an
+Server bugs this found are reproduced in tests/support/schema_bugs.py (FIXED), each run as an
 ordinary test. Its KNOWN_BUGS, the failures a ``filter_failure`` hook would drop, is empty:
 every check holds for every operation.
 """
@@ -17,8 +17,8 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis.config import SchemathesisConfig
 
-from tests import schema_world
-from tests.schema_bugs import FIXED, KNOWN_BUGS
+from tests.support import schema_world
+from tests.support.schema_bugs import FIXED, KNOWN_BUGS
 
 # 22 operations x EXAMPLES generated cases (plus schemathesis' explicit and coverage-phase cases).
 OPERATIONS = 22

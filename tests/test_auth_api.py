@@ -4,22 +4,14 @@ import threading
 
 import pytest
 
-from tests.conftest import PASSWORD
+from tests.support.accounts import PASSWORD
+from tests.support.errors import assert_error
 
 
 def signup_body(**overrides):
     body = {"name": "Ada Lovelace", "email": "ada@example.com", "password": PASSWORD}
     body.update(overrides)
     return body
-
-
-def assert_error(response, status, code=None):
-    assert response.status_code == status, response.get_data(as_text=True)
-    assert response.is_json
-    assert isinstance(response.json["error"], str) and response.json["error"]
-    if code:
-        assert response.json["code"] == code
-    return response.json
 
 
 class TestSignup:

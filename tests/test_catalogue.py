@@ -7,8 +7,8 @@ from bson import ObjectId
 
 from models.db import get_db
 from services import tokens
-from tests.test_auth_api import assert_error
-from tests.test_upload_api import gridfs_counts, upload, wait_until_processed
+from tests.support.errors import assert_error
+from tests.support.uploads import gridfs_counts, upload, wait_until_processed
 
 
 @pytest.fixture

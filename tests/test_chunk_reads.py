@@ -9,7 +9,7 @@ from pymongo import monitoring
 from models.db import get_db
 from models.media_chunks import CorruptFile
 from models.media_file import CHUNK_SIZE
-from tests.test_auth_api import assert_error
+from tests.support.errors import assert_error
 
 
 class ChunkReads(monitoring.CommandListener):

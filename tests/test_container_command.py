@@ -25,7 +25,7 @@ import pytest
 
 from scripts.embedded_mongo import free_port
 from scripts.gunicorn_process import GunicornProcess
-from tests.conftest import require_tool
+from tests.support.tools import require_tool
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCKERFILE = ROOT / "Dockerfile"

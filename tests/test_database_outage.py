@@ -4,8 +4,9 @@ import pytest
 
 from app import create_app
 from scripts.embedded_mongo import EmbeddedMongo
-from tests.conftest import PASSWORD, release_rate_limit_storage, test_config
-from tests.test_auth_api import assert_error
+from tests.support.accounts import PASSWORD
+from tests.support.apps import release_rate_limit_storage, test_config
+from tests.support.errors import assert_error
 
 
 @pytest.fixture

@@ -3,7 +3,7 @@
 import pytest
 from flask import request
 
-from tests.test_auth_api import assert_error
+from tests.support.errors import assert_error
 from web.api import LONE_SURROGATE
 
 

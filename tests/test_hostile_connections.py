@@ -14,9 +14,8 @@ import time
 
 import pytest
 
-from tests.conftest import require_tool
-from tests.fault_support import tool_available
-from tests.hostile_support import (
+from tests.support.faults import tool_available
+from tests.support.hostile_connections import (
     HEALTH_TIMEOUT,
     AppServers,
     Nginx,
@@ -28,6 +27,7 @@ from tests.hostile_support import (
     paused_players,
     still_open,
 )
+from tests.support.tools import require_tool
 
 pytestmark = [pytest.mark.slow, pytest.mark.embedded]
 ATTACKERS = 200

@@ -10,9 +10,9 @@ import pytest
 
 from demo import synthetic_media
 from models.db import get_db
-from tests import hostile_media as hostile
-from tests.test_auth_api import assert_error
-from tests.test_upload_api import gridfs_counts, upload, wait_until_processed
+from tests.support import hostile_media as hostile
+from tests.support.errors import assert_error
+from tests.support.uploads import gridfs_counts, upload, wait_until_processed
 
 
 @pytest.fixture

@@ -11,8 +11,8 @@ from bson import ObjectId
 
 from models import user as users
 from models.db import get_db
-from tests.test_auth_api import assert_error
-from tests.test_concurrency import InFlight, all_at_once
+from tests.support.concurrency import InFlight, all_at_once
+from tests.support.errors import assert_error
 
 ROUNDS = 10
 

@@ -2,28 +2,15 @@
 
 import time
 
-import bcrypt
 import pytest
 
-from tests.conftest import PASSWORD
+from tests.support.accounts import PASSWORD
+from tests.support.passwords import bcrypt_costs
 
 
 @pytest.fixture
 def costly_app(make_app):
     return make_app(BCRYPT_ROUNDS=10)
-
-
-def bcrypt_costs(monkeypatch):
-    """Record the cost of every hash bcrypt.checkpw is asked to compare against."""
-    seen = []
-    real = bcrypt.checkpw
-
-    def spy(password, hashed):
-        seen.append(int(hashed.split(b"$")[2]))
-        return real(password, hashed)
-
-    monkeypatch.setattr(bcrypt, "checkpw", spy)
-    return seen
 
 
 @pytest.mark.parametrize("backend", ["mongomock"], indirect=True)

@@ -30,9 +30,9 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from tests.conftest import IN_CI
-from tests.range_model import Case, Target, assert_same_bytes, check
-from tests.range_strategies import requests
+from tests.support.range_model import Case, Target, assert_same_bytes, check
+from tests.support.range_strategies import requests
+from tests.support.tools import IN_CI
 
 settings.register_profile(
     "media",

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from werkzeug.http import http_date, parse_date
 
-from tests.test_auth_api import assert_error
+from tests.support.errors import assert_error
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from demo import synthetic_media
 from services import media_sandbox, renditions, thumbnails
 from services.media_limits import MediaLimits
 from services.media_probe import probe
-from tests import hostile_media as hostile
+from tests.support import hostile_media as hostile
 
 
 @pytest.fixture

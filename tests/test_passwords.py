@@ -9,7 +9,7 @@ import pytest
 from flask import Flask
 
 from services import passwords
-from tests.test_login_timing import bcrypt_costs
+from tests.support.passwords import bcrypt_costs
 
 
 @pytest.fixture(autouse=True)

@@ -6,18 +6,18 @@ is the credential (401 only for it): a bad playback token there is 403 with a co
 saying why. 404 unknown or deleted, 409 not ready. Both backends.
 """
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
 
-import jwt
 import pytest
 
 from models import recent_view
 from models import video as videos
 from models.common import object_id
 from models.db import get_db
-from services import tokens
-from tests.test_auth_api import assert_error
+from tests.support.accounts import Accounts, Library
+from tests.support.errors import assert_error
+from tests.support.tokens import expired_copy
 
 
 @pytest.fixture
@@ -37,14 +37,6 @@ def media(client, video_id, token, **headers):
 def views_of(app, video_id):
     with app.app_context():
         return get_db().videos.find_one({"_id": object_id(video_id)})["views"]
-
-
-def expired_copy(app, token):
-    with app.app_context():
-        claims = tokens.decode(token, tokens.PLAYBACK)
-    past = datetime.now(UTC) - timedelta(hours=3)
-    claims.update(iat=past, exp=past + timedelta(hours=1))
-    return jwt.encode(claims, app.config["PLAYBACK_SECRET_KEY"], algorithm="HS256")
 
 
 class TestPlaybackToken:
@@ -330,8 +322,6 @@ class TestMediaRateLimit:
         )
 
     def test_limited_per_token_not_per_ip(self, limited, multi_chunk_mp4):
-        from tests.conftest import Accounts, Library
-
         client = limited.test_client()
         library = Library(limited, client, Accounts(client, limited))
         video = library.ready_video(multi_chunk_mp4)
@@ -345,8 +335,6 @@ class TestMediaRateLimit:
         assert media(client, video["id"], second).status_code == 200  # its own budget
 
     def test_a_variant_of_a_token_shares_its_budget(self, limited, multi_chunk_mp4):
-        from tests.conftest import Accounts, Library
-
         client = limited.test_client()
         library = Library(limited, client, Accounts(client, limited))
         video = library.ready_video(multi_chunk_mp4)
@@ -358,8 +346,6 @@ class TestMediaRateLimit:
         assert_error(media(client, video["id"], token), 429, "too_many_requests")
 
     def test_tokens_that_do_not_verify_share_one_budget_per_address(self, limited, multi_chunk_mp4):
-        from tests.conftest import Accounts, Library
-
         client = limited.test_client()
         library = Library(limited, client, Accounts(client, limited))
         video = library.ready_video(multi_chunk_mp4)

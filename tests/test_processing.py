@@ -4,7 +4,7 @@ import pytest
 
 from models import media_file
 from models.db import get_db
-from tests.test_upload_api import gridfs_counts, upload, wait_until_processed
+from tests.support.uploads import gridfs_counts, upload, wait_until_processed
 
 
 @pytest.fixture

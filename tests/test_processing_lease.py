@@ -16,7 +16,7 @@ from bson import ObjectId
 from models import media_file
 from models.common import utcnow
 from models.db import get_db
-from tests.test_upload_api import upload
+from tests.support.uploads import upload, wait_until_processed
 
 LEASE_SECONDS = 1
 WAIT = 120  # seconds: only a broken job waits this long; no assertion is timed
@@ -200,8 +200,6 @@ def test_a_deleted_video_left_processing_is_finished_and_its_lease_released(
     """A video deleted while a process that died was working on it: the old job returned at
     once for a deleted video and kept the lease it had just claimed, so each time the lease
     ran out the sweep claimed it again, for as long as the video existed."""
-    from tests.test_upload_api import wait_until_processed
-
     jobs = app.extensions["media_jobs"]
     video_id = upload(client, creator, media["h264"]).json["video"]["id"]  # stored as it is
     assert wait_until_processed(client, creator, video_id)["status"] == "ready"

@@ -22,7 +22,8 @@ from pymongo import MongoClient, monitoring
 
 from models import db
 from models import video as videos
-from tests.test_pagination import catalogue_documents, insert_videos
+from tests.support.accounts import Accounts, Library
+from tests.support.catalogue import catalogue_documents, insert_videos
 
 RANGE_OPERATORS = {"$gt", "$gte", "$lt", "$lte"}
 CHECKED_COMMANDS = {"find", "update", "delete", "count", "aggregate", "findAndModify"}
@@ -158,8 +159,6 @@ def test_the_rule_itself():
 
 @pytest.mark.parametrize("backend", ["embedded"])
 def test_every_hot_query_has_an_index(recorder, make_app, backend, media):
-    from tests.conftest import Accounts, Library
-
     app = make_app()
     client = app.test_client()
     accounts = Accounts(client, app)

@@ -6,8 +6,8 @@ shared by all workers); on mongomock they live in memory.
 
 import pytest
 
-from tests.conftest import PASSWORD
-from tests.test_auth_api import assert_error
+from tests.support.accounts import PASSWORD
+from tests.support.errors import assert_error
 
 
 @pytest.fixture

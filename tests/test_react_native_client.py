@@ -5,6 +5,8 @@ It sends axios JSON with ``Authorization: Bearer <token>``, reads ``token`` and
 its token on any 401.
 """
 
+from tests.support.tokens import expired_copy
+
 AXIOS_HEADERS = {"Accept": "application/json, text/plain, */*", "User-Agent": "okhttp/4.9.2"}
 
 
@@ -104,8 +106,6 @@ def test_the_apps_playback_flow(client, library, multi_chunk_mp4):
 def test_a_stale_playback_token_does_not_sign_the_app_out(app, client, library, multi_chunk_mp4):
     """A playback token kept past its life (the app was in the background) is a 403 on
     /stream: the app shows why and keeps its access token, where a 401 would log it out."""
-    from tests.test_playback import expired_copy
-
     video = library.ready_video(multi_chunk_mp4)
     phone = ReactNativeApp(client)
     phone.sign_up("Ada", "ada@example.com", "analytical-engine")

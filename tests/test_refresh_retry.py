@@ -16,8 +16,8 @@ from bson import ObjectId
 
 from models.db import get_db
 from services import tokens
-from tests.test_auth_api import assert_error
-from tests.test_concurrency import InFlight, all_at_once
+from tests.support.concurrency import InFlight, all_at_once
+from tests.support.errors import assert_error
 
 
 def refresh(client, bundle):

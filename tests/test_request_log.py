@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from tests.conftest import PASSWORD
+from tests.support.accounts import PASSWORD
 from web.logs import JsonFormatter, RequestIdFilter
 
 

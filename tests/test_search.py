@@ -6,7 +6,7 @@ from bson import ObjectId
 from models import keywords
 from models import video as videos
 from models.db import get_db
-from tests.test_pagination import catalogue_documents, insert_videos, walk
+from tests.support.catalogue import catalogue_documents, insert_videos, walk
 
 
 def test_words_are_case_and_accent_folded():

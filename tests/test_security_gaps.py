@@ -18,8 +18,8 @@ from flask import Flask
 
 from models.db import get_db
 from services import passwords, tokens
-from tests.conftest import Accounts, Library
-from tests.test_auth_api import assert_error
+from tests.support.accounts import Accounts, Library
+from tests.support.errors import assert_error
 
 CLIENT_IP = "203.0.113.7"
 OTHER_IP = "198.51.100.9"

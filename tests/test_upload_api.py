@@ -7,47 +7,13 @@ import pytest
 
 from models.db import get_db
 from services.media_probe import top_level_atoms
-from tests.test_auth_api import assert_error
+from tests.support.errors import assert_error
+from tests.support.uploads import gridfs_counts, stored_media, upload, wait_until_processed
 
 
 @pytest.fixture
 def creator(accounts):
     return accounts.bearer(accounts.user_with_token("creator"))
-
-
-def upload(client, headers, path, **fields):
-    fields.setdefault("title", "My clip")
-    with open(path, "rb") as body:
-        return client.post(
-            "/video/upload",
-            headers=headers,
-            content_type="multipart/form-data",
-            data={**fields, "file": (body, path.name)},
-        )
-
-
-def wait_until_processed(client, headers, video_id, timeout=60):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        status = client.get(f"/video/{video_id}/status", headers=headers).json["status"]
-        if status != "processing":
-            return client.get(f"/video/{video_id}", headers=headers).json["video"]
-        time.sleep(0.1)
-    raise AssertionError(f"video {video_id} still processing after {timeout}s")
-
-
-def stored_media(app, video_id, tmp_path):
-    """The stored rendition, copied out of GridFS, and the video document."""
-    import gridfs
-    from bson import ObjectId
-
-    with app.app_context():
-        database = get_db()
-        video = database.videos.find_one({"_id": ObjectId(video_id)})
-        target = tmp_path / "stored"
-        with open(target, "wb") as out:
-            gridfs.GridFSBucket(database).download_to_stream(video["media_file_id"], out)
-    return video, target
 
 
 def eventually(condition, timeout=10):
@@ -58,12 +24,6 @@ def eventually(condition, timeout=10):
             return False
         time.sleep(0.05)
     return True
-
-
-def gridfs_counts(app):
-    with app.app_context():
-        database = get_db()
-        return database.fs.files.count_documents({}), database.fs.chunks.count_documents({})
 
 
 def codecs_of(path):

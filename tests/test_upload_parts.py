@@ -13,8 +13,8 @@ import tempfile
 
 import pytest
 
-from tests.test_auth_api import assert_error
-from tests.test_upload_api import gridfs_counts, upload
+from tests.support.errors import assert_error
+from tests.support.uploads import gridfs_counts, upload
 
 BOUNDARY = "XX"
 MULTIPART = f"multipart/form-data; boundary={BOUNDARY}"

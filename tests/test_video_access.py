@@ -10,7 +10,7 @@ from bson import ObjectId
 
 from models import video as videos
 from models.db import get_db
-from tests.test_auth_api import assert_error
+from tests.support.errors import assert_error
 
 
 @pytest.fixture

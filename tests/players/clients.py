@@ -3,6 +3,8 @@
 import subprocess
 import uuid
 
+SECONDS = 20  # the length of the video every player opens
+
 # What an iPhone's AVPlayer (AppleCoreMedia) sends with each request.
 AVPLAYER_HEADERS = {
     "User-Agent": "AppleCoreMedia/1.0.0.21A329 (iPhone; U; CPU OS 17_0 like Mac OS X; en_us)",

@@ -21,10 +21,9 @@ from pymongo import MongoClient
 
 from app import create_app
 from demo import synthetic_media
-from tests.conftest import test_config
-from tests.players.live_server import HttpClient, LiveServer, MediaRecorder
-
-SECONDS = 20
+from tests.players.clients import SECONDS
+from tests.support.apps import test_config
+from tests.support.live_server import HttpClient, LiveServer, MediaRecorder
 
 
 @dataclass

@@ -6,8 +6,8 @@ import os
 
 import pytest
 
-from tests.conftest import require_tool
-from tests.players.conftest import SECONDS
+from tests.players.clients import SECONDS
+from tests.support.tools import require_tool
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"

@@ -7,9 +7,8 @@ import cv2
 import numpy as np
 import pytest
 
-from tests.conftest import require_tool
-from tests.players.clients import assert_range_honoured, frame_at, is_lavf, run
-from tests.players.conftest import SECONDS
+from tests.players.clients import SECONDS, assert_range_honoured, frame_at, is_lavf, run
+from tests.support.tools import require_tool
 
 pytestmark = [pytest.mark.slow, pytest.mark.embedded]
 

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 
 from scripts.gunicorn_process import GunicornProcess
-from tests.conftest import require_tool
 from tests.players.clients import AVPLAYER_HEADERS
-from tests.players.live_server import HttpClient
+from tests.support.live_server import HttpClient
+from tests.support.tools import require_tool
 
 ROOT = Path(__file__).resolve().parents[2]
 

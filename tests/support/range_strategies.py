@@ -7,7 +7,7 @@ from email.utils import format_datetime
 from hypothesis import strategies as st
 
 from models.media_file import CHUNK_SIZE
-from tests.range_model import Case
+from tests.support.range_model import Case
 
 # ---------------------------------------------------------------------------
 # Strategies

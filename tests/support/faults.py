@@ -20,7 +20,7 @@ from pymongo import MongoClient
 
 from scripts.embedded_mongo import EmbeddedMongo, free_port, server_command
 from scripts.gunicorn_process import GunicornProcess, gunicorn_command
-from tests.players.live_server import HttpClient
+from tests.support.live_server import HttpClient
 
 MIB = 1024 * 1024
 

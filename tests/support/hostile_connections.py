@@ -23,8 +23,8 @@ import time
 from demo import synthetic_media
 from scripts.embedded_mongo import EmbeddedMongo, free_port
 from scripts.gunicorn_process import ROOT, GunicornProcess
-from tests.fault_support import upload_file, wait_until
-from tests.players.live_server import HttpClient
+from tests.support.faults import upload_file, wait_until
+from tests.support.live_server import HttpClient
 
 NGINX_CONF = ROOT / "deploy" / "nginx.conf"
 PLACEHOLDER = re.compile(r"\$\{([A-Z_]+)\}")

@@ -25,8 +25,8 @@ from schemathesis.core.parameters import ParameterLocation
 
 from app import create_app
 from demo import synthetic_media
-from tests.conftest import test_config
-from tests.players.live_server import HttpClient, LiveServer
+from tests.support.apps import test_config
+from tests.support.live_server import HttpClient, LiveServer
 
 VICTIM_PASSWORD = "correct horse battery"
 REAL = {}  # filled by ``live_world``: what generated cases may hit

@@ -1,0 +1,46 @@
+"""Uploading through the API, waiting for processing, and reading what GridFS holds."""
+
+import time
+
+from models.db import get_db
+
+
+def upload(client, headers, path, **fields):
+    fields.setdefault("title", "My clip")
+    with open(path, "rb") as body:
+        return client.post(
+            "/video/upload",
+            headers=headers,
+            content_type="multipart/form-data",
+            data={**fields, "file": (body, path.name)},
+        )
+
+
+def wait_until_processed(client, headers, video_id, timeout=60):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        status = client.get(f"/video/{video_id}/status", headers=headers).json["status"]
+        if status != "processing":
+            return client.get(f"/video/{video_id}", headers=headers).json["video"]
+        time.sleep(0.1)
+    raise AssertionError(f"video {video_id} still processing after {timeout}s")
+
+
+def stored_media(app, video_id, tmp_path):
+    """The stored rendition, copied out of GridFS, and the video document."""
+    import gridfs
+    from bson import ObjectId
+
+    with app.app_context():
+        database = get_db()
+        video = database.videos.find_one({"_id": ObjectId(video_id)})
+        target = tmp_path / "stored"
+        with open(target, "wb") as out:
+            gridfs.GridFSBucket(database).download_to_stream(video["media_file_id"], out)
+    return video, target
+
+
+def gridfs_counts(app):
+    with app.app_context():
+        database = get_db()
+        return database.fs.files.count_documents({}), database.fs.chunks.count_documents({})
