@@ -11,7 +11,7 @@ from models import session as sessions
 from models import user as users
 from models import video as videos
 from services import accounts
-from services.processing import MediaJobs
+from services.media.jobs import MediaJobs
 from web import errors, logs, security_headers
 from web.api import register_converters
 from web.request_class import ApiRequest

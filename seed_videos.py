@@ -15,8 +15,9 @@ from models import user as users
 from models import video as videos
 from models.db import get_db
 from models.vocabulary import CREATOR, PUBLIC, UNLISTED, VIEWER
-from services import accounts, uploads
+from services import accounts
 from services.errors import Conflict
+from services.media import uploads
 
 log = logging.getLogger("seed")
 

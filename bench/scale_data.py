@@ -21,9 +21,9 @@ import gridfs
 from bson import ObjectId
 
 from models import video as video_model
-from services import renditions
-from services.media_probe import probe
-from services.thumbnails import thumbnail_jpeg
+from services.media import renditions
+from services.media.probe import probe
+from services.media.thumbnails import thumbnail_jpeg
 
 YEARS_PER_100K = 3
 GROWTH = 8

@@ -11,7 +11,8 @@ from blueprints.schemas.videos import (
     VideoListSchema,
     VideoStatusSchema,
 )
-from services import access, uploads, videos
+from services import access, videos
+from services.media import uploads
 from web.api import ApiBlueprint
 from web.guards import auth_required, current_caller
 from web.upload_spool import allow_large_body, spooled_path

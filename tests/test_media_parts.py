@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 
 from demo import synthetic_media
-from services.media_probe import NotMedia, probe, top_level_atoms
-from services.renditions import AS_IS, REMUX, TRANSCODE, plan_for, remux_faststart, transcode
-from services.thumbnails import best_frame, is_blank, thumbnail_jpeg
+from services.media.probe import NotMedia, probe, top_level_atoms
+from services.media.renditions import AS_IS, REMUX, TRANSCODE, plan_for, remux_faststart, transcode
+from services.media.thumbnails import best_frame, is_blank, thumbnail_jpeg
 
 
 @pytest.fixture(scope="module")

@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 
 from demo import synthetic_media
-from services import media_sandbox, renditions, thumbnails
-from services.media_limits import MediaLimits
-from services.media_probe import probe
+from services.media import renditions, sandbox, thumbnails
+from services.media.limits import MediaLimits
+from services.media.probe import probe
 from tests.support import hostile_media as hostile
 
 
@@ -94,14 +94,14 @@ class TestSandbox:
         never_written = tmp_path / "fifo.mp4"
         os.mkfifo(never_written)  # opening it for reading waits for a writer forever
         request = {"path": str(never_written), "limits": MediaLimits().__dict__}
-        with pytest.raises(media_sandbox.SandboxFailed, match="longer than 1 s"):
-            media_sandbox.run("probe", request, media_sandbox.Budget(memory_mb=512, seconds=1))
-        assert children_running("services.media_sandbox") == []
+        with pytest.raises(sandbox.SandboxFailed, match="longer than 1 s"):
+            sandbox.run("probe", request, sandbox.Budget(memory_mb=512, seconds=1))
+        assert children_running("services.media.sandbox") == []
 
     def test_the_child_inherits_no_secrets(self, monkeypatch):
         monkeypatch.setenv("JWT_SECRET_KEY", "a-secret-the-child-must-not-see")
         monkeypatch.setenv("MONGODB_URI", "mongodb://user:password@db/video_app")
-        environment = media_sandbox._child_environment()
+        environment = sandbox._child_environment()
         assert "JWT_SECRET_KEY" not in environment and "MONGODB_URI" not in environment
         assert environment["MALLOC_ARENA_MAX"] == "2"
 
@@ -115,4 +115,4 @@ class TestSandbox:
             "MEDIA_JOB_MEMORY_MB": 1024,
             "MEDIA_PROBE_SECONDS": 60,
         }
-        assert media_sandbox.probe_upload(clip, config) == probe(clip)
+        assert sandbox.probe_upload(clip, config) == probe(clip)

@@ -6,7 +6,7 @@ import av
 import pytest
 
 from models.db import get_db
-from services.media_probe import top_level_atoms
+from services.media.probe import top_level_atoms
 from tests.support.errors import assert_error
 from tests.support.uploads import gridfs_counts, stored_media, upload, wait_until_processed
 

@@ -1,7 +1,7 @@
 """Processing, off the request thread: probe, rendition, thumbnail, ready.
 
 Each video is worked on under a lease in its document, renewed by a heartbeat
-while the work goes on (services.processing_lease); a process that dies leaves
+while the work goes on (services.media.lease); a process that dies leaves
 an expired lease, and the sweep that runs at start-up (and every
 ``SWEEP_SECONDS``) picks the video up again. Every GridFS file made on the way
 is deleted if a later step fails, or if the lease was lost to another job.
@@ -17,10 +17,10 @@ from flask import current_app
 
 from models import media_file
 from models import video as videos
-from services import media_sandbox, renditions
-from services.media_probe import MediaInfo, NotMedia
-from services.media_sandbox import SandboxFailed
-from services.processing_lease import FilesMade, Lease, LeaseLost
+from services.media import renditions, sandbox
+from services.media.lease import FilesMade, Lease, LeaseLost
+from services.media.probe import MediaInfo, NotMedia
+from services.media.sandbox import SandboxFailed
 
 log = logging.getLogger(__name__)
 
@@ -126,7 +126,7 @@ def _process_in(workdir, video, created):
     source = workdir / "source"
     media_file.download_to(video["source_file_id"], source)
     # Every FFmpeg step runs in a child with bounded memory and time; GridFS stays here.
-    prepared = media_sandbox.prepare_media(source, workdir, current_app.config)
+    prepared = sandbox.prepare_media(source, workdir, current_app.config)
     plan, info = renditions.Plan(**prepared["plan"]), MediaInfo(**prepared["info"])
     fields = {"rendition": plan.action, "mime_type": plan.mime_type}
     if plan.action == renditions.AS_IS:

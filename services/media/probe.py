@@ -1,8 +1,8 @@
 """What a media file is, from its bytes (never its name or Content-Type).
 
 PyAV (FFmpeg's libraries) opens the file, locked to it and to real media
-containers (services.media_open), checks what its headers and packets claim
-(services.media_limits) and decodes a first frame of its main stream: a file
+containers (services.media.opening), checks what its headers and packets claim
+(services.media.limits) and decodes a first frame of its main stream: a file
 it cannot decode, or that is out of bounds, is not media we take. For MP4/MOV we also read
 the top-level atoms to know whether ``moov`` comes before ``mdat``
 (faststart), which decides between storing as is and remuxing.
@@ -14,8 +14,8 @@ from pathlib import Path
 
 import av
 
-from services.media_limits import DEFAULT_LIMITS, OutOfBounds, check_headers, trusted_duration
-from services.media_open import NotAllowedContainer, open_media
+from services.media.limits import DEFAULT_LIMITS, OutOfBounds, check_headers, trusted_duration
+from services.media.opening import NotAllowedContainer, open_media
 
 MP4_FAMILY = {"mov", "mp4", "m4a", "3gp", "3g2", "mj2"}
 PLAYS_EVERYWHERE_VIDEO = {"h264"}

@@ -12,9 +12,9 @@ from fractions import Fraction
 
 import av
 
-from services.media_limits import DEFAULT_LIMITS
-from services.media_open import open_media
-from services.media_probe import MediaInfo
+from services.media.limits import DEFAULT_LIMITS
+from services.media.opening import open_media
+from services.media.probe import MediaInfo
 
 AS_IS, REMUX, TRANSCODE = "as_is", "remux", "transcode"
 FASTSTART = {"movflags": "+faststart"}

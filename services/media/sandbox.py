@@ -3,7 +3,7 @@
 A hostile file can make a decoder allocate gigabytes or spin for hours. The
 API process (a threaded gunicorn worker) must not be the one that pays, so
 each probe (at upload) and each processing job (probe, rendition, probe,
-thumbnail) runs in a fresh child, ``python -m services.media_sandbox``:
+thumbnail) runs in a fresh child, ``python -m services.media.sandbox``:
 
 - started with ``subprocess`` (fork + exec at once): a threaded process is
   never forked to go on running Python, and no ``preexec_fn`` runs in it;
@@ -30,12 +30,12 @@ from pathlib import Path
 
 import av
 
-from services.media_limits import MediaLimits
-from services.media_probe import MediaInfo, NotMedia
+from services.media.limits import MediaLimits
+from services.media.probe import MediaInfo, NotMedia
 
 log = logging.getLogger(__name__)
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 # Decoders and x264 run threads, whose CPU time adds up: the wall clock is the real budget,
 # this only stops a child that outlives its parent.
 CPU_SECONDS_PER_WALL_SECOND = 2
@@ -72,7 +72,7 @@ def probe_upload(path, config):
 
 
 def prepare_media(source, workdir, config):
-    """services.media_steps.prepare, in a child with the processing budget."""
+    """services.media.steps.prepare, in a child with the processing budget."""
     return run(
         "prepare",
         {
@@ -92,7 +92,7 @@ def run(operation, arguments, budget):
         try:
             # run() kills and waits for the child when the timeout expires.
             finished = subprocess.run(
-                [sys.executable, "-m", "services.media_sandbox"],
+                [sys.executable, "-m", "services.media.sandbox"],
                 input=json.dumps(request).encode(),
                 stdout=subprocess.PIPE,
                 stderr=errors,
@@ -149,15 +149,15 @@ def _limit_self(memory_mb, cpu_seconds):
 
 
 def _perform(operation, arguments):
-    from services import media_steps
-    from services.media_probe import probe
+    from services.media import steps
+    from services.media.probe import probe
 
     limits = MediaLimits(**arguments["limits"])
     if operation == "probe":
         return asdict(probe(arguments["path"], limits))
     if operation == "prepare":
         workdir = Path(arguments["workdir"])
-        return media_steps.prepare(Path(arguments["source"]), workdir, limits)
+        return steps.prepare(Path(arguments["source"]), workdir, limits)
     raise ValueError(f"unknown operation {operation!r}")
 
 

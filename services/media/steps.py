@@ -1,13 +1,13 @@
 """The media half of processing, on local files only: probe, rendition, thumbnail.
 
 It touches no database, so it can run in the sandbox child
-(services.media_sandbox); the parent stores what it leaves in ``workdir``.
+(services.media.sandbox); the parent stores what it leaves in ``workdir``.
 """
 
 from dataclasses import asdict
 
-from services import renditions
-from services.media_probe import probe
+from services.media import renditions
+from services.media.probe import probe
 
 THUMBNAIL_NAME = "thumbnail.jpg"
 
@@ -45,7 +45,7 @@ def _thumbnail(info, stored, workdir, limits):
     if info.kind != "video":
         return None
     # OpenCV is imported only here: it is big, and a probe or an audio file never needs it.
-    from services import thumbnails
+    from services.media import thumbnails
 
     target = workdir / THUMBNAIL_NAME
     target.write_bytes(thumbnails.thumbnail_jpeg(stored, limits))

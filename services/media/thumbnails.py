@@ -15,8 +15,8 @@ import av
 import cv2
 import numpy as np
 
-from services.media_limits import DEFAULT_LIMITS
-from services.media_open import open_media
+from services.media.limits import DEFAULT_LIMITS
+from services.media.opening import open_media
 
 CANDIDATE_POSITIONS = (0.1, 0.25, 0.4, 0.5, 0.6, 0.75, 0.9)
 DARK_MEAN = 20  # of 255: a frame darker than this on average counts as black

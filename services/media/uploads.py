@@ -14,8 +14,8 @@ from models import media_file
 from models import video as videos
 from models.vocabulary import PUBLIC
 from services.errors import ServiceError
-from services.media_probe import NotMedia
-from services.media_sandbox import SandboxFailed, probe_upload
+from services.media.probe import NotMedia
+from services.media.sandbox import SandboxFailed, probe_upload
 
 
 class UnsupportedMedia(ServiceError):

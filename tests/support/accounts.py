@@ -50,7 +50,7 @@ class Library:
     def ready_video(self, path, **fields):
         from models import media_file
         from models import video as videos
-        from services import thumbnails
+        from services.media import thumbnails
 
         with self.app.app_context():
             file_id, size, sha256 = media_file.store(path, path.name, "video/mp4")
