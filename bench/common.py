@@ -13,8 +13,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from scripts.embedded_mongo import EmbeddedMongo, free_port  # noqa: E402
-from scripts.gunicorn_process import GunicornProcess, gunicorn_command  # noqa: E402
+from devtools.embedded_mongo import EmbeddedMongo, free_port  # noqa: E402
+from devtools.gunicorn_process import GunicornProcess, gunicorn_command  # noqa: E402
 
 
 def rss_bytes(pid):
@@ -78,7 +78,7 @@ class PeakSampler:
 
 
 class Gunicorn:
-    """The repo's gunicorn (scripts.gunicorn_process) plus the requests a benchmark makes.
+    """The repo's gunicorn (devtools.gunicorn_process) plus the requests a benchmark makes.
 
     ``workers``/``threads`` None keep gunicorn.conf.py's own values; its log goes to
     ``gunicorn-<port>.log`` in the temporary directory, so a benchmark's output stays its

@@ -13,7 +13,7 @@ import sys
 import time
 from pathlib import Path
 
-from scripts.embedded_mongo import free_port
+from devtools.embedded_mongo import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 

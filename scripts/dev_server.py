@@ -14,7 +14,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from scripts.embedded_mongo import EmbeddedMongo  # noqa: E402
+from devtools.embedded_mongo import EmbeddedMongo  # noqa: E402
 
 DATA_DIR = ROOT / "data"
 DEFAULT_PORT = 27027

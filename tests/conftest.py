@@ -16,7 +16,7 @@ import pytest
 
 from app import create_app
 from demo import synthetic_media
-from scripts.embedded_mongo import EmbeddedMongo
+from devtools.embedded_mongo import EmbeddedMongo
 from tests.support.accounts import Accounts, Library
 from tests.support.apps import release_rate_limit_storage, test_config
 from tests.support.tools import require_tool
@@ -25,7 +25,7 @@ from tests.support.tools import require_tool
 @pytest.fixture(scope="session")
 def embedded_server(tmp_path_factory):
     try:
-        from scripts.embedded_mongo import server_command
+        from devtools.embedded_mongo import server_command
 
         server_command()
         available = True

@@ -11,8 +11,8 @@ import pytest
 from bson import ObjectId
 
 from app import create_app
+from devtools.gunicorn_process import GunicornProcess
 from models.db import get_db
-from scripts.gunicorn_process import GunicornProcess
 from services.accounts import AdminEmailTaken
 from tests.support.apps import test_config
 from tests.support.errors import assert_error

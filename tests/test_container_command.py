@@ -23,8 +23,8 @@ from pathlib import Path
 
 import pytest
 
-from scripts.embedded_mongo import free_port
-from scripts.gunicorn_process import GunicornProcess
+from devtools.embedded_mongo import free_port
+from devtools.gunicorn_process import GunicornProcess
 from tests.support.tools import require_tool
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -3,7 +3,7 @@
 import pytest
 
 from app import create_app
-from scripts.embedded_mongo import EmbeddedMongo
+from devtools.embedded_mongo import EmbeddedMongo
 from tests.support.accounts import PASSWORD
 from tests.support.apps import release_rate_limit_storage, test_config
 from tests.support.errors import assert_error

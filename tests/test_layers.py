@@ -3,8 +3,9 @@
 From the top: app.py (the factory) and gunicorn.conf.py; blueprints/ (routes); extensions.py
 (the extension objects routes use); web/ (HTTP plumbing, no routes); services/ (the rules);
 models/ (data access); config.py. A module imports from its own layer or those below it,
-never from one above. App code imports nothing from tests/, scripts/, bench/, demo/ or
-seed_videos.py; the tools (bench/, scripts/, demo/, seed_videos.py) nothing from tests/.
+never from one above. App code imports nothing from tests/, scripts/, bench/, demo/, devtools/
+or seed_videos.py; the tools (bench/, scripts/, demo/, devtools/, seed_videos.py) nothing from
+tests/; and nothing imports scripts/, which holds entry points only.
 """
 
 import ast
@@ -14,8 +15,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 # Top first: a layer may import the ones after it, never the ones before.
 LAYERS = ["app", "blueprints", "extensions", "web", "services", "models", "config"]
-NOT_APP = {"tests", "scripts", "bench", "demo", "seed_videos"}
-TOOLS = ["bench", "scripts", "demo", "seed_videos.py"]
+NOT_APP = {"tests", "scripts", "bench", "demo", "devtools", "seed_videos"}
+TOOLS = ["bench", "scripts", "demo", "devtools", "seed_videos.py"]
 MAX_MODULE_LINES = 300
 MAX_FUNCTION_LINES = 40
 # Longer than MAX_FUNCTION_LINES today: to shorten. An entry that is short enough fails
@@ -86,6 +87,13 @@ def test_app_code_imports_no_test_script_bench_or_demo_module():
 def test_tools_import_no_test_module():
     found = [(name(path), "tests") for path in tool_modules() if "tests" in imported(path)]
     assert found == []
+
+
+def test_nothing_imports_a_script():
+    """scripts/ holds entry points; what they share with tests and bench is in devtools/."""
+    modules = [path for path, _ in app_modules()] + list(tool_modules())
+    modules += sorted((ROOT / "tests").rglob("*.py"))
+    assert [name(path) for path in modules if "scripts" in imported(path)] == []
 
 
 def test_blueprints_hold_routes_and_web_holds_none():

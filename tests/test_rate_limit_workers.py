@@ -7,7 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from scripts.gunicorn_process import GunicornProcess
+from devtools.gunicorn_process import GunicornProcess
 
 pytestmark = [pytest.mark.slow, pytest.mark.embedded]
 

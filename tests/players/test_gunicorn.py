@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from scripts.gunicorn_process import GunicornProcess
+from devtools.gunicorn_process import GunicornProcess
 from tests.players.clients import AVPLAYER_HEADERS
 from tests.support.live_server import HttpClient
 from tests.support.tools import require_tool

@@ -18,8 +18,8 @@ from pathlib import Path
 
 from pymongo import MongoClient
 
-from scripts.embedded_mongo import EmbeddedMongo, free_port, server_command
-from scripts.gunicorn_process import GunicornProcess, gunicorn_command
+from devtools.embedded_mongo import EmbeddedMongo, free_port, server_command
+from devtools.gunicorn_process import GunicornProcess, gunicorn_command
 from tests.support.live_server import HttpClient
 
 MIB = 1024 * 1024

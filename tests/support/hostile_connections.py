@@ -21,8 +21,8 @@ import subprocess
 import time
 
 from demo import synthetic_media
-from scripts.embedded_mongo import EmbeddedMongo, free_port
-from scripts.gunicorn_process import ROOT, GunicornProcess
+from devtools.embedded_mongo import EmbeddedMongo, free_port
+from devtools.gunicorn_process import ROOT, GunicornProcess
 from tests.support.faults import upload_file, wait_until
 from tests.support.live_server import HttpClient
 

@@ -1,1 +1,0 @@
-"""Development and test tooling (not imported by the application)."""
