@@ -11,7 +11,7 @@ from blueprints.schemas.videos import (
     VideoListSchema,
     VideoStatusSchema,
 )
-from services import access, videos
+from services import access, library
 from services.media import uploads
 from web.api import ApiBlueprint
 from web.guards import auth_required, current_caller
@@ -32,7 +32,7 @@ def upload(fields):
     part = fields.pop("file")
     caller = current_caller()
     video = uploads.accept(caller.user, spooled_path(part), part.filename, fields)
-    return {"video": videos.shown_to(caller, video)}
+    return {"video": library.shown_to(caller, video)}
 
 
 @blp.route("/<objectid:video_id>", methods=["GET"])
@@ -45,7 +45,7 @@ def details(args, video_id):
 
     Someone else's unlisted video needs ``?key=<share key>``.
     """
-    return {"video": videos.details(current_caller(), video_id, args.get("key"))}
+    return {"video": library.details(current_caller(), video_id, args.get("key"))}
 
 
 @blp.route("/<objectid:video_id>/status", methods=["GET"])
@@ -55,7 +55,7 @@ def details(args, video_id):
 @blp.alt_response(404, description="Unknown, deleted, or hidden from the caller")
 def status(args, video_id):
     """processing, ready or failed (with a reason)."""
-    return videos.details(current_caller(), video_id, args.get("key"))
+    return library.details(current_caller(), video_id, args.get("key"))
 
 
 MANAGE_403 = (
@@ -73,7 +73,7 @@ MANAGE_404 = "Unknown, deleted, or hidden from the caller (whatever the method)"
 @blp.alt_response(404, description=MANAGE_404)
 def edit(fields, video_id):
     """Change title, description, category, tags or visibility (owner creator or admin)."""
-    return {"video": videos.edit(current_caller(), video_id, fields)}
+    return {"video": library.edit(current_caller(), video_id, fields)}
 
 
 @blp.route("/<objectid:video_id>", methods=["DELETE"])
@@ -84,7 +84,7 @@ def edit(fields, video_id):
 @blp.alt_response(404, description=MANAGE_404)
 def delete(args, video_id):
     """Soft delete (owner or admin): hidden everywhere. ``?purge=true`` (admin): files removed."""
-    videos.delete(current_caller(), video_id, purge=args["purge"])
+    library.delete(current_caller(), video_id, purge=args["purge"])
     return {"message": "Video purged" if args["purge"] else "Video deleted"}
 
 
@@ -93,7 +93,7 @@ def delete(args, video_id):
 @blp.response(200, VideoEnvelopeSchema)
 def restore(video_id):
     """Undo a soft delete (admin)."""
-    return {"video": videos.restore(current_caller(), video_id)}
+    return {"video": library.restore(current_caller(), video_id)}
 
 
 @blp.route("/<objectid:video_id>/share-key", methods=["POST"])
@@ -104,7 +104,7 @@ def restore(video_id):
 def new_share_key(video_id):
     """A new share key (owner creator or admin): the old one, and the playback tokens
     issued with it, stop opening the unlisted video at once."""
-    return {"video": videos.new_share_key(current_caller(), video_id)}
+    return {"video": library.new_share_key(current_caller(), video_id)}
 
 
 catalogue_blp = ApiBlueprint("catalogue", __name__, description="The public catalogue")
@@ -120,5 +120,5 @@ def catalogue(args):
     ``q`` matches title, description and tags: case and accents ignored, every word must
     match, each as the start of a word (``pian`` finds "Piano").
     """
-    found, pagination = videos.catalogue(**args)
+    found, pagination = library.catalogue(**args)
     return {"videos": found, "pagination": pagination}

@@ -1,4 +1,5 @@
-"""Videos as their callers see them: details, the catalogue, edits, deletion, share keys.
+"""The video library as callers see it: details, the catalogue, edits, deletion, restore,
+purge and share keys.
 
 Whether a caller may see or change a video is services/access.py's to say.
 """

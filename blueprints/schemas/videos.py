@@ -75,7 +75,7 @@ class VideoSchema(ma.Schema):
     creator = ma.fields.Function(lambda video: CreatorSchema().dump(video))
     created_at = UtcDateTime()
     updated_at = UtcDateTime()
-    # Only services.videos.shown_to sets owner_share_key: anything else never shows the key.
+    # Only services.library.shown_to sets owner_share_key: anything else never shows the key.
     share_key = ma.fields.String(
         attribute="owner_share_key",
         metadata={
