@@ -55,8 +55,18 @@ class BaseConfig:
     TESTING = False
 
     def __init__(self):
+        self._database()
+        self._secrets_and_tokens()
+        self._accounts()
+        self._uploads_and_media()
+        self._serving()
+        self._rate_limits()
+
+    def _database(self):
         self.MONGODB_URI = env_str("MONGODB_URI", "mongodb://127.0.0.1:27017/video_app")
         self.MONGODB_TIMEOUT_MS = env_int("MONGODB_TIMEOUT_MS", 2000)
+
+    def _secrets_and_tokens(self):
         self.SECRET_KEY = env_str("SECRET_KEY", DEFAULT_SECRET)
         self.JWT_SECRET_KEY = env_str("JWT_SECRET_KEY", DEFAULT_SECRET + "-auth")
         self.PLAYBACK_SECRET_KEY = env_str("PLAYBACK_SECRET_KEY", DEFAULT_SECRET + "-playback")
@@ -68,10 +78,14 @@ class BaseConfig:
         self.PLAYBACK_TOKEN_MINUTES = env_int("PLAYBACK_TOKEN_MINUTES", 60)
         # The longest any playback token lives, however long its video claims to be.
         self.PLAYBACK_TOKEN_MAX_HOURS = env_int("PLAYBACK_TOKEN_MAX_HOURS", 12)
+
+    def _accounts(self):
         self.BCRYPT_ROUNDS = env_int("BCRYPT_ROUNDS", self.default_bcrypt_rounds())
         self.ADMIN_EMAIL = env_str("ADMIN_EMAIL")
         self.ADMIN_PASSWORD = env_str("ADMIN_PASSWORD")
         self.ADMIN_NAME = env_str("ADMIN_NAME", "Administrator")
+
+    def _uploads_and_media(self):
         self.MAX_UPLOAD_MB = env_int("MAX_UPLOAD_MB", 500)
         self.MAX_JSON_KB = env_int("MAX_JSON_KB", 64)
         # A processing job's lease on its video; a heartbeat renews it every quarter of it.
@@ -84,6 +98,8 @@ class BaseConfig:
         self.MEDIA_JOB_MEMORY_MB = env_int("MEDIA_JOB_MEMORY_MB", 1024)
         self.MEDIA_JOB_SECONDS = env_int("MEDIA_JOB_SECONDS", 600)
         self.MEDIA_PROBE_SECONDS = env_int("MEDIA_PROBE_SECONDS", 60)
+
+    def _serving(self):
         # Chunk fetches of one process that may wait on MongoDB at once: streams take
         # turns (a batch each, 512 KB when crowded) and an API query never queues behind them all.
         self.STREAM_DB_CONCURRENCY = env_int("STREAM_DB_CONCURRENCY", 1)
@@ -91,6 +107,8 @@ class BaseConfig:
         self.PUBLIC_BASE_URL = env_str("PUBLIC_BASE_URL")
         self.TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
         self.LOG_LEVEL = env_str("LOG_LEVEL", "INFO").upper()
+
+    def _rate_limits(self):
         self.RATELIMIT_ENABLED = env_bool("RATELIMIT_ENABLED", True)
         self.RATELIMIT_STORAGE_URI = env_str("RATELIMIT_STORAGE_URI")
         self.RATELIMIT_DEFAULT = env_str("RATELIMIT_DEFAULT", "1200 per minute")

@@ -21,7 +21,7 @@ MAX_MODULE_LINES = 300
 MAX_FUNCTION_LINES = 40
 # Longer than MAX_FUNCTION_LINES today: to shorten. An entry that is short enough fails
 # test_the_list_to_shorten_is_up_to_date, so the list only shrinks.
-TO_SHORTEN = {("config.py", "__init__")}
+TO_SHORTEN = set()
 
 
 def app_modules():
