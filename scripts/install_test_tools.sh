@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Install the system tools the real-client tests use (tests/test_real_players.py,
+# Install the system tools the real-client tests use (tests/players/,
 # tests/test_hostile_connections.py):
 #   ffmpeg          -> ffmpeg, ffprobe
 #   chromium        -> /usr/bin/chromium (headless browser)
