@@ -197,6 +197,7 @@ def close_connections(app):
     interpreter exit, when the database may be gone, and pymongo then waits
     for a server that never answers.
     """
+    app.extensions["media_jobs"].stop_sweeping()
     app.extensions["mongo"].client.close()
     close_rate_limit_storage()
 

@@ -1,5 +1,7 @@
 """Processing failures leave nothing behind; abandoned work is picked up at start-up."""
 
+import threading
+
 import pytest
 
 from models import media_file
@@ -50,3 +52,14 @@ def test_a_video_left_processing_is_resumed_at_start_up(
     restarted = make_app()  # start-up sweep finds the abandoned video
     video = wait_until_processed(restarted.test_client(), creator, video_id)
     assert video["status"] == "ready"
+
+
+def test_the_sweep_stops_before_the_database_client_closes(make_app):
+    """A sweep that ran after shutdown closed the client only logged 'Cannot use MongoClient
+    after close' (make run's Ctrl-C did that): the sweeper is stopped and joined first."""
+    jobs, before = make_app().extensions["media_jobs"], set(threading.enumerate())
+    jobs.start_sweeping()
+    sweepers = [t for t in threading.enumerate() if t not in before and t.name == "media-sweep"]
+    assert len(sweepers) == 1
+    jobs.stop_sweeping()
+    assert not sweepers[0].is_alive()

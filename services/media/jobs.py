@@ -36,6 +36,7 @@ class MediaJobs:
         self.lease_seconds = app.config.get("PROCESSING_LEASE_SECONDS", LEASE_SECONDS)
         self.executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="media")
         self._sweeper = None
+        self._stopped = threading.Event()
 
     def submit(self, video_id):
         return self.executor.submit(self._run, video_id)
@@ -60,8 +61,7 @@ class MediaJobs:
 
     def start_sweeping(self):
         def loop():
-            stop = threading.Event()
-            while not stop.wait(SWEEP_SECONDS):
+            while not self._stopped.wait(SWEEP_SECONDS):
                 try:
                     self.sweep()
                 except Exception:  # the database may be away; try again later
@@ -69,6 +69,12 @@ class MediaJobs:
 
         self._sweeper = threading.Thread(target=loop, name="media-sweep", daemon=True)
         self._sweeper.start()
+
+    def stop_sweeping(self):
+        """Before the database client closes: a sweep after it would only log a failure."""
+        self._stopped.set()
+        if self._sweeper is not None:
+            self._sweeper.join(timeout=10)  # a sweep waits at most the driver timeouts
 
 
 def process(video_id, lease):
