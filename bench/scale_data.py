@@ -20,7 +20,7 @@ import bcrypt
 import gridfs
 from bson import ObjectId
 
-from models import video as video_model
+from models import video as videos
 from services.media import renditions
 from services.media.probe import probe
 from services.media.thumbnails import thumbnail_jpeg
@@ -102,7 +102,7 @@ def store_media(database, clip, owner_id):
     }
 
 
-def users(count, end, rng):
+def user_documents(count, end, rng):
     """As models.user.insert writes them; the earliest ``max(5, count // 200)`` are creators."""
     password_hash = bcrypt.hashpw(rng.randbytes(16).hex().encode(), bcrypt.gensalt(12)).decode()
     creators = max(5, count // 200)
@@ -120,15 +120,15 @@ def users(count, end, rng):
     ]
 
 
-def videos(count, end, rng, creators, media, words, stats):
+def video_documents(count, end, rng, creators, media, words, stats):
     """Ready public videos as upload + processing leave them, oldest first; ``stats``
     counts the titles (and documents) holding the common and the rare word."""
     common, rare, zipf = words[0], words[VOCABULARY_SIZE], zipf_weights(VOCABULARY_SIZE)
     owners = rng.sample(creators, len(creators))  # the busiest creator is not the oldest
     owner_weights, category_weights = zipf_weights(len(owners)), zipf_weights(len(CATEGORIES))
     rare_at = set(rng.sample(range(count), min(count, RARE_COUNT)))
-    search_fields = getattr(video_model, "search_fields", None)
-    new_share_key = getattr(video_model, "new_share_key", None)  # as every stored video has
+    search_fields = getattr(videos, "search_fields", None)
+    new_share_key = getattr(videos, "new_share_key", None)  # as every stored video has
     for index, created in enumerate(spread(count, end, rng)):
         owner = rng.choices(owners, cum_weights=owner_weights)[0]
         title = rng.choices(words[:VOCABULARY_SIZE], cum_weights=zipf, k=rng.randint(3, 8))
@@ -147,7 +147,7 @@ def videos(count, end, rng, creators, media, words, stats):
             "tags": tags,
             "visibility": "public",
             "original_filename": f"{title[0]}-{index}.mp4",
-            "status": video_model.READY,
+            "status": videos.READY,
             "views": int(rng.paretovariate(1.1) * 10) - 10,
             "created_at": created,
             "updated_at": created + timedelta(seconds=rng.uniform(3, 120)),
@@ -183,13 +183,13 @@ def populate(database, count_users, count_videos, clip, end, seed=11):
     seconds its inserts took."""
     rng = random.Random(seed)
     words = vocabulary(rng)
-    people = users(count_users, end, rng)
+    people = user_documents(count_users, end, rng)
     creators = [user for user in people if user["role"] == "creator"]
     media = store_media(database, clip, creators[0]["_id"])
     stats = dict.fromkeys(("common titles", "common anywhere", "rare titles", "rare anywhere"), 0)
     start = time.perf_counter()  # generating the videos (as they are inserted) included
     insert(database.users, people)
-    insert(database.videos, videos(count_videos, end, rng, creators, media, words, stats))
+    insert(database.videos, video_documents(count_videos, end, rng, creators, media, words, stats))
     seconds = time.perf_counter() - start
     span = timedelta(days=365.25 * YEARS_PER_100K * count_videos / 100_000)
     return {
@@ -198,7 +198,7 @@ def populate(database, count_users, count_videos, clip, end, seed=11):
         "common": words[0],
         "rare": words[VOCABULARY_SIZE],
         "span days": span.total_seconds() / 86400,
-        "search_fields": getattr(video_model, "search_fields", None) is not None,
+        "search_fields": getattr(videos, "search_fields", None) is not None,
         **stats,
     }
 
