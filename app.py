@@ -6,11 +6,12 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 import config as settings
 from blueprints import admin, auth, dashboard, meta, playback, video
 from extensions import api, cors, limiter, media_chunks
-from models import db, media_file, playback_view, recent_view
+from models import db, mail_outbox, media_file, playback_view, recent_view
 from models import session as sessions
 from models import user as users
 from models import video as videos
 from services import accounts
+from services.mail.sender import MailSender
 from services.media.jobs import MediaJobs
 from web import errors, logs, security_headers
 from web.api import register_converters
@@ -26,6 +27,7 @@ def create_app(config=None):
     configure_logging(app)
     configure_proxy(app)
     register_database(app)
+    register_mail(app)
     register_extensions(app)
     register_blueprints(app)
     register_errorhandlers(app)
@@ -73,6 +75,16 @@ def register_database(app):
     jobs = app.extensions["media_jobs"] = MediaJobs(app)
     # Videos a dead process left half-processed are picked up once the DB answers.
     mongo.on_ready(lambda database: jobs.sweep())
+
+
+def register_mail(app):
+    """The mail queue's index and its sender (started in run_startup_tasks)."""
+    app.extensions["mongo"].on_ready(mail_outbox.create_indexes)
+    app.extensions["mail_sender"] = MailSender(app)
+    if app.config["APP_ENV"] == "production" and not app.config["SMTP_URL"]:
+        app.logger.warning(
+            "SMTP_URL is not set: the routes that send mail answer 503 mail_not_configured"
+        )
 
 
 def register_extensions(app):
@@ -188,6 +200,8 @@ def run_startup_tasks(app):
             raise
     if not app.config["TESTING"]:
         app.extensions["media_jobs"].start_sweeping()
+        if app.config["SMTP_URL"]:
+            app.extensions["mail_sender"].start()
 
 
 def close_connections(app):
@@ -198,6 +212,7 @@ def close_connections(app):
     for a server that never answers.
     """
     app.extensions["media_jobs"].stop_sweeping()
+    app.extensions["mail_sender"].stop()
     app.extensions["mongo"].client.close()
     close_rate_limit_storage()
 

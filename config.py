@@ -6,12 +6,14 @@ top. Production refuses to start with a missing or default secret.
 """
 
 import os
+from urllib.parse import unquote, urlsplit
 
 DEFAULT_SECRET = "dev-insecure-secret-change-me-before-production"
 SECRET_NAMES = ("SECRET_KEY", "JWT_SECRET_KEY", "PLAYBACK_SECRET_KEY")
 MIN_SECRET_LENGTH = 32
 # A week: a playback token is a bearer credential in a URL; longer is never a player's need.
 MAX_PLAYBACK_TOKEN_HOURS = 168
+SMTP_SCHEMES = {"smtp": 25, "smtp+starttls": 587, "smtps": 465}
 # A minute: the grace is for a retry in flight; longer widens what a stolen token may do.
 MAX_REFRESH_GRACE_SECONDS = 60
 
@@ -61,6 +63,7 @@ class BaseConfig:
         self._uploads_and_media()
         self._serving()
         self._rate_limits()
+        self._mail()
 
     def _database(self):
         self.MONGODB_URI = env_str("MONGODB_URI", "mongodb://127.0.0.1:27017/video_app")
@@ -118,6 +121,17 @@ class BaseConfig:
         # Per playback token, on the media and thumbnail routes (exempt from the per-IP default).
         self.RATELIMIT_MEDIA = env_str("RATELIMIT_MEDIA", "600 per minute")
 
+    def _mail(self):
+        # Unset: development and testing write each mail to MAIL_OUTBOX_DIR; production
+        # starts with a warning and the routes that send mail answer 503.
+        self.SMTP_URL = env_str("SMTP_URL")
+        # A CA bundle to trust besides the system's (a private relay, the tests' server).
+        self.SMTP_CA_FILE = env_str("SMTP_CA_FILE")
+        self.SMTP_TIMEOUT_SECONDS = env_int("SMTP_TIMEOUT_SECONDS", 20)
+        self.MAIL_FROM = env_str("MAIL_FROM", "Video App <no-reply@localhost>")
+        self.APP_LINK_BASE = env_str("APP_LINK_BASE", "http://localhost:5000/")
+        self.MAIL_OUTBOX_DIR = env_str("MAIL_OUTBOX_DIR", "data/outbox")
+
     def default_bcrypt_rounds(self):
         return 12
 
@@ -133,6 +147,10 @@ class BaseConfig:
                 f"PLAYBACK_TOKEN_MAX_HOURS must be from 1 to {MAX_PLAYBACK_TOKEN_HOURS}, "
                 f"got {self.PLAYBACK_TOKEN_MAX_HOURS}"
             )
+        if self.SMTP_URL:
+            parse_smtp_url(self.SMTP_URL)
+        if not self.MAIL_FROM or "@" not in self.MAIL_FROM:
+            raise ConfigError(f"MAIL_FROM must be an address, got {self.MAIL_FROM!r}")
 
 
 class DevelopmentConfig(BaseConfig):
@@ -174,6 +192,29 @@ class ProductionConfig(BaseConfig):
             raise ConfigError("JWT_SECRET_KEY and PLAYBACK_SECRET_KEY must differ")
         if self.BCRYPT_ROUNDS < 12:
             raise ConfigError("BCRYPT_ROUNDS must be at least 12 in production")
+
+
+def parse_smtp_url(url):
+    """(scheme, host, port, user, password) of an SMTP_URL; ConfigError when malformed.
+
+    ``smtp://host:port`` is plain (a local relay), ``smtp+starttls://user:pass@host:587``
+    refuses a server that does not offer STARTTLS, ``smtps://user:pass@host:465`` is TLS
+    from the first byte. The user and password are URL-decoded.
+    """
+    try:
+        parts = urlsplit(url)
+        port = parts.port or SMTP_SCHEMES.get(parts.scheme)
+    except ValueError as error:
+        raise ConfigError(f"SMTP_URL is malformed: {error}") from error
+    if parts.scheme not in SMTP_SCHEMES:
+        raise ConfigError(f"SMTP_URL must start with one of {sorted(SMTP_SCHEMES)}://")
+    if not parts.hostname or parts.path not in ("", "/") or parts.query or parts.fragment:
+        raise ConfigError("SMTP_URL must be scheme://[user:password@]host[:port]")
+    user = unquote(parts.username) if parts.username else None
+    password = unquote(parts.password) if parts.password else None
+    if parts.scheme == "smtp" and user:
+        raise ConfigError("SMTP_URL: a password over plain smtp:// would travel in clear")
+    return parts.scheme, parts.hostname, port, user, password
 
 
 CONFIGS = {

@@ -19,6 +19,7 @@ from demo import synthetic_media
 from devtools.embedded_mongo import EmbeddedMongo
 from tests.support.accounts import Accounts, Library
 from tests.support.apps import release_rate_limit_storage, test_config
+from tests.support.mail import SmtpServer, self_signed_certificate
 from tests.support.tools import require_tool
 
 
@@ -123,3 +124,25 @@ def library(app, client, accounts):
 @pytest.fixture
 def viewer(accounts):
     return accounts.user_with_token("viewer")
+
+
+@pytest.fixture(scope="session")
+def smtp_certificate(tmp_path_factory):
+    """A throwaway self-signed certificate for 127.0.0.1 (openssl), for STARTTLS and smtps."""
+    require_tool(shutil.which("openssl") is not None, "openssl")
+    return self_signed_certificate(tmp_path_factory.mktemp("smtp-tls"))
+
+
+@pytest.fixture
+def smtp_server():
+    """Start a real SMTP server (aiosmtpd) on a free port: ``smtp_server(mode, ...)``."""
+    servers = []
+
+    def start(mode="plain", **options):
+        server = SmtpServer(mode, **options).start()
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        server.stop()
