@@ -5,6 +5,7 @@
 #   chromium        -> /usr/bin/chromium (headless browser)
 #   chromium-driver -> /usr/bin/chromedriver (selenium talks to it; nothing is downloaded)
 #   nginx           -> /usr/sbin/nginx (the production proxy's config, run as the test user)
+#   openssl         -> openssl (a throwaway certificate for the mail tests' TLS server)
 #
 # Idempotent and quick when everything is present: apt-get runs only for what is missing.
 # When it cannot install (no apt-get, not root and no sudo, apt failure) it says so and
@@ -14,13 +15,14 @@ set -uo pipefail
 # nginx lives in /usr/sbin, which a non-root PATH may lack.
 export PATH="$PATH:/usr/sbin:/sbin"
 
-PACKAGES=(ffmpeg chromium chromium-driver nginx)
+PACKAGES=(ffmpeg chromium chromium-driver nginx openssl)
 
 declare -A PROVIDES=(
     [ffmpeg]="ffmpeg ffprobe"
     [chromium]="chromium"
     [chromium-driver]="chromedriver"
     [nginx]="nginx"
+    [openssl]="openssl"
 )
 
 in_ci() {
