@@ -50,7 +50,7 @@ for package in "${PACKAGES[@]}"; do
 done
 
 if [[ ${#missing[@]} -eq 0 ]]; then
-    echo "install_test_tools: ffmpeg, ffprobe, chromium, chromedriver and nginx are present."
+    echo "install_test_tools: ffmpeg, ffprobe, chromium, chromedriver, nginx and openssl are present."
     exit 0
 fi
 
