@@ -34,6 +34,7 @@ class MailSender:
     def __init__(self, app, clock=utcnow):
         self.app = app
         self.clock = clock
+        self.poll_seconds = POLL_SECONDS
         self._wake = threading.Event()
         self._stopped = threading.Event()
         self._thread = None
@@ -88,7 +89,7 @@ class MailSender:
 
     def _loop(self):
         while not self._stopped.is_set():
-            self._wake.wait(POLL_SECONDS)
+            self._wake.wait(self.poll_seconds)
             self._wake.clear()
             if self._stopped.is_set():
                 return
