@@ -175,6 +175,17 @@ def test_a_mail_undeliverable_for_a_day_is_given_up_with_an_error(make_app, capl
     assert any(r.levelno == logging.ERROR and "given up" in r.getMessage() for r in caplog.records)
 
 
+def test_a_recipient_refused_for_good_is_given_up_at_once(make_app, smtp_server, caplog):
+    server = smtp_server("plain")
+    server.recorder.unknown.add(RECIPIENT)
+    app = mail_app(make_app, f"smtp://127.0.0.1:{server.port}", caplog)
+    queue_verification(app)
+    with caplog.at_level(logging.ERROR):
+        assert MailSender(app).deliver_due() == 0
+    assert queued(app) == [] and server.received == []
+    assert any(r.levelno == logging.ERROR and "550" in r.getMessage() for r in caplog.records)
+
+
 def test_a_claimed_mail_is_not_claimed_again_until_its_lease_runs_out(make_app):
     app = mail_app(make_app, f"smtp://127.0.0.1:{free_port()}")
     queue_verification(app)

@@ -4,10 +4,13 @@
 delivers within a second or two) and otherwise every ``POLL_SECONDS``. Each mail is
 claimed under a lease (models.mail_outbox.claim), so two processes never send it twice
 while both live. A failure waits ``BACKOFF`` (30 s, 2 min, 10 min, then every 30 min);
-after ``MAX_ATTEMPTS`` or ``GIVE_UP_AFTER`` the mail is dropped and an error logged.
+after ``MAX_ATTEMPTS`` or ``GIVE_UP_AFTER`` the mail is dropped and an error logged. A
+recipient the server refuses for good (a 5xx answer to RCPT TO) is given up at once:
+retrying cannot change that answer.
 """
 
 import logging
+import smtplib
 import threading
 from datetime import timedelta
 
@@ -23,6 +26,13 @@ BACKOFF = [timedelta(seconds=30), timedelta(minutes=2), timedelta(minutes=10)]
 BACKOFF_CAP = timedelta(minutes=30)
 MAX_ATTEMPTS = 20
 GIVE_UP_AFTER = timedelta(hours=24)
+
+
+def refused_for_good(error):
+    """Did the server refuse every recipient with a permanent (5xx) answer?"""
+    if not isinstance(error, smtplib.SMTPRecipientsRefused) or not error.recipients:
+        return False
+    return all(code >= 500 for code, _ in error.recipients.values())
 
 
 def backoff(attempts):
@@ -59,16 +69,17 @@ class MailSender:
                 self.app.config, mail["sender"], mail["recipient"], bytes(mail["message"])
             )
         except Exception as error:  # smtplib's, ssl's, OSError: the server, not the mail
-            self._failed(mail, f"{type(error).__name__}: {error}")
+            self._failed(mail, f"{type(error).__name__}: {error}", refused_for_good(error))
             return 0
         mail_outbox.remove(mail["_id"], mail["lease_owner"])
         log.info("mail %s (%s) sent", mail["_id"], mail["template"])
         return 1
 
-    def _failed(self, mail, reason):
+    def _failed(self, mail, reason, final=False):
         attempts = mail["attempts"] + 1
         now = self.clock()
-        if attempts >= MAX_ATTEMPTS or now - as_utc(mail["created_at"]) >= GIVE_UP_AFTER:
+        too_old = now - as_utc(mail["created_at"]) >= GIVE_UP_AFTER
+        if final or attempts >= MAX_ATTEMPTS or too_old:
             mail_outbox.remove(mail["_id"], mail["lease_owner"])
             log.error(
                 "mail %s (%s) given up after %d attempts: %s",

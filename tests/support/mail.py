@@ -36,9 +36,18 @@ def self_signed_certificate(folder):
 
 
 class Recorder:
+    """Keeps what the server accepts; refuses the recipients in ``unknown`` with a 550."""
+
     def __init__(self):
         self.received = []
         self.envelopes = []
+        self.unknown = set()
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address in self.unknown:
+            return "550 5.1.1 No such user"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
         self.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos)))
