@@ -13,7 +13,7 @@ import pytest
 from models import mail_outbox
 from models.common import utcnow
 from services import mail
-from services.mail.sender import GIVE_UP_AFTER, MailSender
+from services.mail.sender import BATCH, GIVE_UP_AFTER, MailSender
 from tests.support.mail import Logins, free_port
 
 TOKEN = "tok-3f9a_secret-value"
@@ -74,6 +74,15 @@ def test_plain_smtp_delivers_text_and_html_with_the_link(make_app, smtp_server):
     link = f"https://app.test.example/verify-email?token={TOKEN}"
     assert link in text and f'href="{link}"' in html
     assert queued(app) == []  # a sent mail's copy, token and all, is gone
+
+
+def test_a_backlog_longer_than_a_batch_goes_out_in_one_round(make_app, smtp_server):
+    server = smtp_server("plain")
+    app = mail_app(make_app, f"smtp://127.0.0.1:{server.port}")
+    for _ in range(BATCH + 5):
+        queue_verification(app)
+    assert MailSender(app, Clock()).deliver_due() == BATCH + 5
+    assert len(server.received) == BATCH + 5 and queued(app) == []
 
 
 def test_a_name_with_a_line_break_adds_no_header(make_app, smtp_server):

@@ -21,6 +21,7 @@ from services.mail import transport
 log = logging.getLogger(__name__)
 
 POLL_SECONDS = 15
+BATCH = 20  # mails looked up at once
 LEASE = timedelta(minutes=5)  # longer than one attempt can take (SMTP_TIMEOUT_SECONDS a step)
 BACKOFF = [timedelta(seconds=30), timedelta(minutes=2), timedelta(minutes=10)]
 BACKOFF_CAP = timedelta(minutes=30)
@@ -54,13 +55,20 @@ class MailSender:
         self._wake.set()
 
     def deliver_due(self):
-        """Try every mail due now; the number sent."""
+        """Try every mail due now, a batch at a time; the number sent.
+
+        Each mail tried leaves the due ones (sent, or due again later), and so does each
+        one another sender claimed first: the rounds end.
+        """
         sent = 0
         with self.app.app_context():
-            for mail_id, seen_at in mail_outbox.due(self.clock()):
-                mail = mail_outbox.claim(mail_id, seen_at, self.clock() + LEASE)
-                if mail is not None:
-                    sent += self._attempt(mail)
+            batch = [None] * BATCH
+            while len(batch) == BATCH and not self._stopped.is_set():
+                batch = mail_outbox.due(self.clock(), BATCH)
+                for mail_id, seen_at in batch:
+                    mail = mail_outbox.claim(mail_id, seen_at, self.clock() + LEASE)
+                    if mail is not None:
+                        sent += self._attempt(mail)
         return sent
 
     def _attempt(self, mail):
