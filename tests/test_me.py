@@ -1,9 +1,10 @@
-"""/me: the caller's name, password and signed-in devices (docs/accounts.md#me).
+"""/me: the caller's name, password and signed-in devices.
 
 A password change ends every other session at once (access, refresh and playback tokens),
 and keeps the caller's; a wrong current password is 403, never 401. Each login is a device
 in ``GET /me/sessions``; one or all the others can be ended. "Last used" is written at most
 once per ``services.devices.LAST_USED_EVERY``: time is moved by a patched clock.
+(docs/accounts.md#me-name-password-devices)
 """
 
 from datetime import timedelta
