@@ -171,12 +171,14 @@ def revoke_others(user_id, keep_session_id, reason):
 
 
 def touch(session_id, now, unless_since):
-    """Set ``last_used_at`` to ``now`` unless it is already ``unless_since`` or later.
+    """Set ``last_used_at`` to ``now`` unless it is already ``unless_since`` or later (or
+    unset: a session from before the field, which ``$lt`` never matches, matches null).
 
     The condition is in the filter, so processes racing on one session write once.
     """
+    condition = {"$lt": unless_since} if unless_since is not None else None
     collection().update_one(
-        {"_id": object_id(session_id), "last_used_at": {"$lt": unless_since}},
+        {"_id": object_id(session_id), "last_used_at": condition},
         {"$set": {"last_used_at": now}},
     )
 

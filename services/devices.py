@@ -19,7 +19,9 @@ def note_use(session):
     now = utcnow()
     since = now - LAST_USED_EVERY
     last = session.get("last_used_at")
-    if last is None or as_utc(last) < since:
+    if last is None:
+        sessions.touch(session["_id"], now, None)  # a session from before the field
+    elif as_utc(last) < since:
         sessions.touch(session["_id"], now, since)
 
 

@@ -227,13 +227,22 @@ class Clock:
         monkeypatch.setattr(devices, "utcnow", lambda: real() + self.offset)
 
 
-def test_last_used_is_written_at_most_once_per_interval(app, client, person, monkeypatch):
-    clock = Clock(monkeypatch)
-    writes = []
+@pytest.fixture
+def writes(monkeypatch):
+    """The calls of ``models.session.touch`` (each one write), which still run."""
+    calls = []
     real_touch = sessions.touch
-    monkeypatch.setattr(
-        sessions, "touch", lambda *args: (writes.append(args), real_touch(*args))[1]
-    )
+
+    def touch(*args):
+        calls.append(args)
+        return real_touch(*args)
+
+    monkeypatch.setattr(sessions, "touch", touch)
+    return calls
+
+
+def test_last_used_is_written_at_most_once_per_interval(app, client, person, monkeypatch, writes):
+    clock = Clock(monkeypatch)
     this = ObjectId(session_id(app, person["this"]))
 
     def last_used():
@@ -257,6 +266,17 @@ def test_last_used_is_written_at_most_once_per_interval(app, client, person, mon
     assert len(writes) == 1 and last_used() == moved
     listed = client.get("/me/sessions", headers=bearer(person["this"])).json["sessions"]
     assert listed[1]["last_used_at"] > listed[1]["created_at"]
+
+
+def test_a_session_from_before_last_used_gets_it_once(app, client, person, writes):
+    this = ObjectId(session_id(app, person["this"]))
+    with app.app_context():
+        get_db().sessions.update_one({"_id": this}, {"$unset": {"last_used_at": 1}})
+    for _ in range(3):
+        assert me_status(client, person["this"]) == 200
+    assert len(writes) == 1
+    with app.app_context():
+        assert get_db().sessions.find_one({"_id": this})["last_used_at"] is not None
 
 
 def test_touch_writes_once_when_processes_race(app, person):
