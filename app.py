@@ -4,7 +4,7 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 import config as settings
-from blueprints import admin, auth, dashboard, meta, playback, video
+from blueprints import admin, auth, dashboard, me, meta, playback, video
 from extensions import api, cors, limiter, media_chunks
 from models import db, mail_outbox, media_file, playback_view, recent_view
 from models import session as sessions
@@ -165,6 +165,7 @@ def register_blueprints(app):
     for blueprint in (
         meta.blp,
         auth.blp,
+        me.blp,
         admin.blp,
         dashboard.blp,
         video.blp,

@@ -7,11 +7,14 @@ here: rotation swaps it atomically, and a refresh token that is not the
 current one is a replay, except the one just before it for a few seconds
 (a client's concurrent retry, given the same pair again). ``expires_at``
 has a TTL index, so expired and revoked sessions remove themselves.
+
+Each session also names the device it was opened on (services.user_agents) and
+when it was last used, for the user's list of signed-in devices.
 """
 
 from datetime import timedelta
 
-from pymongo import ASCENDING
+from pymongo import ASCENDING, DESCENDING
 
 from models.common import as_utc, object_id, utcnow
 from models.db import get_db
@@ -28,15 +31,28 @@ def create_indexes(database):
     database.sessions.create_index(
         [("expires_at", ASCENDING)], expireAfterSeconds=0, name="expires_at_ttl"
     )
-    database.sessions.create_index([("user_id", ASCENDING)], name="user_id")
+    if "user_id" in database.sessions.index_information():
+        database.sessions.drop_index("user_id")  # a prefix of the one below
+    database.sessions.create_index(
+        [
+            ("user_id", ASCENDING),
+            ("revoked_at", ASCENDING),
+            ("created_at", DESCENDING),
+            ("_id", DESCENDING),
+        ],
+        name="user_live_newest",
+    )
 
 
-def create(session_id, user_id, refresh_jti, expires_at, user_agent=None, ip=None):
+def create(session_id, user_id, refresh_jti, expires_at, user_agent=None, ip=None, device=None):
+    now = utcnow()
     document = {
         "_id": session_id,
         "user_id": user_id,
         "refresh_jti": refresh_jti,
-        "created_at": utcnow(),
+        "created_at": now,
+        "last_used_at": now,
+        "device": device,
         "refreshed_at": None,
         "expires_at": expires_at,
         "revoked_at": None,
@@ -81,6 +97,7 @@ def rotate_refresh(session_id, presented_jti, rotated_to):
                 "previous_refresh_jti": presented_jti,
                 "rotated_to": rotated_to,
                 "refreshed_at": now,
+                "last_used_at": now,
                 "expires_at": rotated_to["refresh_expires_at"],
             }
         },
@@ -107,13 +124,64 @@ def revoke(session_id, reason):
         return False
     now = utcnow()
     result = collection().update_one(
-        {"_id": oid, "revoked_at": None},
-        {
-            "$set": {
-                "revoked_at": now,
-                "revoked_reason": reason,
-                "expires_at": now + REVOKED_RETENTION,
-            }
-        },
+        {"_id": oid, "revoked_at": None}, {"$set": _revoked(now, reason)}
     )
     return result.modified_count == 1
+
+
+def live_of_user(user_id):
+    """The user's sessions that are not revoked, newest first; the expired ones are left out
+    here, as ``find_active`` does (the TTL index removes them soon)."""
+    found = (
+        collection()
+        .find({"user_id": user_id, "revoked_at": None})
+        .sort([("created_at", DESCENDING), ("_id", DESCENDING)])
+    )
+    now = utcnow()
+    return [session for session in found if as_utc(session["expires_at"]) > now]
+
+
+def revoke_of_user(user_id, session_id, reason):
+    """``revoke``, only if the session is the user's own; True when it was live and ended."""
+    oid = object_id(session_id)
+    if oid is None:
+        return False
+    now = utcnow()
+    result = collection().update_one(
+        {"_id": oid, "user_id": user_id, "revoked_at": None},
+        {"$set": _revoked(now, reason)},
+    )
+    return result.modified_count == 1
+
+
+def revoke_others(user_id, keep_session_id, reason):
+    """End every live session of the user except ``keep_session_id``; how many ended.
+
+    The live ones are listed first (``live_of_user``'s index), then ended by ``_id``: two
+    queries an index serves, where a ``$ne`` on ``_id`` would not be.
+    """
+    keep = object_id(keep_session_id)
+    others = [s["_id"] for s in live_of_user(user_id) if s["_id"] != keep]
+    if not others:
+        return 0
+    result = collection().update_many(
+        {"_id": {"$in": others}, "revoked_at": None}, {"$set": _revoked(utcnow(), reason)}
+    )
+    return result.modified_count
+
+
+def touch(session_id, now, unless_since):
+    """Set ``last_used_at`` to ``now`` unless it is already ``unless_since`` or later (or
+    unset: a session from before the field, which ``$lt`` never matches, matches null).
+
+    The condition is in the filter, so processes racing on one session write once.
+    """
+    condition = {"$lt": unless_since} if unless_since is not None else None
+    collection().update_one(
+        {"_id": object_id(session_id), "last_used_at": condition},
+        {"$set": {"last_used_at": now}},
+    )
+
+
+def _revoked(now, reason):
+    return {"revoked_at": now, "revoked_reason": reason, "expires_at": now + REVOKED_RETENTION}

@@ -59,11 +59,21 @@ def find_by_id(user_id):
 
 
 def replace_password_hash(user_id, old_hash, new_hash):
-    """Swap the stored hash, unless it is no longer ``old_hash`` (changed meanwhile)."""
-    collection().update_one(
+    """Swap the stored hash, unless it is no longer ``old_hash`` (changed meanwhile); True
+    when it was swapped."""
+    result = collection().update_one(
         {"_id": user_id, "password_hash": old_hash},
         {"$set": {"password_hash": new_hash, "updated_at": utcnow()}},
     )
+    return result.modified_count == 1
+
+
+def set_name(user_id, name):
+    """The user renamed, or None when there is no such user."""
+    result = collection().update_one(
+        {"_id": user_id}, {"$set": {"name": name, "updated_at": utcnow()}}
+    )
+    return collection().find_one({"_id": user_id}) if result.matched_count else None
 
 
 def set_role(user_id, role, current_role):

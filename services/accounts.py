@@ -12,7 +12,7 @@ from models import user as users
 from models.common import utcnow
 from models.db import StartupRefused
 from models.vocabulary import ADMIN, ROLES, VIEWER
-from services import access, pagination, passwords, tokens
+from services import access, devices, pagination, passwords, tokens, user_agents
 from services.errors import Conflict, InvalidInput, NotFound, Unauthorized
 
 log = logging.getLogger(__name__)
@@ -42,8 +42,9 @@ def login(email, password, user_agent=None, ip=None):
 def _open_session(user, user_agent, ip):
     session_id = ObjectId()  # chosen here: the refresh token carries it
     pair = tokens.mint_pair(user["_id"], session_id)
+    device = user_agents.describe(user_agent)
     sessions.create(
-        session_id, user["_id"], pair.refresh.jti, pair.refresh.expires_at, user_agent, ip
+        session_id, user["_id"], pair.refresh.jti, pair.refresh.expires_at, user_agent, ip, device
     )
     return _token_bundle(user, pair)
 
@@ -98,9 +99,12 @@ def logout(caller):
 
 def session_user(claims):
     """The user behind verified token claims (access or playback), if its session and the
-    user still exist: logout and account deletion end every token at once."""
-    if sessions.find_active(claims["sid"]) is None:
+    user still exist: logout and account deletion end every token at once. Notes the
+    session's use (services.devices: at most one write per interval)."""
+    session = sessions.find_active(claims["sid"])
+    if session is None:
         raise Unauthorized("The session has ended. Please log in again.", code="session_revoked")
+    devices.note_use(session)
     user = users.find_by_id(claims["sub"])
     if user is None:
         raise Unauthorized("The account no longer exists.", code="invalid_token")

@@ -2,7 +2,8 @@
 
 The queries are the real ones: a pymongo command listener records each ``find``, ``update``,
 ``delete``, ``count`` and ``aggregate`` the app sends while a client goes through login, me,
-the dashboard and its next page, the catalogue with each filter and search, admin users, a
+the dashboard and its next page, the signed-in devices (listed, one and the others ended, a
+session's last use noted), the catalogue with each filter and search, admin users, a
 video, its stream JSON, media and thumbnail, and the queries every process runs at start-up and
 every 30 s (the processing sweep, the keywords and share-key migrations) or 15 s (the mail
 sender's round). Each is checked against the indexes that start-up made
@@ -16,6 +17,7 @@ index goes.
 
 import functools
 from dataclasses import dataclass
+from datetime import datetime
 
 import pytest
 from bson import ObjectId
@@ -24,6 +26,7 @@ from pymongo import MongoClient, monitoring
 from models import db, mail_outbox
 from models import video as videos
 from models.common import utcnow
+from services import tokens
 from services.mail.sender import MailSender
 from tests.support.accounts import Accounts, Library
 from tests.support.catalogue import catalogue_documents, insert_videos
@@ -175,10 +178,18 @@ def test_every_hot_query_has_an_index(recorder, make_app, backend, media):
     headers = accounts.bearer(viewer)
     token = library.playback_token(video["id"], viewer)
 
+    with app.app_context():  # as if its last use were long ago: the next request notes it
+        sid = ObjectId(tokens.decode(viewer["token"], tokens.ACCESS)["sid"])
+        db.get_db().sessions.update_one(
+            {"_id": sid}, {"$set": {"last_used_at": datetime(2020, 1, 1)}}
+        )
+    spare = accounts.login(viewer["user"]["email"])
+
     recorder.recording = True
     accounts.login(viewer["user"]["email"])
     calls = [
         ("/auth/me", headers),
+        ("/me/sessions", headers),
         ("/dashboard?per_page=5", headers),
         ("/videos?per_page=5", headers),
         ("/videos?q=clip", headers),
@@ -206,6 +217,10 @@ def test_every_hot_query_has_an_index(recorder, make_app, backend, media):
         f"/video/{video['id']}/media?token={token}", headers={"Range": "bytes=0-1"}
     )
     assert media_response.status_code == 206
+    with app.app_context():
+        spare_sid = tokens.decode(spare["token"], tokens.ACCESS)["sid"]
+    assert client.delete(f"/me/sessions/{spare_sid}", headers=headers).status_code == 200
+    assert client.delete("/me/sessions", headers=headers).status_code == 200
     # What every process runs at start-up and every 30 s after.
     app.extensions["media_jobs"].sweep()
     with app.app_context():

@@ -28,6 +28,21 @@ def password_length(value):
         raise ma.ValidationError(f"Password must be at most {MAX_PASSWORD_LENGTH} characters.")
 
 
+def new_password_field():
+    """A password being chosen (signup, a change): the same rules wherever it is set."""
+    return ma.fields.String(
+        required=True,
+        validate=password_length,
+        metadata={
+            "minLength": MIN_PASSWORD_LENGTH,
+            "maxLength": MAX_PASSWORD_LENGTH,
+            "description": f"{MIN_PASSWORD_LENGTH} to {MAX_PASSWORD_LENGTH} characters "
+            "(Unicode code points), any characters; every one counts, whatever its size "
+            "in bytes (never cut)",
+        },
+    )
+
+
 class TrimmedEmail(ma.fields.Email):
     """Trimmed and lower-cased before it is checked; anything but a string is refused."""
 
@@ -122,17 +137,7 @@ class NameString(ma.fields.String):
 class SignupSchema(StrictSchema):
     name = NameString(required=True, label="Name", max_length=100)
     email = TrimmedEmail(required=True, validate=validate.Length(max=MAX_EMAIL_LENGTH))
-    password = ma.fields.String(
-        required=True,
-        validate=password_length,
-        metadata={
-            "minLength": MIN_PASSWORD_LENGTH,
-            "maxLength": MAX_PASSWORD_LENGTH,
-            "description": f"{MIN_PASSWORD_LENGTH} to {MAX_PASSWORD_LENGTH} characters "
-            "(Unicode code points), any characters; every one counts, whatever its size "
-            "in bytes (never cut)",
-        },
-    )
+    password = new_password_field()
     role = ma.fields.String(load_default=VIEWER, validate=validate.OneOf(SELF_SERVICE_ROLES))
 
 

@@ -10,14 +10,16 @@ refresh tokens and video bytes, so every operation succeeds at least once.
 
 Auth: every case carries a real access token (``BearerToken``). Operations only
 creators or admins may call get that role's token or the viewer's (both sides of
-the role check); ``POST /auth/logout`` gets a fresh session per case, since it
-revokes the token it is called with.
+the role check); ``POST /auth/logout``, ``PUT /me/password`` and ``DELETE
+/me/sessions/{session_id}`` get a fresh account and session per case, since they end
+sessions or change the password; the last one's real id is that very session.
 """
 
 import uuid
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from urllib.parse import urlencode
 
+import jwt
 from hypothesis import strategies as st
 from pymongo import MongoClient
 from schemathesis import GenerationMode
@@ -32,6 +34,8 @@ VICTIM_PASSWORD = "correct horse battery"
 REAL = {}  # filled by ``live_world``: what generated cases may hit
 FRESH_REFRESH_MARK = "fresh-refresh-token"
 ROLE_MARK = "Bearer role:"
+OWN_SESSION_MARK = "own-session"  # the session of the case's own token, filled at call
+FRESH_SESSION = {"POST /auth/logout", "PUT /me/password", "DELETE /me/sessions/{session_id}"}
 PRIVILEGED = {
     "POST /video/upload": "creator",
     "PATCH /video/{video_id}": "creator",
@@ -152,6 +156,8 @@ def with_real_objects(case, pick):
             params["video_id"] = REAL[_video_for(case.method.upper(), path, pick)]
         if "user_id" in params:
             params["user_id"] = REAL["victim_user_id"]
+        if "session_id" in params:
+            params["session_id"] = OWN_SESSION_MARK
     if path.endswith(("/stream", "/media", "/thumbnail")) and _positive(case, "query"):
         case.query = {**(case.query or {}), "token": REAL["playback_token"]}
     if isinstance(case.body, dict) and _positive(case, "body"):
@@ -177,6 +183,8 @@ def with_real_body(path, body):
         body.update(REAL["login"])
     elif path == "/auth/refresh":
         body["refresh_token"] = FRESH_REFRESH_MARK  # they rotate: one per case, made at call
+    elif path == "/me/password":
+        body["current_password"] = VICTIM_PASSWORD  # every fresh account's
 
 
 def before_generate_case(context, strategy):
@@ -192,13 +200,13 @@ class BearerToken:
     header and ``ignored_auth`` replays without it. Coverage-phase cases are built at
     collection, before the server exists, so the header names a role and ``with_real_token``
     swaps in that role's real access token. Privileged operations alternate between their
-    role and a viewer; logout gets a session of its own per case."""
+    role and a viewer; the FRESH_SESSION operations get an account of their own per case."""
 
     turns = {}
 
     def get(self, case, context):
         label = f"{case.method.upper()} {case.operation.path}"
-        if label == "POST /auth/logout":
+        if label in FRESH_SESSION:
             return "fresh-viewer"
         if label in PRIVILEGED:
             turn = self.turns[label] = self.turns.get(label, 0) + 1
@@ -219,6 +227,12 @@ def with_real_token(case, world):
         role = value[len(ROLE_MARK) :]
         token = world.fresh_token("viewer") if role == "fresh-viewer" else world.tokens[role]
         headers["Authorization"] = f"Bearer {token}"
+    params = case.path_parameters
+    if isinstance(params, dict) and params.get("session_id") == OWN_SESSION_MARK:
+        token = headers.get("Authorization", "").removeprefix("Bearer ")
+        # A case without a real token keeps the mark: an id no route matches (404).
+        with suppress(jwt.InvalidTokenError, KeyError):
+            params["session_id"] = jwt.decode(token, options={"verify_signature": False})["sid"]
 
 
 LIST_ROUTES = ("/videos", "/dashboard", "/admin/users")
