@@ -12,7 +12,7 @@ from demo import synthetic_media
 from models.db import get_db
 from tests.support import hostile_media as hostile
 from tests.support.errors import assert_error
-from tests.support.uploads import gridfs_counts, upload, wait_until_processed
+from tests.support.uploads import eventually, gridfs_counts, upload, wait_until_processed
 
 
 @pytest.fixture
@@ -128,7 +128,7 @@ class TestBombsFoundByProcessing:
         video = wait_until_processed(client, creator, response.json["video"]["id"])
         assert video["status"] == "failed"
         assert "16000x16000 picture is over the limit" in video["failure_reason"]
-        assert gridfs_counts(app) == (0, 0)
+        assert eventually(lambda: gridfs_counts(app) == (0, 0))
 
     def test_decoding_past_the_memory_budget_stops_the_child_not_the_api(
         self, make_app, accounts, bombs

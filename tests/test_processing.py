@@ -6,7 +6,7 @@ import pytest
 
 from models import media_file
 from models.db import get_db
-from tests.support.uploads import gridfs_counts, upload, wait_until_processed
+from tests.support.uploads import eventually, gridfs_counts, upload, wait_until_processed
 
 
 @pytest.fixture
@@ -30,7 +30,7 @@ def test_a_failing_step_marks_failed_and_removes_every_file(
     video = wait_until_processed(client, creator, video_id)
     assert video["status"] == "failed"
     assert "thumbnail store crashed" in video["failure_reason"]
-    assert gridfs_counts(app) == (0, 0)  # source, rendition: all gone
+    assert eventually(lambda: gridfs_counts(app) == (0, 0))  # source, rendition: all gone
 
 
 def test_a_video_left_processing_is_resumed_at_start_up(

@@ -1,29 +1,23 @@
 """POST /video/upload through processing, on both database backends (docs/videos.md#upload)."""
 
-import time
-
 import av
 import pytest
 
 from models.db import get_db
 from services.media.probe import top_level_atoms
 from tests.support.errors import assert_error
-from tests.support.uploads import gridfs_counts, stored_media, upload, wait_until_processed
+from tests.support.uploads import (
+    eventually,
+    gridfs_counts,
+    stored_media,
+    upload,
+    wait_until_processed,
+)
 
 
 @pytest.fixture
 def creator(accounts):
     return accounts.bearer(accounts.user_with_token("creator"))
-
-
-def eventually(condition, timeout=10):
-    """Whether ``condition()`` comes true within ``timeout`` seconds (polled)."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.05)
-    return True
 
 
 def codecs_of(path):

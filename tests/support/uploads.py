@@ -40,6 +40,21 @@ def stored_media(app, video_id, tmp_path):
     return video, target
 
 
+def eventually(condition, timeout=10):
+    """Whether ``condition()`` comes true within ``timeout`` seconds (polled).
+
+    A job writes ``ready`` or ``failed`` first and deletes the source just after (only the
+    lease holder may delete it, and the status write is what says who holds it), so what a
+    test counts in GridFS right after the status changes may still include the source.
+    """
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
 def gridfs_counts(app):
     with app.app_context():
         database = get_db()
