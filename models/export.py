@@ -42,15 +42,19 @@ def create_indexes(database):
     database.videos.create_index([("owner_id", ASCENDING), ("_id", ASCENDING)], name="owner_id")
 
 
-def records(kind, user_id, page=PAGE):
+def records(kind, user_id):
     """Every record of ``kind`` (a key of EXPORTED) that names ``user_id``, in ``_id`` order."""
+    page = PAGE
     name, field, left_out = EXPORTED[kind]
     query = {field: user_id}
     while True:
         found = list(
             get_db()[name].find(query, left_out or None).sort("_id", ASCENDING).limit(page)
         )
+        if not found:
+            return
+        last = found[-1]["_id"]  # read before the caller may reshape the documents
         yield from found
         if len(found) < page:
             return
-        query = {field: user_id, "_id": {"$gt": found[-1]["_id"]}}
+        query = {field: user_id, "_id": {"$gt": last}}
