@@ -89,14 +89,24 @@ def test_deleting_my_account_removes_everything_and_keeps_a_tombstone(
     assert not {"name", "email", "password_hash", "lease_owner"} & set(tombstone)
 
 
-def test_tokens_end_and_the_email_is_free_at_once(app, client, accounts, library):
+def test_tokens_end_and_the_email_is_free_at_once(app, client, accounts, library, media):
     email = library.owner["user"]["email"]
     refresh = library.owner["refresh_token"]
+    video = library.ready_video(media["h264"])
+    playback = library.playback_token(video["id"], library.owner)
+    other_device = accounts.login(email)
     assert delete_me(client, library.owner).status_code == 202
 
-    me = client.get("/me/sessions", headers=accounts.bearer(library.owner))
-    assert_error(me, 401)
+    for bundle in (library.owner, other_device):
+        assert_error(client.get("/me/sessions", headers=accounts.bearer(bundle)), 401)
     assert_error(client.post("/auth/refresh", json={"refresh_token": refresh}), 401)
+    assert_error(client.get(f"/video/{video['id']}/media?token={playback}"), 401)
+    upload = client.post(
+        "/video/upload",
+        data={"title": "late", "file": (media["h264"].open("rb"), "late.mp4")},
+        headers=accounts.bearer(other_device),
+    )
+    assert_error(upload, 401)  # refused at the session check, before the body is read
     login = client.post("/auth/login", json={"email": email, "password": PASSWORD})
     unknown = client.post(
         "/auth/login", json={"email": "nobody-at-all@example.com", "password": PASSWORD}
