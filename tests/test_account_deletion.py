@@ -264,3 +264,33 @@ def test_two_admins_deleting_each_other_leave_one(app, client, accounts):
     jobs_done(app)
     with app.app_context():
         assert get_db().users.count_documents({"role": "admin"}) == 1
+
+
+def test_a_deletion_pending_past_its_bound_is_logged_and_finished(app, client, library, caplog):
+    """ACCOUNT_DELETION_HOURS: a deletion the sweep finds older than it is an error in the log
+    (the job still finishes it)."""
+    owner_id = object_id(library.owner["user"]["id"])
+    deletions = app.extensions["account_deletions"]
+
+    def crash(user_id, lease):
+        raise RuntimeError("the process died here")
+
+    deletions.steps = (crash,)  # the job dies before its first step
+    assert delete_me(client, library.owner).status_code == 202
+    jobs_done(app)
+    deletions.steps = erasure.STEPS
+    hours = app.config["ACCOUNT_DELETION_HOURS"]
+    with app.app_context():
+        get_db().deleted_accounts.update_one(
+            {"_id": owner_id},
+            {
+                "$set": {
+                    "deleted_at": utcnow() - timedelta(hours=hours, minutes=1),
+                    "lease_until": utcnow() - timedelta(seconds=1),
+                }
+            },
+        )
+    assert deletions.sweep() == [owner_id]
+    jobs_done(app)
+    assert "overdue" in caplog.text
+    assert left_of(app, owner_id, []) == NOTHING

@@ -20,6 +20,7 @@ def exported(client, accounts, bundle):
     response = client.get("/me/export", headers=accounts.bearer(bundle))
     assert response.status_code == 200
     assert response.mimetype == "application/json"
+    assert response.is_streamed  # written page by page, never built whole in memory
     return json.loads(response.get_data(as_text=True))
 
 
