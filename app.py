@@ -4,13 +4,14 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 import config as settings
-from blueprints import admin, auth, dashboard, me, meta, playback, video
+from blueprints import account, admin, auth, dashboard, me, meta, playback, video
 from extensions import api, cors, limiter, media_chunks
-from models import db, mail_outbox, media_file, playback_view, recent_view
+from models import db, deleted_account, export, mail_outbox, media_file, playback_view, recent_view
 from models import session as sessions
 from models import user as users
 from models import video as videos
 from services import accounts
+from services.account_deletion import AccountDeletions
 from services.mail.sender import MailSender
 from services.media.jobs import MediaJobs
 from web import errors, logs, security_headers
@@ -75,6 +76,10 @@ def register_database(app):
     jobs = app.extensions["media_jobs"] = MediaJobs(app)
     # Videos a dead process left half-processed are picked up once the DB answers.
     mongo.on_ready(lambda database: jobs.sweep())
+    mongo.on_ready(deleted_account.create_indexes)
+    mongo.on_ready(export.create_indexes)
+    deletions = app.extensions["account_deletions"] = AccountDeletions(app)
+    mongo.on_ready(lambda database: deletions.sweep())  # deletions a dead process left
 
 
 def register_mail(app):
@@ -166,6 +171,7 @@ def register_blueprints(app):
         meta.blp,
         auth.blp,
         me.blp,
+        account.blp,
         admin.blp,
         dashboard.blp,
         video.blp,
@@ -201,6 +207,7 @@ def run_startup_tasks(app):
             raise
     if not app.config["TESTING"]:
         app.extensions["media_jobs"].start_sweeping()
+        app.extensions["account_deletions"].start_sweeping()
         if app.config["SMTP_URL"]:
             app.extensions["mail_sender"].start()
 
@@ -213,6 +220,7 @@ def close_connections(app):
     for a server that never answers.
     """
     app.extensions["media_jobs"].stop_sweeping()
+    app.extensions["account_deletions"].stop_sweeping()
     app.extensions["mail_sender"].stop()
     app.extensions["mongo"].client.close()
     close_rate_limit_storage()

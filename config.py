@@ -87,6 +87,8 @@ class BaseConfig:
         self.ADMIN_EMAIL = env_str("ADMIN_EMAIL")
         self.ADMIN_PASSWORD = env_str("ADMIN_PASSWORD")
         self.ADMIN_NAME = env_str("ADMIN_NAME", "Administrator")
+        # A deleted account's videos, views and sessions are gone within this bound.
+        self.ACCOUNT_DELETION_HOURS = env_int("ACCOUNT_DELETION_HOURS", 24)
 
     def _uploads_and_media(self):
         self.MAX_UPLOAD_MB = env_int("MAX_UPLOAD_MB", 500)

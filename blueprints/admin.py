@@ -6,7 +6,8 @@ from blueprints.schemas.accounts import (
     UserFilterArgs,
     UserListSchema,
 )
-from services import access, accounts
+from blueprints.schemas.common import MessageSchema
+from services import access, account_deletion, accounts
 from web.api import ApiBlueprint
 from web.guards import auth_required, current_caller
 
@@ -31,3 +32,14 @@ def list_users(args):
 def change_role(fields, user_id):
     """Set a user's role (viewer, creator or admin)."""
     return {"user": accounts.change_role(current_caller(), user_id, fields["role"])}
+
+
+@blp.route("/users/<objectid:user_id>", methods=["DELETE"])
+@auth_required(access.require_admin)
+@blp.response(202, MessageSchema)
+@blp.alt_response(404, description="No such user")
+@blp.alt_response(409, description="The last admin account (code last_admin)")
+def delete_user(user_id):
+    """Delete an account, as ``DELETE /me`` does (an admin goes through the admins guard)."""
+    account_deletion.delete_user(current_caller(), user_id)
+    return {"message": "Account deleted"}

@@ -23,6 +23,8 @@ def create_indexes(database):
     database.playback_views.create_index(
         [("expires_at", ASCENDING)], expireAfterSeconds=0, name="expires_at_ttl"
     )
+    # An account's views: its export pages through them, its deletion removes them.
+    database.playback_views.create_index([("user_id", ASCENDING), ("_id", ASCENDING)], name="user")
 
 
 def first_use(token_id, video_id, user_id, expires_at):

@@ -23,6 +23,8 @@ def create_indexes(database):
     database.recent_views.create_index(
         [("expires_at", ASCENDING)], expireAfterSeconds=0, name="expires_at_ttl"
     )
+    # An account's views: its export pages through them, its deletion removes them.
+    database.recent_views.create_index([("user_id", ASCENDING), ("_id", ASCENDING)], name="user")
 
 
 def count_if_due(user_id, video_id, window):

@@ -116,3 +116,8 @@ def page(per_page, after=None, window=None, role=None):
     return keyset.newest_first(
         collection(), equality, per_page, after=after, window=window, fields={"password_hash": 0}
     )
+
+
+def remove(user_id):
+    """Delete the account's document (models.deleted_account keeps its tombstone)."""
+    collection().delete_one({"_id": user_id})

@@ -240,3 +240,9 @@ def remove(video_id):
 def add_view(video_id):
     """One more view; ``updated_at`` is for edits and is left alone."""
     collection().update_one({"_id": video_id}, {"$inc": {"views": 1}})
+
+
+def ids_of_owner(owner_id, limit):
+    """Up to ``limit`` ids of the owner's videos, in any state, newest first (``owner``)."""
+    found = collection().find({"owner_id": owner_id}, {"_id": 1}).sort("created_at", -1)
+    return [document["_id"] for document in found.limit(limit)]

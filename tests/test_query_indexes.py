@@ -3,13 +3,13 @@
 The queries are the real ones: a pymongo command listener records each ``find``, ``update``,
 ``delete``, ``count`` and ``aggregate`` the app sends while a client goes through login, me,
 the dashboard and its next page, the signed-in devices (listed, one and the others ended, a
-session's last use noted), the catalogue with each filter and search, admin users, a
-video, its stream JSON, media and thumbnail, and the queries every process runs at start-up and
-every 30 s (the processing sweep, the keywords and share-key migrations) or 15 s (the mail
-sender's round). Each is checked against the indexes that start-up made
-(``index_information``) by MongoDB's rule for a query an index serves without a blocking
-sort: its equality fields are the index's leading fields,
-then its sort keys in order (or all reversed), and its range fields come after them; an
+session's last use noted), an account's export (paged) and deletion (its job), the catalogue
+with each filter and search, admin users, a video, its stream JSON, media and thumbnail, and
+the queries every process runs at start-up and every 30 s (the processing and account-deletion
+sweeps, the keywords and share-key migrations) or 15 s (the mail sender's round). Each is
+checked against the indexes that start-up made (``index_information``) by MongoDB's rule for a
+query an index serves without a blocking sort: its equality fields are the index's leading
+fields, then its sort keys in order (or all reversed), and its range fields come after them; an
 equality on ``_id`` finds one document at most, whatever else the query checks on it. So it
 runs on the embedded server, without MongoDB 7, and fails when a query changes shape or an
 index goes.
@@ -23,12 +23,12 @@ import pytest
 from bson import ObjectId
 from pymongo import MongoClient, monitoring
 
-from models import db, mail_outbox
+from models import db, export, mail_outbox
 from models import video as videos
 from models.common import utcnow
 from services import tokens
 from services.mail.sender import MailSender
-from tests.support.accounts import Accounts, Library
+from tests.support.accounts import PASSWORD, Accounts, Library
 from tests.support.catalogue import catalogue_documents, insert_videos
 from tests.support.mail import free_port
 
@@ -165,7 +165,7 @@ def test_the_rule_itself():
 
 
 @pytest.mark.parametrize("backend", ["embedded"])
-def test_every_hot_query_has_an_index(recorder, make_app, backend, media):
+def test_every_hot_query_has_an_index(recorder, make_app, backend, media, monkeypatch):
     app = make_app()
     client = app.test_client()
     accounts = Accounts(client, app)
@@ -221,8 +221,16 @@ def test_every_hot_query_has_an_index(recorder, make_app, backend, media):
         spare_sid = tokens.decode(spare["token"], tokens.ACCESS)["sid"]
     assert client.delete(f"/me/sessions/{spare_sid}", headers=headers).status_code == 200
     assert client.delete("/me/sessions", headers=headers).status_code == 200
+    # The creator's export, page by page (61 videos), then its deletion and the job's queries.
+    monkeypatch.setattr(export, "PAGE", 25)
+    owner = accounts.bearer(library.owner)
+    assert client.get("/me/export", headers=owner).get_data(as_text=True).count('"title"') == 61
+    deleted = client.delete("/me", json={"password": PASSWORD}, headers=owner)
+    assert deleted.status_code == 202
+    app.extensions["account_deletions"].executor.submit(lambda: None).result(timeout=120)
     # What every process runs at start-up and every 30 s after.
     app.extensions["media_jobs"].sweep()
+    app.extensions["account_deletions"].sweep()
     with app.app_context():
         db.get_db().migrations.delete_many({})
         videos.add_missing_keywords(db.get_db())

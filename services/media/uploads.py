@@ -11,9 +11,11 @@ after a crash; if that copy or the document insert fails, nothing stays.
 from flask import current_app
 
 from models import media_file
+from models import user as users
 from models import video as videos
 from models.vocabulary import PUBLIC
-from services.errors import ServiceError
+from services import erasure
+from services.errors import ServiceError, Unauthorized
 from services.media.probe import NotMedia
 from services.media.sandbox import SandboxFailed, probe_upload
 
@@ -67,5 +69,16 @@ def accept(owner, upload_path, filename, fields):
     except BaseException:
         media_file.delete(file_id)
         raise
+    _unless_owner_deleted(owner, video)
     current_app.extensions["media_jobs"].submit(video["_id"])
     return video
+
+
+def _unless_owner_deleted(owner, video):
+    """401 when the account was deleted while this upload ran (its sessions ended after the
+    check at the start): the deletion job may have looked for the account's videos before
+    this one existed, so this one goes here. The deletion removes the user document before
+    its job looks, so one of the two always sees the video."""
+    if users.find_by_id(owner["_id"]) is None:
+        erasure.remove_video(video["_id"])
+        raise Unauthorized("The account no longer exists.", code="invalid_token")

@@ -10,9 +10,10 @@ refresh tokens and video bytes, so every operation succeeds at least once.
 
 Auth: every case carries a real access token (``BearerToken``). Operations only
 creators or admins may call get that role's token or the viewer's (both sides of
-the role check); ``POST /auth/logout``, ``PUT /me/password`` and ``DELETE
-/me/sessions/{session_id}`` get a fresh account and session per case, since they end
-sessions or change the password; the last one's real id is that very session.
+the role check); ``POST /auth/logout``, ``PUT /me/password``, ``DELETE
+/me/sessions/{session_id}`` and ``DELETE /me`` get a fresh account and session per case,
+since they end sessions, change the password or delete the account; the third one's real id
+is that very session. ``DELETE /admin/users/{user_id}`` deletes a fresh account per case.
 """
 
 import uuid
@@ -35,7 +36,13 @@ REAL = {}  # filled by ``live_world``: what generated cases may hit
 FRESH_REFRESH_MARK = "fresh-refresh-token"
 ROLE_MARK = "Bearer role:"
 OWN_SESSION_MARK = "own-session"  # the session of the case's own token, filled at call
-FRESH_SESSION = {"POST /auth/logout", "PUT /me/password", "DELETE /me/sessions/{session_id}"}
+FRESH_SESSION = {
+    "POST /auth/logout",
+    "PUT /me/password",
+    "DELETE /me/sessions/{session_id}",
+    "DELETE /me",
+}
+FRESH_USER_MARK = "fresh-user"  # DELETE /admin/users/{id}: an account of its own, made at call
 PRIVILEGED = {
     "POST /video/upload": "creator",
     "PATCH /video/{video_id}": "creator",
@@ -44,6 +51,7 @@ PRIVILEGED = {
     "POST /video/{video_id}/share-key": "creator",
     "GET /admin/users": "admin",
     "PATCH /admin/users/{user_id}/role": "admin",
+    "DELETE /admin/users/{user_id}": "admin",
 }
 
 
@@ -155,7 +163,8 @@ def with_real_objects(case, pick):
         if "video_id" in params:
             params["video_id"] = REAL[_video_for(case.method.upper(), path, pick)]
         if "user_id" in params:
-            params["user_id"] = REAL["victim_user_id"]
+            deletes = case.method.upper() == "DELETE" and path == "/admin/users/{user_id}"
+            params["user_id"] = FRESH_USER_MARK if deletes else REAL["victim_user_id"]
         if "session_id" in params:
             params["session_id"] = OWN_SESSION_MARK
     if path.endswith(("/stream", "/media", "/thumbnail")) and _positive(case, "query"):
@@ -185,6 +194,8 @@ def with_real_body(path, body):
         body["refresh_token"] = FRESH_REFRESH_MARK  # they rotate: one per case, made at call
     elif path == "/me/password":
         body["current_password"] = VICTIM_PASSWORD  # every fresh account's
+    elif path == "/me" and "password" in body:  # DELETE /me: the fresh account goes
+        body["password"] = VICTIM_PASSWORD
 
 
 def before_generate_case(context, strategy):
@@ -228,6 +239,9 @@ def with_real_token(case, world):
         token = world.fresh_token("viewer") if role == "fresh-viewer" else world.tokens[role]
         headers["Authorization"] = f"Bearer {token}"
     params = case.path_parameters
+    if isinstance(params, dict) and params.get("user_id") == FRESH_USER_MARK:
+        fresh = world.fresh_token("viewer")
+        params["user_id"] = jwt.decode(fresh, options={"verify_signature": False})["sub"]
     if isinstance(params, dict) and params.get("session_id") == OWN_SESSION_MARK:
         token = headers.get("Authorization", "").removeprefix("Bearer ")
         # A case without a real token keeps the mark: an id no route matches (404).

@@ -1,0 +1,80 @@
+"""``GET /me/export``: everything stored about the caller, as one JSON document.
+
+The document is streamed: each section is read a page at a time (models.export, every
+page served by an index) and written out as it is read, so an account with thousands of
+videos or views costs memory for one page, not for all of them. Nothing is capped.
+
+Left out: the password hash, token ids (refresh token ids, and the playback tokens' ids
+that key ``playback_views``), GridFS ids and processing leases. Kinds of records the app
+does not store yet are there as empty lists, so clients see the shape.
+"""
+
+import json
+from datetime import datetime
+
+from bson import ObjectId
+
+from models import export
+from models.common import as_utc, utcnow
+
+NOT_STORED_YET = ("reactions", "progress", "purchases", "subscriptions")
+PROFILE_FIELDS = ("name", "email", "role", "created_at", "updated_at")
+SESSION_FIELDS = (
+    "device",
+    "user_agent",
+    "ip",
+    "created_at",
+    "last_used_at",
+    "refreshed_at",
+    "expires_at",
+    "revoked_at",
+    "revoked_reason",
+)
+
+
+def _default(value):
+    if isinstance(value, datetime):
+        return as_utc(value).isoformat().replace("+00:00", "Z")
+    if isinstance(value, ObjectId):
+        return str(value)
+    raise TypeError(f"{type(value).__name__} is not exported")
+
+
+def _json(value):
+    return json.dumps(value, default=_default, separators=(",", ":"))
+
+
+def _session(document):
+    return {field: document.get(field) for field in SESSION_FIELDS}
+
+
+def _video(document):
+    document["id"] = document.pop("_id")
+    return document
+
+
+def _view(document):
+    document.pop("_id")  # a playback token's id, or "<user>:<video>"
+    return document
+
+
+SECTIONS = (
+    ("sessions", _session),
+    ("videos", _video),
+    ("playback_views", _view),
+    ("recent_views", _view),
+)
+
+
+def document(user):
+    """The export of ``user`` (its document), as pieces of JSON text."""
+    profile = {"id": user["_id"], **{field: user.get(field) for field in PROFILE_FIELDS}}
+    yield '{"exported_at":' + _json(utcnow()) + ',"profile":' + _json(profile)
+    for kind, shape in SECTIONS:
+        yield f',"{kind}":['
+        for index, record in enumerate(export.records(kind, user["_id"])):
+            yield ("," if index else "") + _json(shape(record))
+        yield "]"
+    for kind in NOT_STORED_YET:
+        yield f',"{kind}":[]'
+    yield "}"
