@@ -6,7 +6,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 import config as settings
 from blueprints import admin, auth, dashboard, me, meta, playback, video
 from extensions import api, cors, limiter, media_chunks
-from models import db, mail_outbox, media_file, playback_view, recent_view
+from models import db, email_tokens, mail_outbox, media_file, playback_view, recent_view
 from models import session as sessions
 from models import user as users
 from models import video as videos
@@ -80,6 +80,7 @@ def register_database(app):
 def register_mail(app):
     """The mail queue's index and its sender (started in run_startup_tasks)."""
     app.extensions["mongo"].on_ready(mail_outbox.create_indexes)
+    app.extensions["mongo"].on_ready(email_tokens.create_indexes)
     app.extensions["mail_sender"] = MailSender(app)
     if app.config["APP_ENV"] == "production" and not app.config["SMTP_URL"]:
         app.logger.warning(
