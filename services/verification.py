@@ -66,6 +66,9 @@ def verify(token):
             raise _taken() from error
     if not moved:  # the account changed its address since, or is gone
         raise tokens.InvalidToken()
+    if record["kind"] == email_tokens.EMAIL_CHANGE:
+        # A reset link mailed to the old address must not open the account any more.
+        email_tokens.void_of_user(user_id, email_tokens.PASSWORD_RESET)
     return users.find_by_id(user_id)
 
 

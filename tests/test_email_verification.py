@@ -148,3 +148,16 @@ def test_a_superseded_change_and_a_link_for_an_old_address_are_refused(world):
     assert verify(world, second).status_code == 200
     # The signup's link was for ada@example.com, which the account no longer has.
     assert verify(world, signup_token).json["code"] == INVALID
+
+
+def test_a_reset_link_mailed_to_the_old_address_dies_with_the_change(world):
+    world.signup("ada@example.com")
+    world.deliver()
+    headers = world.login("ada@example.com")
+    world.client.post("/auth/password-reset", json={"email": "ada@example.com"})
+    reset = world.last_token("ada@example.com", "reset-password")
+    assert change(world, headers, "new@example.com").status_code == 202
+    assert verify(world, world.last_token("new@example.com", "verify-email")).status_code == 200
+    body = {"token": reset, "new_password": "taken-over-password"}
+    refused = world.client.post("/auth/password-reset/confirm", json=body)
+    assert (refused.status_code, refused.json["code"]) == (400, INVALID)
