@@ -8,6 +8,7 @@ from models import mail_outbox
 from models import user as users
 from services import email_tokens, mail
 from tests.support.accounts import PASSWORD
+from tests.support.concurrency import all_at_once
 from tests.support.mailed import MailWorld, mail_app, production_without_smtp
 
 INVALID = "invalid_or_expired_token"
@@ -176,3 +177,24 @@ def test_production_without_smtp_refuses_before_changing_anything(make_app):
     with app.app_context():
         assert mail_outbox.collection().count_documents({}) == 0
         assert email_tokens.email_tokens.collection().count_documents({}) == 0
+
+
+def test_one_token_used_twice_at_once_resets_once(world):
+    world.signup("ada@example.com")
+    world.deliver()
+    ask(world, "ada@example.com")
+    token = world.last_token("ada@example.com", "reset-password")
+    clients = [world.app.test_client() for _ in range(4)]
+    passwords = [f"racing-password-{n}" for n in range(4)]
+    body = [{"token": token, "new_password": p} for p in passwords]
+    answers = all_at_once(
+        [
+            lambda c=c, b=b: c.post("/auth/password-reset/confirm", json=b).status_code
+            for c, b in zip(clients, body, strict=True)
+        ]
+    )
+    assert sorted(answers) == [200, 400, 400, 400]
+    winner = passwords[answers.index(200)]
+    assert [can_login(world, "ada@example.com", p) for p in passwords] == [
+        p == winner for p in passwords
+    ]
