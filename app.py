@@ -6,7 +6,16 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 import config as settings
 from blueprints import account, admin, auth, dashboard, me, meta, playback, video
 from extensions import api, cors, limiter, media_chunks
-from models import db, deleted_account, export, mail_outbox, media_file, playback_view, recent_view
+from models import (
+    db,
+    deleted_account,
+    email_tokens,
+    export,
+    mail_outbox,
+    media_file,
+    playback_view,
+    recent_view,
+)
 from models import session as sessions
 from models import user as users
 from models import video as videos
@@ -85,6 +94,7 @@ def register_database(app):
 def register_mail(app):
     """The mail queue's index and its sender (started in run_startup_tasks)."""
     app.extensions["mongo"].on_ready(mail_outbox.create_indexes)
+    app.extensions["mongo"].on_ready(email_tokens.create_indexes)
     app.extensions["mail_sender"] = MailSender(app)
     if app.config["APP_ENV"] == "production" and not app.config["SMTP_URL"]:
         app.logger.warning(

@@ -120,6 +120,8 @@ class BaseConfig:
         self.RATELIMIT_SIGNUP = env_str("RATELIMIT_SIGNUP", "5 per minute")
         self.RATELIMIT_LOGIN = env_str("RATELIMIT_LOGIN", "10 per minute")
         self.RATELIMIT_REFRESH = env_str("RATELIMIT_REFRESH", "30 per minute")
+        # Per address asked for (normalised), on top of RATELIMIT_LOGIN per IP.
+        self.RATELIMIT_PASSWORD_RESET = env_str("RATELIMIT_PASSWORD_RESET", "5 per hour")
         # Per playback token, on the media and thumbnail routes (exempt from the per-IP default).
         self.RATELIMIT_MEDIA = env_str("RATELIMIT_MEDIA", "600 per minute")
 
@@ -133,6 +135,9 @@ class BaseConfig:
         self.MAIL_FROM = env_str("MAIL_FROM", "Video App <no-reply@localhost>")
         self.APP_LINK_BASE = env_str("APP_LINK_BASE", "http://localhost:5000/")
         self.MAIL_OUTBOX_DIR = env_str("MAIL_OUTBOX_DIR", "data/outbox")
+        # How long a mailed link works: email verification and change; password reset.
+        self.VERIFY_TOKEN_HOURS = env_int("VERIFY_TOKEN_HOURS", 24)
+        self.RESET_TOKEN_MINUTES = env_int("RESET_TOKEN_MINUTES", 30)
 
     def default_bcrypt_rounds(self):
         return 12

@@ -6,12 +6,13 @@ from blueprints.schemas.accounts import UserEnvelopeSchema
 from blueprints.schemas.common import MessageSchema
 from blueprints.schemas.me import (
     DeviceSessionListSchema,
+    EmailChangeSchema,
     EndedSchema,
     PasswordChangeSchema,
     ProfileSchema,
 )
 from extensions import limiter
-from services import devices, profile
+from services import devices, profile, verification
 from web.api import ApiBlueprint
 from web.guards import auth_required, current_caller
 
@@ -39,6 +40,22 @@ def change_password(fields):
     """Change the password: every other session ends at once, this one stays."""
     profile.change_password(current_caller(), fields["current_password"], fields["new_password"])
     return {"message": "Password changed"}
+
+
+@blp.route("/email", methods=["POST"])
+@limiter.limit(lambda: current_app.config["RATELIMIT_LOGIN"])  # it checks a password
+@auth_required()
+@blp.arguments(EmailChangeSchema)
+@blp.response(202, MessageSchema)
+@blp.alt_response(403, description="Wrong current password (code wrong_password)")
+@blp.alt_response(409, description="Address taken (email_taken) or already the account's")
+@blp.alt_response(429, description="Too many attempts")
+@blp.alt_response(503, description="Mail cannot be sent (code mail_not_configured)")
+def change_email(fields):
+    """Mail a confirmation link to the new address; the account moves to it when the link
+    is redeemed (``POST /auth/verify-email``), if it still has its current address."""
+    verification.request_change(current_caller(), fields["new_email"], fields["current_password"])
+    return {"message": "Confirmation mail sent to the new address"}
 
 
 @blp.route("/sessions", methods=["GET"])

@@ -37,6 +37,7 @@ def insert(name, email, password_hash, role):
         "email": normalize_email(email),
         "password_hash": password_hash,
         "role": role,
+        "email_verified": False,
         "created_at": utcnow(),
         "updated_at": utcnow(),
     }
@@ -66,6 +67,41 @@ def replace_password_hash(user_id, old_hash, new_hash):
         {"$set": {"password_hash": new_hash, "updated_at": utcnow()}},
     )
     return result.modified_count == 1
+
+
+def is_verified(user):
+    """An account from before verification has no ``email_verified``: it counts as
+    verified (it could log in already), with no migration to run."""
+    return user.get("email_verified", True)
+
+
+def mark_verified(user_id, email):
+    """Mark the address verified if it is still ``email``; True when the account matched."""
+    result = collection().update_one(
+        {"_id": user_id, "email": email}, {"$set": {"email_verified": True, "updated_at": utcnow()}}
+    )
+    return result.matched_count == 1
+
+
+def change_email(user_id, from_email, to_email):
+    """Move the account from ``from_email`` (if it still has it) to ``to_email``, verified;
+    True when it moved. EmailTaken when another account has ``to_email``: the unique index
+    decides a race."""
+    update = {"email": to_email, "email_verified": True, "updated_at": utcnow()}
+    try:
+        result = collection().update_one({"_id": user_id, "email": from_email}, {"$set": update})
+    except DuplicateKeyError as error:
+        raise EmailTaken(to_email) from error
+    return result.matched_count == 1
+
+
+def set_password_hash(user_id, new_hash):
+    """Set the hash whatever it was (a reset: the old password is not known); True when
+    the account exists."""
+    result = collection().update_one(
+        {"_id": user_id}, {"$set": {"password_hash": new_hash, "updated_at": utcnow()}}
+    )
+    return result.matched_count == 1
 
 
 def set_name(user_id, name):

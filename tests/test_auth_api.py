@@ -156,6 +156,7 @@ class TestLogin:
             "name": "Ada Lovelace",
             "email": "ada@example.com",
             "role": "viewer",
+            "email_verified": False,
             "created_at": body["user"]["created_at"],
         }
 

@@ -13,6 +13,7 @@ from blueprints.schemas.common import (
     StrictSchema,
     UtcDateTime,
 )
+from models.user import is_verified
 from models.vocabulary import ROLES, SELF_SERVICE_ROLES, VIEWER
 from services.passwords import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
 
@@ -157,7 +158,15 @@ class UserSchema(ma.Schema):
     name = ma.fields.String(required=True)
     email = ma.fields.String(required=True)
     role = ma.fields.String(required=True)
+    email_verified = ma.fields.Boolean(
+        required=True,
+        metadata={"description": "False from signup until the mailed link is opened"},
+    )
     created_at = UtcDateTime()
+
+    @ma.pre_dump
+    def _verified(self, user, **kwargs):
+        return {**user, "email_verified": is_verified(user)}
 
 
 class UserEnvelopeSchema(ma.Schema):
@@ -191,3 +200,16 @@ class RoleSchema(StrictSchema):
 
 class UserFilterArgs(PaginationArgs):
     role = ma.fields.String(validate=validate.OneOf(ROLES))
+
+
+class EmailTokenSchema(StrictSchema):
+    token = ma.fields.String(required=True, validate=validate.Length(min=1, max=200))
+
+
+class PasswordResetSchema(StrictSchema):
+    email = TrimmedEmail(required=True, validate=validate.Length(max=MAX_EMAIL_LENGTH))
+
+
+class PasswordResetConfirmSchema(StrictSchema):
+    token = ma.fields.String(required=True, validate=validate.Length(min=1, max=200))
+    new_password = new_password_field()

@@ -3,7 +3,12 @@
 import marshmallow as ma
 from marshmallow import validate
 
-from blueprints.schemas.accounts import NameString, new_password_field
+from blueprints.schemas.accounts import (
+    MAX_EMAIL_LENGTH,
+    NameString,
+    TrimmedEmail,
+    new_password_field,
+)
 from blueprints.schemas.common import ObjectIdString, StrictSchema, UtcDateTime
 from services.passwords import MAX_PASSWORD_LENGTH
 
@@ -17,6 +22,13 @@ class PasswordChangeSchema(StrictSchema):
         required=True, validate=validate.Length(min=1, max=MAX_PASSWORD_LENGTH)
     )
     new_password = new_password_field()
+
+
+class EmailChangeSchema(StrictSchema):
+    new_email = TrimmedEmail(required=True, validate=validate.Length(max=MAX_EMAIL_LENGTH))
+    current_password = ma.fields.String(
+        required=True, validate=validate.Length(min=1, max=MAX_PASSWORD_LENGTH)
+    )
 
 
 class DeviceSessionSchema(ma.Schema):

@@ -48,14 +48,19 @@ def link(path, token):
     return f"{base}{path.lstrip('/')}?token={quote(token, safe='')}"
 
 
+def compose(template, to, name=None, **context):
+    """(sender, recipient, message bytes) of the mail, rendered but not queued."""
+    sender = message.sender_address(current_app.config["MAIL_FROM"])
+    recipient = message.address(to, name)
+    built = message.build(template, sender, recipient, name=name or to, **context)
+    return sender, recipient, built.as_bytes()
+
+
 def send(template, to, name=None, **context):
     """Queue the mail ``template`` to ``to`` (shown with ``name``); its id, or the .eml path."""
     require_configured()
     config = current_app.config
-    sender = message.sender_address(config["MAIL_FROM"])
-    recipient = message.address(to, name)
-    built = message.build(template, sender, recipient, name=name or to, **context)
-    raw = built.as_bytes()
+    sender, recipient, raw = compose(template, to, name, **context)
     if writes_to_outbox(config):
         path = transport.write_to_outbox(config["MAIL_OUTBOX_DIR"], template, raw)
         log.info("mail %s to %s written to %s", template, recipient.addr_spec, path)

@@ -1,5 +1,11 @@
 """Settings for a test app, and what a test app must release before its database stops."""
 
+import os
+import tempfile
+
+# Mail without SMTP_URL is written here, never into the working tree.
+OUTBOX = os.path.join(tempfile.gettempdir(), "video-app-test-outbox")
+
 
 def test_config(**overrides):
     """Settings for a test app: fast bcrypt, no rate limits unless a test turns them on."""
@@ -11,6 +17,7 @@ def test_config(**overrides):
         "ADMIN_EMAIL": "admin@test.example",
         "ADMIN_PASSWORD": "admin-test-password",
         "PROPAGATE_EXCEPTIONS": False,
+        "MAIL_OUTBOX_DIR": OUTBOX,
     }
     config.update(overrides)
     return config

@@ -18,9 +18,11 @@ is that very session. ``DELETE /admin/users/{user_id}`` deletes a fresh account 
 
 import uuid
 from contextlib import contextmanager, suppress
+from datetime import timedelta
 from urllib.parse import urlencode
 
 import jwt
+from bson import ObjectId
 from hypothesis import strategies as st
 from pymongo import MongoClient
 from schemathesis import GenerationMode
@@ -28,12 +30,17 @@ from schemathesis.core.parameters import ParameterLocation
 
 from app import create_app
 from demo import synthetic_media
+from models import email_tokens
+from services.email_tokens import issue as issue_token
 from tests.support.apps import test_config
 from tests.support.live_server import HttpClient, LiveServer
 
 VICTIM_PASSWORD = "correct horse battery"
 REAL = {}  # filled by ``live_world``: what generated cases may hit
 FRESH_REFRESH_MARK = "fresh-refresh-token"
+# Mailed tokens are single-use: a real one per case, stored at call time (no mail is read).
+FRESH_VERIFY_MARK = "fresh-verify-token"
+FRESH_RESET_MARK = "fresh-reset-token"
 ROLE_MARK = "Bearer role:"
 OWN_SESSION_MARK = "own-session"  # the session of the case's own token, filled at call
 FRESH_SESSION = {
@@ -65,6 +72,19 @@ class World:
 
     def fresh_token(self, role):
         return self.http.signup_and_login(role)
+
+    def mailed_token(self, kind):
+        """A live token of ``kind``: verification for the victim, a reset for a new account
+        (a reset ends its sessions, and the victim's login is every login case's)."""
+        user_id, email = REAL["victim_user_id"], REAL["login"]["email"]
+        if kind == email_tokens.PASSWORD_RESET:
+            email = f"reset-{uuid.uuid4().hex[:8]}@example.com"
+            body = {"name": "Reset", "email": email, "password": VICTIM_PASSWORD}
+            reply = self.http.request("POST", "/auth/signup", body)
+            assert reply.status == 201, reply.body[:300]
+            user_id = reply.json()["user_id"]
+        with self.server.app.app_context():
+            return issue_token(kind, ObjectId(user_id), timedelta(hours=1), email)
 
     def fresh_refresh_token(self):
         reply = self.http.request("POST", "/auth/login", REAL["login"])
@@ -192,10 +212,14 @@ def with_real_body(path, body):
         body.update(REAL["login"])
     elif path == "/auth/refresh":
         body["refresh_token"] = FRESH_REFRESH_MARK  # they rotate: one per case, made at call
-    elif path == "/me/password":
+    elif path in ("/me/password", "/me/email"):
         body["current_password"] = VICTIM_PASSWORD  # every fresh account's
     elif path == "/me" and "password" in body:  # DELETE /me: the fresh account goes
         body["password"] = VICTIM_PASSWORD
+    elif path == "/auth/verify-email":
+        body["token"] = FRESH_VERIFY_MARK
+    elif path == "/auth/password-reset/confirm":
+        body["token"] = FRESH_RESET_MARK
 
 
 def before_generate_case(context, strategy):
@@ -232,6 +256,10 @@ def with_real_token(case, world):
     """Swap the marks ``BearerToken`` and ``with_real_body`` left for real tokens, at call time."""
     if isinstance(case.body, dict) and case.body.get("refresh_token") == FRESH_REFRESH_MARK:
         case.body["refresh_token"] = world.fresh_refresh_token()
+    if isinstance(case.body, dict) and case.body.get("token") == FRESH_VERIFY_MARK:
+        case.body["token"] = world.mailed_token(email_tokens.VERIFY_EMAIL)
+    if isinstance(case.body, dict) and case.body.get("token") == FRESH_RESET_MARK:
+        case.body["token"] = world.mailed_token(email_tokens.PASSWORD_RESET)
     headers = case.headers or {}
     value = headers.get("Authorization")
     if isinstance(value, str) and value.startswith(ROLE_MARK):
