@@ -103,6 +103,7 @@ OWNED_BY_ACCOUNT = (
     ("sessions", "user_id"),
     ("playback_views", "user_id"),
     ("recent_views", "user_id"),
+    ("email_tokens", "user_id"),
 )
 
 

@@ -72,3 +72,8 @@ def void_of_user(user_id, kind):
     collection().update_many(
         {"user_id": user_id, "kind": kind, "used_at": None}, {"$set": {"used_at": utcnow()}}
     )
+
+
+def addresses_of(user_id):
+    """Every address a token of the user was mailed to (its own, a pending new one)."""
+    return set(collection().distinct("email", {"user_id": user_id}))

@@ -21,6 +21,7 @@ def collection():
 
 def create_indexes(database):
     database.mail_outbox.create_index([("next_attempt_at", ASCENDING)], name="due")
+    database.mail_outbox.create_index([("recipient", ASCENDING)], name="recipient")
 
 
 def insert(message, sender, recipient, template, now):
@@ -76,3 +77,9 @@ def retry_at(mail_id, owner, when, error):
         },
     )
     return result.matched_count == 1
+
+
+def remove_to(recipients):
+    """Drop the queued mail to these addresses (an account deleted: its links are dead)."""
+    for recipient in recipients:
+        collection().delete_many({"recipient": recipient})

@@ -18,6 +18,7 @@ from datetime import timedelta
 from flask import current_app
 
 from models import deleted_account as tombstones
+from models import email_tokens, mail_outbox
 from models import session as sessions
 from models import user as users
 from models.vocabulary import ADMIN
@@ -77,6 +78,8 @@ def _delete(user, requested_by):
         return  # a deletion of this account is already under way
     users.remove(user["_id"])
     sessions.revoke_others(user["_id"], None, "account_deleted")
+    # Queued mail names the address, not the account: it goes now, while the address is known.
+    mail_outbox.remove_to({user["email"], *email_tokens.addresses_of(user["_id"])})
     jobs.submit(user["_id"], lease)
 
 

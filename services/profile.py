@@ -1,5 +1,6 @@
 """The caller's own account: its name and its password."""
 
+from models import email_tokens
 from models import user as users
 from services import devices, passwords
 from services.errors import Conflict, Forbidden
@@ -25,3 +26,5 @@ def change_password(caller, current_password, new_password):
             code="password_changed",
         )
     devices.end_others(caller, reason="password_changed")
+    # A reset link mailed before the change would otherwise set a password over this one.
+    email_tokens.void_of_user(user["_id"], email_tokens.PASSWORD_RESET)

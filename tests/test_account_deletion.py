@@ -294,3 +294,24 @@ def test_a_deletion_pending_past_its_bound_is_logged_and_finished(app, client, l
     jobs_done(app)
     assert "overdue" in caplog.text
     assert left_of(app, owner_id, []) == NOTHING
+
+
+def test_mail_tokens_and_queued_mail_of_the_account_go_too(make_app, smtp_server):
+    """Mail waiting in the queue names the address, not the account: it is dropped at once,
+    with the mailed tokens, while the address is still known."""
+    from models import email_tokens, mail_outbox
+    from tests.support.mailed import MailWorld, mail_app
+
+    world = MailWorld(mail_app(make_app, smtp_server("plain")), smtp_server)
+    user = world.signup("ada@example.com")  # its verification mail is queued, not sent yet
+    headers = world.login("ada@example.com")
+    change = {"new_email": "new@example.com", "current_password": PASSWORD}
+    assert world.client.post("/me/email", json=change, headers=headers).status_code == 202
+    with world.app.app_context():
+        assert mail_outbox.collection().count_documents({}) == 2
+    deleted = world.client.delete("/me", json={"password": PASSWORD}, headers=headers)
+    assert deleted.status_code == 202
+    world.app.extensions["account_deletions"].executor.shutdown(wait=True)
+    with world.app.app_context():
+        assert mail_outbox.collection().count_documents({}) == 0
+        assert email_tokens.collection().count_documents({"user_id": object_id(user["id"])}) == 0
