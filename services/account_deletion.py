@@ -11,7 +11,6 @@ again: each is idempotent. See docs/accounts.md for what goes and what stays.
 """
 
 import logging
-import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
@@ -26,6 +25,7 @@ from services import access, erasure, passwords
 from services.accounts import leave_admins
 from services.errors import Forbidden, NotFound
 from services.media.lease import Lease
+from services.sweeper import Sweeper
 
 log = logging.getLogger(__name__)
 
@@ -95,8 +95,7 @@ class AccountDeletions:
         self.lease_seconds = app.config["PROCESSING_LEASE_SECONDS"]
         self.executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="deletion")
         self.steps = erasure.STEPS  # tests swap in a step that fails midway
-        self._sweeper = None
-        self._stopped = threading.Event()
+        self._sweeper = Sweeper("deletion-sweep", SWEEP_SECONDS, self.sweep)
 
     def submit(self, user_id, lease=None):
         """Run the deletion of ``user_id``; ``lease``: one the caller already holds."""
@@ -121,17 +120,7 @@ class AccountDeletions:
         return found
 
     def start_sweeping(self):
-        def loop():
-            while not self._stopped.wait(SWEEP_SECONDS):
-                try:
-                    self.sweep()
-                except Exception:  # the database may be away; try again later
-                    log.warning("account deletion sweep failed", exc_info=True)
-
-        self._sweeper = threading.Thread(target=loop, name="deletion-sweep", daemon=True)
         self._sweeper.start()
 
     def stop_sweeping(self):
-        self._stopped.set()
-        if self._sweeper is not None:
-            self._sweeper.join(timeout=10)
+        self._sweeper.stop()

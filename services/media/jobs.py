@@ -9,7 +9,6 @@ is deleted if a later step fails, or if the lease was lost to another job.
 
 import logging
 import tempfile
-import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -21,6 +20,7 @@ from services.media import renditions, sandbox
 from services.media.lease import FilesMade, Lease, LeaseLost
 from services.media.probe import MediaInfo, NotMedia
 from services.media.sandbox import SandboxFailed
+from services.sweeper import Sweeper
 
 log = logging.getLogger(__name__)
 
@@ -35,8 +35,7 @@ class MediaJobs:
         self.app = app
         self.lease_seconds = app.config.get("PROCESSING_LEASE_SECONDS", LEASE_SECONDS)
         self.executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="media")
-        self._sweeper = None
-        self._stopped = threading.Event()
+        self._sweeper = Sweeper("media-sweep", SWEEP_SECONDS, self.sweep)
 
     def submit(self, video_id):
         return self.executor.submit(self._run, video_id)
@@ -60,21 +59,10 @@ class MediaJobs:
         return found
 
     def start_sweeping(self):
-        def loop():
-            while not self._stopped.wait(SWEEP_SECONDS):
-                try:
-                    self.sweep()
-                except Exception:  # the database may be away; try again later
-                    log.warning("processing sweep failed", exc_info=True)
-
-        self._sweeper = threading.Thread(target=loop, name="media-sweep", daemon=True)
         self._sweeper.start()
 
     def stop_sweeping(self):
-        """Before the database client closes: a sweep after it would only log a failure."""
-        self._stopped.set()
-        if self._sweeper is not None:
-            self._sweeper.join(timeout=10)  # a sweep waits at most the driver timeouts
+        self._sweeper.stop()
 
 
 def process(video_id, lease):
