@@ -108,7 +108,7 @@ def _discard(database, file_id):
 
     The failure is often the database itself going away, and the first
     delete then fails too: the chunks would stay for good (found by
-    tests/test_faults.py). The files document goes as well, in case its
+    tests/faults/). The files document goes as well, in case its
     insert reached the server although the reply did not. The retry thread
     cleans up seconds after the database returns; the upload's lease covers
     the case it cannot, this process dying first (remove_abandoned_uploads,

@@ -1,4 +1,4 @@
-"""Helpers for tests/test_faults.py: raw HTTP over sockets, multipart bodies, /proc, GridFS checks.
+"""Helpers for tests/faults/: raw HTTP over sockets, multipart bodies, /proc, GridFS checks.
 
 Fault tests need what a polite client library hides: a request whose body
 stops halfway, a response read a little and then dropped with a TCP reset,

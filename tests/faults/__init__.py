@@ -1,0 +1,1 @@
+"""Faults against real servers (conftest.py starts them once for the package)."""
