@@ -7,14 +7,18 @@ import config as settings
 from blueprints import account, admin, auth, dashboard, me, meta, playback, video
 from extensions import api, cors, limiter, media_chunks
 from models import (
+    course,
     db,
     deleted_account,
     email_tokens,
     export,
+    ledger,
     mail_outbox,
     media_file,
     playback_view,
+    purchase,
     recent_view,
+    subscription,
 )
 from models import session as sessions
 from models import user as users
@@ -89,6 +93,8 @@ def register_database(app):
     mongo.on_ready(export.create_indexes)
     deletions = app.extensions["account_deletions"] = AccountDeletions(app)
     mongo.on_ready(lambda database: deletions.sweep())  # deletions a dead process left
+    for model in (course, purchase, subscription, ledger):
+        mongo.on_ready(model.create_indexes)
 
 
 def register_mail(app):

@@ -14,6 +14,12 @@ MIN_SECRET_LENGTH = 32
 # A week: a playback token is a bearer credential in a URL; longer is never a player's need.
 MAX_PLAYBACK_TOKEN_HOURS = 168
 SMTP_SCHEMES = {"smtp": 25, "smtp+starttls": 587, "smtps": 465}
+# ISO 4217 currencies with cents (two minor-unit digits): MAX_PRICE and the split mean the same.
+CURRENCIES = frozenset(
+    "USD EUR GBP CAD AUD NZD CHF SEK NOK DKK PLN BRL MXN INR SGD HKD ZAR".split()  # noqa: SIM905
+)
+MAX_PRICE_CEILING = 1_000_000_000  # ten million units: integer sums stay far from overflow
+PAYMENT_PROVIDERS = ("sandbox", "stripe")
 # A minute: the grace is for a retry in flight; longer widens what a stolen token may do.
 MAX_REFRESH_GRACE_SECONDS = 60
 
@@ -64,6 +70,7 @@ class BaseConfig:
         self._serving()
         self._rate_limits()
         self._mail()
+        self._money()
 
     def _database(self):
         self.MONGODB_URI = env_str("MONGODB_URI", "mongodb://127.0.0.1:27017/video_app")
@@ -139,6 +146,30 @@ class BaseConfig:
         self.VERIFY_TOKEN_HOURS = env_int("VERIFY_TOKEN_HOURS", 24)
         self.RESET_TOKEN_MINUTES = env_int("RESET_TOKEN_MINUTES", 30)
 
+    def _money(self):
+        # One currency for the whole platform; prices are integers in its minor unit.
+        self.CURRENCY = env_str("CURRENCY", "USD").upper()
+        self.MAX_PRICE = env_int("MAX_PRICE", 100_000)
+        self.MAX_BATCH_FILES = env_int("MAX_BATCH_FILES", 10)
+        # sandbox (built in: test cards, signed webhooks) or stripe (the official library).
+        self.PAYMENT_PROVIDER = env_str("PAYMENT_PROVIDER", self.default_payment_provider())
+        # The sandbox signs its webhooks with this (Stripe's scheme: t=..., v1=HMAC-SHA256).
+        self.SANDBOX_WEBHOOK_SECRET = env_str(
+            "SANDBOX_WEBHOOK_SECRET", DEFAULT_SECRET + "-sandbox-webhook"
+        )
+        self.STRIPE_SECRET_KEY = env_str("STRIPE_SECRET_KEY")
+        self.STRIPE_WEBHOOK_SECRET = env_str("STRIPE_WEBHOOK_SECRET")
+        # Only for tests: the stripe library's requests go here instead of api.stripe.com.
+        self.STRIPE_API_BASE = env_str("STRIPE_API_BASE")
+        # A signed webhook older than this is refused (a replay), as Stripe's library does.
+        self.WEBHOOK_TOLERANCE_SECONDS = env_int("WEBHOOK_TOLERANCE_SECONDS", 300)
+        # How long an Idempotency-Key answers with its first result.
+        self.IDEMPOTENCY_KEY_HOURS = env_int("IDEMPOTENCY_KEY_HOURS", 24)
+        self.SUBSCRIPTION_PERIOD_DAYS = env_int("SUBSCRIPTION_PERIOD_DAYS", 30)
+
+    def default_payment_provider(self):
+        return "sandbox"
+
     def default_bcrypt_rounds(self):
         return 12
 
@@ -158,6 +189,24 @@ class BaseConfig:
             parse_smtp_url(self.SMTP_URL)
         if not self.MAIL_FROM or "@" not in self.MAIL_FROM:
             raise ConfigError(f"MAIL_FROM must be an address, got {self.MAIL_FROM!r}")
+        self.validate_money()
+
+    def validate_money(self):
+        if self.CURRENCY not in CURRENCIES:
+            raise ConfigError(
+                f"CURRENCY must be one of {sorted(CURRENCIES)}, got {self.CURRENCY!r}"
+            )
+        for name, high in (("MAX_PRICE", MAX_PRICE_CEILING), ("MAX_BATCH_FILES", 100)):
+            if not 1 <= getattr(self, name) <= high:
+                raise ConfigError(f"{name} must be from 1 to {high}")
+        if self.PAYMENT_PROVIDER not in (None, *PAYMENT_PROVIDERS):
+            raise ConfigError(f"PAYMENT_PROVIDER must be one of {list(PAYMENT_PROVIDERS)}")
+        if self.PAYMENT_PROVIDER == "stripe" and not (
+            self.STRIPE_SECRET_KEY and self.STRIPE_WEBHOOK_SECRET
+        ):
+            raise ConfigError(
+                "PAYMENT_PROVIDER=stripe needs STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET"
+            )
 
 
 class DevelopmentConfig(BaseConfig):
@@ -185,6 +234,11 @@ class TestingConfig(BaseConfig):
 
 class ProductionConfig(BaseConfig):
     APP_ENV = "production"
+
+    def default_payment_provider(self):
+        # The sandbox takes no money, so production names its provider; until it does, the
+        # API starts with a warning and the payment routes answer 503 payments_not_configured.
+        return None
 
     def validate(self):
         super().validate()

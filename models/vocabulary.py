@@ -1,8 +1,8 @@
-"""The words access is written in, defined once: roles and video visibilities.
+"""The words access is written in, defined once: roles, video visibilities, access levels.
 
 They are stored values (a user's ``role``, a video's ``visibility``), so they live with
 the documents; services/access.py says who may do what with them, and the request
-schemas accept exactly these. Access levels of monetised videos belong here too.
+schemas accept exactly these.
 """
 
 VIEWER = "viewer"
@@ -16,3 +16,15 @@ PUBLIC = "public"  # in the catalogue and the dashboard
 UNLISTED = "unlisted"  # only with its share key
 PRIVATE = "private"  # only its owner and admins
 VISIBILITIES = (PUBLIC, UNLISTED, PRIVATE)
+
+# Who may watch a video that one may see (services/access.py: may_watch).
+FREE = "free"  # anyone who may see it
+PAID = "paid"  # a buyer of the video, or of a course that contains it
+SUBSCRIBERS = "subscribers"  # an active subscriber of its creator
+ACCESS_LEVELS = (FREE, PAID, SUBSCRIBERS)
+
+# What a payment buys, as ledger entries and purchases name it.
+VIDEO_ITEM = "video"
+COURSE_ITEM = "course"
+SUBSCRIPTION_ITEM = "subscription"
+PURCHASABLE_ITEMS = (VIDEO_ITEM, COURSE_ITEM)

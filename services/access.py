@@ -13,8 +13,24 @@ import hashlib
 import hmac
 from dataclasses import dataclass
 
+from models import course as courses
+from models import plan as plans
+from models import purchase as purchases
+from models import subscription as subscriptions
 from models import video as videos
-from models.vocabulary import ADMIN, CREATOR, PUBLIC, SELF_SERVICE_ROLES, UNLISTED
+from models.vocabulary import (
+    ADMIN,
+    COURSE_ITEM,
+    CREATOR,
+    FREE,
+    PAID,
+    PUBLIC,
+    SELF_SERVICE_ROLES,
+    SUBSCRIBERS,
+    UNLISTED,
+    VIDEO_ITEM,
+)
+from services import money
 from services.errors import Conflict, Forbidden, NotFound
 
 VIDEO_NOT_FOUND = "No such video."
@@ -136,4 +152,66 @@ def video_playable_by(caller, video_id, key_digest=None):
             f"The video is not ready to play (status: {video['status']}).",
             code="video_not_ready",
         )
+    return video
+
+
+def may_watch(caller, video):
+    """The one rule of who may watch a video one may see (may_see): owner and admins always;
+    ``free`` anyone; ``paid`` a buyer of the video or of a priced course that contains it;
+    ``subscribers`` an active subscriber of its creator. It reads the purchases and
+    subscriptions as they are now, so a refund or an ended subscription stops the next
+    request."""
+    return watch_refusal(caller, video) is None
+
+
+def watch_refusal(caller, video):
+    """None when ``caller`` may watch ``video``; else the 403 that says what would open it:
+    ``purchase_required`` (price, and the priced courses that include it) or
+    ``subscription_required`` (the creator's monthly price)."""
+    level = video.get("access") or FREE
+    if level == FREE or sees_all_of(caller, video):
+        return None
+    user_id = caller.user["_id"]
+    if level == PAID:
+        course_ids = courses.priced_containing(video["_id"])
+        items = [(VIDEO_ITEM, video["_id"])] + [(COURSE_ITEM, c) for c in course_ids]
+        if purchases.holds_any(user_id, items):
+            return None
+        return _locked(
+            video,
+            "purchase_required",
+            "Buy this video (or a course with it) first.",
+            price=video.get("price"),
+            course_ids=[str(c) for c in course_ids],
+        )
+    if level == SUBSCRIBERS and subscriptions.is_active(user_id, video["owner_id"]):
+        return None
+    plan = plans.find(video["owner_id"])
+    return _locked(
+        video,
+        "subscription_required",
+        "Subscribe to this creator first.",
+        price=plan["price"] if plan else None,
+        creator_id=str(video["owner_id"]),
+    )
+
+
+def _locked(video, code, message, **details):
+    details = {"access": video.get("access"), "currency": money.currency(), **details}
+    return Forbidden(message, code=code, details=details)
+
+
+def require_watchable(caller, video):
+    """Raise the 403 of watch_refusal when ``caller`` may not watch ``video``."""
+    refusal = watch_refusal(caller, video)
+    if refusal is not None:
+        raise refusal
+
+
+def video_watchable_by(caller, video_id, key_digest=None):
+    """The video if ``caller`` may play it now (video_playable_by) and watch it (may_watch):
+    what issuing a playback token and every media request check. Thumbnails need only
+    video_playable_by: previews are for anyone who may see the listing."""
+    video = video_playable_by(caller, video_id, key_digest)
+    require_watchable(caller, video)
     return video

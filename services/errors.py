@@ -58,6 +58,12 @@ class Conflict(ServiceError):
     message = "The request conflicts with the current state."
 
 
+class PaymentRequired(ServiceError):
+    status = 402
+    code = "payment_failed"
+    message = "The payment did not go through."
+
+
 class Unavailable(ServiceError):
     status = 503
     code = "service_unavailable"
