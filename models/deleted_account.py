@@ -104,6 +104,8 @@ OWNED_BY_ACCOUNT = (
     ("playback_views", "user_id"),
     ("recent_views", "user_id"),
     ("email_tokens", "user_id"),
+    ("courses", "owner_id"),  # a creator's courses go with its videos
+    ("subscription_plans", "_id"),
 )
 
 

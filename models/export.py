@@ -33,6 +33,12 @@ EXPORTED = {
     ),
     "playback_views": ("playback_views", "user_id", {}),
     "recent_views": ("recent_views", "user_id", {}),
+    "purchases": ("purchases", "user_id", {"holding": 0}),
+    "subscriptions": (
+        "subscriptions",
+        "user_id",
+        {"holding": 0, "lease_owner": 0, "lease_until": 0},
+    ),
 }
 
 
@@ -40,6 +46,8 @@ def create_indexes(database):
     """The (user, _id) indexes the pages need (playback and recent views have theirs)."""
     database.sessions.create_index([("user_id", ASCENDING), ("_id", ASCENDING)], name="user_id")
     database.videos.create_index([("owner_id", ASCENDING), ("_id", ASCENDING)], name="owner_id")
+    for name in ("purchases", "subscriptions"):
+        database[name].create_index([("user_id", ASCENDING), ("_id", ASCENDING)], name="user_id")
 
 
 def records(kind, user_id):

@@ -35,6 +35,7 @@ def create_indexes(database):
     subscriptions.create_index(
         [("status", ASCENDING), ("current_period_end", ASCENDING)], name="due"
     )
+    subscriptions.create_index([("creator_id", ASCENDING), ("status", ASCENDING)], name="creator")
 
 
 def holding_key(user_id, creator_id):
@@ -52,3 +53,22 @@ def is_active(user_id, creator_id, now=None):
         {"_id": 1},
     )
     return found is not None
+
+
+def end_all_of(user_id, reason):
+    """End at once every live subscription ``user_id`` holds or sells (an account deletion):
+    nothing renews, nobody is charged for a creator who is gone. How many ended."""
+    ended = 0
+    for field in ("user_id", "creator_id"):
+        ended += (
+            collection()
+            .update_many(
+                {field: user_id, "status": {"$in": [PENDING, ACTIVE]}},
+                {
+                    "$set": {"status": ENDED, "ended_at": utcnow(), "ended_reason": reason},
+                    "$unset": {"holding": ""},
+                },
+            )
+            .modified_count
+        )
+    return ended

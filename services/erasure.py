@@ -10,6 +10,7 @@ from datetime import timedelta
 
 from models import deleted_account as tombstones
 from models import media_file
+from models import subscription as subscriptions
 from models import user as users
 from models import video as videos
 from models.common import as_utc, utcnow
@@ -48,7 +49,13 @@ def remove_owned(user_id, lease):
     tombstones.remove_owned(user_id)
 
 
-STEPS = (remove_account, remove_videos, remove_owned, remove_videos)
+def end_subscriptions(user_id, lease):
+    """Subscriptions the account held or sold end now: none renews after the account. Its
+    purchases and ledger entries stay (money records), naming the tombstone's ``_id``."""
+    subscriptions.end_all_of(user_id, "account_deleted")
+
+
+STEPS = (remove_account, end_subscriptions, remove_videos, remove_owned, remove_videos)
 
 
 def run(user_id, lease, steps=STEPS, hours=24):

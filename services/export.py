@@ -17,7 +17,7 @@ from bson import ObjectId
 from models import export
 from models.common import as_utc, utcnow
 
-NOT_STORED_YET = ("reactions", "progress", "purchases", "subscriptions")
+NOT_STORED_YET = ("reactions", "progress")
 PROFILE_FIELDS = ("name", "email", "role", "created_at", "updated_at")
 SESSION_FIELDS = (
     "device",
@@ -48,21 +48,24 @@ def _session(document):
     return {field: document.get(field) for field in SESSION_FIELDS}
 
 
-def _video(document):
-    document["id"] = document.pop("_id")
-    return document
-
-
 def _view(document):
     document.pop("_id")  # a playback token's id, or "<user>:<video>"
     return document
 
 
+def _record(document):
+    """A video, purchase or subscription: its ``_id`` as ``id``, as the API shows it."""
+    document["id"] = document.pop("_id")
+    return document
+
+
 SECTIONS = (
     ("sessions", _session),
-    ("videos", _video),
+    ("videos", _record),
     ("playback_views", _view),
     ("recent_views", _view),
+    ("purchases", _record),
+    ("subscriptions", _record),
 )
 
 

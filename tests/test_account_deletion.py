@@ -315,3 +315,41 @@ def test_mail_tokens_and_queued_mail_of_the_account_go_too(make_app, smtp_server
     with world.app.app_context():
         assert mail_outbox.collection().count_documents({}) == 0
         assert email_tokens.collection().count_documents({"user_id": object_id(user["id"])}) == 0
+
+
+def test_money_records_stay_and_subscriptions_end(app, client, accounts, library):
+    """Purchases and ledger entries outlive the account (naming its tombstone); every
+    subscription it held or sold ends, so none renews; its courses and plan go."""
+    creator_id = object_id(library.owner["user"]["id"])
+    fan = accounts.user_with_token("viewer")
+    fan_id = object_id(fan["user"]["id"])
+    later = utcnow() + timedelta(days=20)
+    with app.app_context():
+        db = get_db()
+        db.purchases.insert_one({"user_id": fan_id, "status": "succeeded", "amount": 999})
+        db.ledger.insert_one({"_id": "pay_1:sale", "creator_id": creator_id, "gross": 999})
+        for user_id, holding in ((fan_id, "fan:creator"), (creator_id, "creator:other")):
+            db.subscriptions.insert_one(
+                {
+                    "user_id": user_id,
+                    "creator_id": creator_id if user_id == fan_id else fan_id,
+                    "status": "active",
+                    "current_period_end": later,
+                    "holding": holding,
+                }
+            )
+        db.courses.insert_one({"owner_id": creator_id, "title": "c", "video_ids": []})
+        db.subscription_plans.insert_one({"_id": creator_id, "price": 500})
+
+    assert delete_me(client, library.owner).status_code == 202
+    jobs_done(app)
+
+    with app.app_context():
+        db = get_db()
+        assert db.purchases.count_documents({"user_id": fan_id}) == 1
+        assert db.ledger.count_documents({"creator_id": creator_id}) == 1
+        ended = list(db.subscriptions.find({}))
+        assert [s["status"] for s in ended] == ["ended", "ended"]
+        assert not any("holding" in s for s in ended)
+        assert db.courses.count_documents({"owner_id": creator_id}) == 0
+        assert db.subscription_plans.count_documents({}) == 0

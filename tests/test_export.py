@@ -51,7 +51,7 @@ def test_the_export_holds_everything_but_secrets(app, client, accounts, library,
     assert shown["share_key"]  # the owner's to hand out
     assert [view["video_id"] for view in body["playback_views"]] == [video["id"]]
     assert [view["video_id"] for view in body["recent_views"]] == [video["id"]]
-    for kind in ("reactions", "progress", "purchases", "subscriptions"):
+    for kind in ("reactions", "progress", "purchases", "subscriptions"):  # none made here
         assert body[kind] == []
     text = json.dumps(body)
     for secret in ("password_hash", "secret-jti", "refresh_jti", "media_file_id", "lease_owner"):
@@ -83,3 +83,42 @@ def test_another_users_things_are_not_in_my_export(app, client, accounts, librar
 
 def test_the_export_needs_a_token(client):
     assert_error(client.get("/me/export"), 401)
+
+
+def test_purchases_and_subscriptions_are_exported_without_their_holding_keys(
+    app, client, accounts, library
+):
+    viewer = accounts.user_with_token("viewer")
+    viewer_id = object_id(viewer["user"]["id"])
+    creator_id = object_id(library.owner["user"]["id"])
+    with app.app_context():
+        db = get_db()
+        bought = db.purchases.insert_one(
+            {
+                "user_id": viewer_id,
+                "item": {"type": "course", "id": creator_id},
+                "amount": 999,
+                "currency": "USD",
+                "status": "succeeded",
+                "holding": "secret-holding-key",
+            }
+        ).inserted_id
+        db.subscriptions.insert_one(
+            {
+                "user_id": viewer_id,
+                "creator_id": creator_id,
+                "amount": 500,
+                "currency": "USD",
+                "status": "active",
+                "holding": "secret-holding-key",
+                "current_period_end": utcnow(),
+            }
+        )
+        db.purchases.insert_one({"user_id": creator_id, "amount": 1, "status": "succeeded"})
+    body = exported(client, accounts, viewer)
+    [purchase] = body["purchases"]
+    assert purchase["id"] == str(bought) and purchase["amount"] == 999
+    assert purchase["item"] == {"type": "course", "id": str(creator_id)}
+    [subscription] = body["subscriptions"]
+    assert subscription["creator_id"] == str(creator_id) and subscription["status"] == "active"
+    assert "secret-holding-key" not in json.dumps(body)
