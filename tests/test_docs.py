@@ -44,7 +44,7 @@ def test_every_environment_variable_is_documented():
     read = set()
     for source in sources:
         text = (root / source).read_text()
-        read |= set(re.findall(r"env_(?:str|int|bool|list)\(\"([A-Z_]+)\"", text))
+        read |= set(re.findall(r"env_(?:str|int|bool|list)\(\s*\"([A-Z_]+)\"", text))
         read |= set(re.findall(r"environ(?:\.get\(|\[)\"([A-Z_]+)\"", text))
     assert {"MONGODB_URI", "PLAYBACK_SECRET_KEY", "GUNICORN_THREADS"} <= read
     readme = (root / "README.md").read_text()
