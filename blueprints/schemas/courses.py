@@ -27,7 +27,9 @@ class Price(ma.fields.Raw):
     """Any JSON value: services.money.check_price says what a price is, with its own code."""
 
     def __init__(self, **kwargs):
-        super().__init__(allow_none=True, metadata={"type": "integer", **PRICE}, **kwargs)
+        super().__init__(
+            allow_none=True, metadata={"type": "integer", "minimum": 1, **PRICE}, **kwargs
+        )
 
 
 def currency_field():
