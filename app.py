@@ -135,8 +135,9 @@ def register_extensions(app):
             "If-Range",
             "If-None-Match",
             "X-Request-ID",
+            "Idempotency-Key",
         ],
-        methods=["GET", "HEAD", "POST", "PATCH", "DELETE", "OPTIONS"],
+        methods=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
         max_age=600,
     )
 

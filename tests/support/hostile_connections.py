@@ -192,6 +192,7 @@ class Nginx:
             "NGINX_RUNTIME": str(self.prefix),
             "NGINX_USER": pwd.getpwuid(os.getuid()).pw_name,  # whoever runs the tests
             "MAX_UPLOAD_MB": "500",
+            "MAX_BATCH_BODY_MB": "5001",
         }
         text = PLACEHOLDER.sub(lambda match: values[match.group(1)], NGINX_CONF.read_text())
         config = self.prefix / "nginx.conf"
