@@ -4,7 +4,7 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 import config as settings
-from blueprints import account, admin, auth, dashboard, me, meta, playback, video
+from blueprints import account, admin, auth, dashboard, earnings, me, meta, playback, video
 from extensions import api, cors, limiter, media_chunks
 from models import (
     course,
@@ -193,6 +193,7 @@ def register_blueprints(app):
         video.blp,
         video.catalogue_blp,
         playback.blp,
+        earnings.blp,
     ):
         api.register_blueprint(blueprint)
     app.register_blueprint(meta.docs_assets)
