@@ -4,7 +4,19 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 import config as settings
-from blueprints import account, admin, auth, batch, courses, dashboard, me, meta, playback, video
+from blueprints import (
+    account,
+    admin,
+    auth,
+    batch,
+    courses,
+    dashboard,
+    earnings,
+    me,
+    meta,
+    playback,
+    video,
+)
 from extensions import api, cors, limiter, media_chunks
 from models import (
     course,
@@ -196,6 +208,7 @@ def register_blueprints(app):
         playback.blp,
         courses.blp,
         batch.blp,
+        earnings.blp,
     ):
         api.register_blueprint(blueprint)
     app.register_blueprint(meta.docs_assets)

@@ -26,9 +26,15 @@ def collection():
 
 
 def create_indexes(database):
+    """The reports' indexes (below): a creator's entries in the currency by month, and all
+    entries in the currency by month. New names, not ``by_creator``/``by_month`` with other
+    keys, so a database that has the first version of these starts without a conflict."""
     ledger = database.ledger
-    ledger.create_index([("creator_id", ASCENDING), ("month", ASCENDING)], name="by_creator")
-    ledger.create_index([("month", ASCENDING)], name="by_month")
+    ledger.create_index(
+        [("creator_id", ASCENDING), ("currency", ASCENDING), ("month", ASCENDING)],
+        name="creator_month",
+    )
+    ledger.create_index([("currency", ASCENDING), ("month", ASCENDING)], name="currency_month")
 
 
 def entry_id(payment_id, kind):
@@ -46,3 +52,58 @@ def append(entry):
 
 def find(payment_id, kind):
     return collection().find_one({"_id": entry_id(payment_id, kind)})
+
+
+# The reports: sums of the entries' amounts, grouped. Each is one aggregation whose $match
+# is an index's equality prefix then its range: a creator's entries by ``creator_month``
+# (creator_id and currency, then the month range), everyone's by ``currency_month`` (the
+# currency, then the month range). Either reads every entry it sums: the cost grows with
+# the entries in the period (all of them with no period). Refunds are negative entries,
+# so they simply add in.
+AMOUNTS = ("gross", "creator_share", "platform_share")
+
+
+def entries_filter(currency, creator_id=None, first_month=None, last_month=None):
+    """The $match of a report: one currency, optionally one creator and a month range
+    (``"YYYY-MM"`` strings, both ends included)."""
+    match = {"creator_id": creator_id} if creator_id is not None else {}
+    months = {}
+    if first_month is not None:
+        months["$gte"] = first_month
+    if last_month is not None:
+        months["$lte"] = last_month
+    if months:
+        match["month"] = months
+    match["currency"] = currency
+    return match
+
+
+def sums_by(match, key):
+    """[{key, gross, creator_share, platform_share}] of the entries ``match`` selects,
+    grouped by ``key`` (a field path such as ``"$month"``, or a document of them)."""
+    sums = {name: {"$sum": f"${name}"} for name in AMOUNTS}
+    pipeline = [{"$match": match}, {"$group": {"_id": key, **sums}}]
+    return [
+        {"key": group["_id"], **{name: exact(group[name]) for name in AMOUNTS}}
+        for group in collection().aggregate(pipeline)
+    ]
+
+
+def sums_by_month(match):
+    return sorted(sums_by(match, "$month"), key=lambda group: group["key"])
+
+
+def sums_by_item(match):
+    return sums_by(match, {"type": "$item.type", "id": "$item.id"})
+
+
+def sums_by_creator(match):
+    return sums_by(match, "$creator_id")
+
+
+def exact(total):
+    """A sum as a plain ``int``: BSON may hand back an Int64 (an int subclass), and a float
+    here means an entry was written with a float amount, which the ledger never accepts."""
+    if isinstance(total, bool) or not isinstance(total, int):
+        raise TypeError(f"ledger sum is not an integer: {total!r}")
+    return int(total)
