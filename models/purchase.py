@@ -35,6 +35,9 @@ def create_indexes(database):
     )
     purchases.create_index([("payment_id", ASCENDING)], name="payment_id", sparse=True)
     purchases.create_index([("status", ASCENDING), ("created_at", ASCENDING)], name="by_status")
+    purchases.create_index(
+        [("user_id", ASCENDING), ("request_key", ASCENDING)], name="by_request_key"
+    )
 
 
 def holding_key(user_id, item_type, item_id):
@@ -66,6 +69,12 @@ def find(purchase_id):
 def holding(user_id, item_type, item_id):
     """The live (pending or succeeded) purchase of the item by the user, if any."""
     return collection().find_one({"holding": holding_key(user_id, item_type, item_id)})
+
+
+def made_with(user_id, request_key):
+    """The live purchase this user made with this ``Idempotency-Key``, if any."""
+    query = {"user_id": user_id, "request_key": request_key, "status": {"$in": list(LIVE)}}
+    return collection().find_one(query)
 
 
 def set_payment(purchase_id, payment_id, provider):

@@ -119,7 +119,7 @@ def _run(user_id, key, owner, action):
     try:
         status, body = action()
     except ServiceError as error:
-        if error.status >= 500:
+        if error.status >= 500 or isinstance(error, KeyReused):
             _release(user_id, key, owner)
         else:
             store.finish(user_id, key, owner, error.status, error.to_dict())

@@ -42,8 +42,13 @@ def buy(caller, fields, key, request_fingerprint):
 
 def _buy(caller, fields, key):
     provider = factory.provider()
-    item_type, item_id, price, creator_id = _item(caller, fields)
-    purchase = _open(caller, (item_type, item_id, price, creator_id), fields, key, provider)
+    # A retry of a request that got no answer (the provider or the database away) resumes
+    # its purchase: charging it again returns its first payment.
+    purchase = purchases.made_with(caller.user["_id"], key)
+    if purchase is not None and not _same_request(purchase, fields):
+        raise idempotency.KeyReused(f"This {idempotency.HEADER} was used for another request.")
+    if purchase is None:
+        purchase = _open(caller, _item(caller, fields), fields, key, provider)
     try:
         charge = charging.charge(provider, purchase)
     except InvalidPaymentMethod as error:
@@ -62,6 +67,17 @@ def _buy(caller, fields, key):
     if charge.status == FAILED:
         raise PaymentRequired(charge.failure_reason or PaymentRequired.message)
     return 201, {"purchase": purchases.find(purchase["_id"])}
+
+
+def _same_request(purchase, fields):
+    item_type = VIDEO_ITEM if fields.get("video_id") is not None else COURSE_ITEM
+    item_id = fields.get("video_id") or fields.get("course_id")
+    asked = (item_type, str(item_id).lower(), fields["payment_method"])
+    return asked == (
+        purchase["item"]["type"],
+        str(purchase["item"]["id"]),
+        purchase["payment_method"],
+    )
 
 
 def _item(caller, fields):
@@ -103,9 +119,7 @@ def _price(item):
 
 
 def _open(caller, item, fields, key, provider):
-    """The new pending purchase; or the one this same Idempotency-Key made (a retry after
-    the provider or the database was away: charging it again returns its first payment);
-    409 when the item is held by another purchase."""
+    """The new pending purchase; 409 when the item is held by another purchase."""
     item_type, item_id, price, creator_id = item
     user_id = caller.user["_id"]
     now = utcnow()
@@ -132,8 +146,6 @@ def _open(caller, item, fields, key, provider):
     held = purchases.holding(user_id, item_type, item_id)
     if held is None:  # it failed or was refunded meanwhile: the item is free again
         return _open(caller, item, fields, key, provider)
-    if held.get("request_key") == key:  # this request's own purchase, retried
-        return held
     if held["status"] == purchases.SUCCEEDED:
         raise Conflict("You have bought this already.", code="already_owned")
     raise Conflict("A purchase of this item is pending.", code="purchase_pending")
