@@ -104,7 +104,7 @@ def webhook():
     return webhooks.receive(request.get_data(), signature)
 
 
-@blp.route("/payments/sandbox/<string(length=30):payment_id>/authenticate", methods=["POST"])
+@blp.route("/payments/sandbox/<payment_id>/authenticate", methods=["POST"])
 @blp.response(200, SandboxPaymentEnvelopeSchema)
 @blp.alt_response(404, description="No such sandbox payment; always in production")
 @blp.alt_response(409, description="The payment is not waiting for authentication")
