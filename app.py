@@ -14,6 +14,7 @@ from blueprints import (
     earnings,
     me,
     meta,
+    payments,
     playback,
     video,
 )
@@ -24,13 +25,16 @@ from models import (
     deleted_account,
     email_tokens,
     export,
+    idempotency,
     ledger,
     mail_outbox,
     media_file,
     playback_view,
     purchase,
     recent_view,
+    sandbox_payment,
     subscription,
+    webhook_event,
 )
 from models import session as sessions
 from models import user as users
@@ -39,6 +43,7 @@ from services import accounts
 from services.account_deletion import AccountDeletions
 from services.mail.sender import MailSender
 from services.media.jobs import MediaJobs
+from services.payments.jobs import PaymentJobs
 from web import errors, logs, security_headers
 from web.api import register_converters
 from web.request_class import ApiRequest
@@ -107,6 +112,18 @@ def register_database(app):
     mongo.on_ready(lambda database: deletions.sweep())  # deletions a dead process left
     for model in (course, purchase, subscription, ledger):
         mongo.on_ready(model.create_indexes)
+    register_payments(app)
+
+
+def register_payments(app):
+    """The payment collections' indexes, the webhook deliverer and reconciliation sweep."""
+    for model in (idempotency, sandbox_payment, webhook_event):
+        app.extensions["mongo"].on_ready(model.create_indexes)
+    app.extensions["payment_jobs"] = PaymentJobs(app)
+    if not app.config["PAYMENT_PROVIDER"]:
+        app.logger.warning(
+            "PAYMENT_PROVIDER is not set: the payment routes answer 503 payments_not_configured"
+        )
 
 
 def register_mail(app):
@@ -209,6 +226,7 @@ def register_blueprints(app):
         courses.blp,
         batch.blp,
         earnings.blp,
+        payments.blp,
     ):
         api.register_blueprint(blueprint)
     app.register_blueprint(meta.docs_assets)
@@ -240,6 +258,7 @@ def run_startup_tasks(app):
     if not app.config["TESTING"]:
         app.extensions["media_jobs"].start_sweeping()
         app.extensions["account_deletions"].start_sweeping()
+        app.extensions["payment_jobs"].start()
         if app.config["SMTP_URL"]:
             app.extensions["mail_sender"].start()
 
@@ -253,6 +272,7 @@ def close_connections(app):
     """
     app.extensions["media_jobs"].stop_sweeping()
     app.extensions["account_deletions"].stop_sweeping()
+    app.extensions["payment_jobs"].stop()
     app.extensions["mail_sender"].stop()
     app.extensions["mongo"].client.close()
     close_rate_limit_storage()

@@ -14,7 +14,9 @@ refunded purchase drops it ($unset), and the item may be bought again.
 """
 
 from pymongo import ASCENDING, DESCENDING
+from pymongo.errors import DuplicateKeyError
 
+from models import keyset
 from models.db import get_db
 
 PENDING, SUCCEEDED, FAILED, REFUNDED = "pending", "succeeded", "failed", "refunded"
@@ -33,6 +35,9 @@ def create_indexes(database):
     )
     purchases.create_index([("payment_id", ASCENDING)], name="payment_id", sparse=True)
     purchases.create_index([("status", ASCENDING), ("created_at", ASCENDING)], name="by_status")
+    purchases.create_index(
+        [("user_id", ASCENDING), ("request_key", ASCENDING)], name="by_request_key"
+    )
 
 
 def holding_key(user_id, item_type, item_id):
@@ -45,3 +50,83 @@ def holds_any(user_id, items):
     keys = [holding_key(user_id, item_type, item_id) for item_type, item_id in items]
     found = collection().find_one({"holding": {"$in": keys}, "status": SUCCEEDED}, {"_id": 1})
     return found is not None
+
+
+def insert(document):
+    """Insert a new (pending) purchase; None when the user already holds the item (the
+    unique ``holding`` index: whichever worker inserted first wins)."""
+    try:
+        collection().insert_one(document)
+    except DuplicateKeyError:
+        return None
+    return document
+
+
+def find(purchase_id):
+    return collection().find_one({"_id": purchase_id})
+
+
+def holding(user_id, item_type, item_id):
+    """The live (pending or succeeded) purchase of the item by the user, if any."""
+    return collection().find_one({"holding": holding_key(user_id, item_type, item_id)})
+
+
+def made_with(user_id, request_key):
+    """The live purchase this user made with this ``Idempotency-Key``, if any."""
+    query = {"user_id": user_id, "request_key": request_key, "status": {"$in": list(LIVE)}}
+    return collection().find_one(query)
+
+
+def set_payment(purchase_id, payment_id, provider):
+    collection().update_one(
+        {"_id": purchase_id}, {"$set": {"payment_id": payment_id, "provider": provider}}
+    )
+
+
+def discard(purchase_id):
+    """Drop a pending purchase that never reached the provider (its payment method unknown)."""
+    collection().delete_one({"_id": purchase_id, "status": PENDING, "payment_id": None})
+
+
+def mark_succeeded(purchase_id, now):
+    """pending -> succeeded; True if this call moved it (of two settlements, one does)."""
+    result = collection().update_one(
+        {"_id": purchase_id, "status": PENDING},
+        {"$set": {"status": SUCCEEDED, "settled_at": now}},
+    )
+    return result.modified_count == 1
+
+
+def mark_failed(purchase_id, reason, now):
+    """pending -> failed, and the item is free to buy again (``holding`` dropped)."""
+    result = collection().update_one(
+        {"_id": purchase_id, "status": PENDING},
+        {
+            "$set": {"status": FAILED, "failure_reason": reason, "settled_at": now},
+            "$unset": {"holding": ""},
+        },
+    )
+    return result.modified_count == 1
+
+
+def mark_refunded(purchase_id, now):
+    """succeeded -> refunded: access ends at once (``holding`` dropped)."""
+    result = collection().update_one(
+        {"_id": purchase_id, "status": SUCCEEDED},
+        {"$set": {"status": REFUNDED, "refunded_at": now}, "$unset": {"holding": ""}},
+    )
+    return result.modified_count == 1
+
+
+def stale_pending(before, limit=50):
+    """Pending purchases created before ``before``, oldest first (the ``by_status`` index):
+    what the reconciliation sweep asks the provider about."""
+    query = {"status": PENDING, "created_at": {"$lt": before}}
+    return list(collection().find(query).sort("created_at", ASCENDING).limit(limit))
+
+
+def page_of_user(user_id, per_page, after=None, window=None):
+    """A keyset page (models.keyset) of the user's purchases, newest first (``by_user``)."""
+    return keyset.newest_first(
+        collection(), {"user_id": user_id}, per_page, after=after, window=window
+    )

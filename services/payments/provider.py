@@ -44,6 +44,11 @@ class PaymentDeclined(Exception):
         self.reason = reason
 
 
+class InvalidPaymentMethod(Exception):
+    """The payment method is not one the provider knows: nothing was charged (a client
+    mistake, 400, not a decline)."""
+
+
 class ProviderUnavailable(Exception):
     """The provider could not be reached or answered with an error not about the card."""
 

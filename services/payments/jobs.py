@@ -1,0 +1,73 @@
+"""The payment machinery's background work in each process: the sandbox's webhook
+deliverer, and the reconciliation sweep.
+
+Reconciliation: a purchase still pending ``RECONCILE_AFTER`` after it was made (the
+process died between the charge and the ledger, the database was away, a webhook was
+lost) is settled by the provider's word: ``retrieve`` its payment, or, when the purchase
+never learnt its payment id, charge again with the purchase's own idempotency key (which
+returns the first payment if there was one; never a second charge). Succeeded: the ledger
+entry and ``succeeded``; failed: ``failed``; still pending (the buyer has not
+authenticated): left for the next sweep. Every step is idempotent (services.payments.
+settlement), so no lease is needed: two processes sweeping at once write one result.
+"""
+
+import logging
+from datetime import timedelta
+
+from models import purchase as purchases
+from models.common import utcnow
+from services.payments import charging, factory, settlement
+from services.payments.provider import (
+    InvalidPaymentMethod,
+    PaymentDeclined,
+    ProviderUnavailable,
+)
+from services.payments.webhook_delivery import WebhookDeliverer
+from services.sweeper import Sweeper
+
+log = logging.getLogger(__name__)
+
+RECONCILE_SECONDS = 60
+RECONCILE_AFTER = timedelta(minutes=2)
+
+
+class PaymentJobs:
+    def __init__(self, app):
+        self.app = app
+        self.deliverer = WebhookDeliverer(app)
+        self._sweeper = Sweeper("payment-reconcile", RECONCILE_SECONDS, self.reconcile)
+
+    def reconcile(self, older_than=RECONCILE_AFTER):
+        """Settle the purchases pending longer than ``older_than``; how many were looked at."""
+        with self.app.app_context():
+            if not factory.configured():
+                return 0
+            provider = factory.provider()
+            stale = purchases.stale_pending(utcnow() - older_than)
+            for purchase in stale:
+                try:
+                    reconcile_purchase(provider, purchase)
+                except ProviderUnavailable:
+                    log.warning("reconciling purchase %s: provider unavailable", purchase["_id"])
+        return len(stale)
+
+    def start(self):
+        if self.app.config.get("PAYMENT_PROVIDER") == "sandbox":
+            self.deliverer.start()
+        self._sweeper.start()
+
+    def stop(self):
+        self._sweeper.stop()
+        self.deliverer.stop()
+
+
+def reconcile_purchase(provider, purchase):
+    if purchase.get("payment_id"):
+        charge = provider.retrieve(purchase["payment_id"])
+    else:
+        try:
+            charge = charging.charge(provider, purchase)
+        except (PaymentDeclined, InvalidPaymentMethod) as error:
+            reason = getattr(error, "reason", None) or str(error)
+            return settlement.PurchaseSettlement.failed(purchase["_id"], reason)
+    return settlement.apply_charge(settlement.PURCHASE, purchase["_id"], charge)
