@@ -39,6 +39,8 @@ LIST_INDEXES = {
 
 def create_indexes(database):
     database.courses.create_index([("video_ids", ASCENDING)], name="video_ids")
+    # An account deletion removes the owner's courses, deleted or not.
+    database.courses.create_index([("owner_id", ASCENDING)], name="owner")
     # priced_containing's query whole (the access rule runs it on every paid media request).
     database.courses.create_index(
         [("video_ids", ASCENDING), ("deleted_at", ASCENDING), ("price", ASCENDING)],

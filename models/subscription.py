@@ -36,6 +36,7 @@ def create_indexes(database):
         [("status", ASCENDING), ("current_period_end", ASCENDING)], name="due"
     )
     subscriptions.create_index([("creator_id", ASCENDING), ("status", ASCENDING)], name="creator")
+    subscriptions.create_index([("user_id", ASCENDING), ("status", ASCENDING)], name="user_status")
 
 
 def holding_key(user_id, creator_id):
