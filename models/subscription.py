@@ -44,6 +44,12 @@ def create_indexes(database):
     )
     subscriptions.create_index([("creator_id", ASCENDING), ("status", ASCENDING)], name="creator")
     subscriptions.create_index([("user_id", ASCENDING), ("status", ASCENDING)], name="user_status")
+    # A retried POST /subscriptions finds its subscription (made_with); the renewal job finds
+    # first payments left pending (stale_pending).
+    subscriptions.create_index(
+        [("user_id", ASCENDING), ("request_key", ASCENDING)], name="by_request_key"
+    )
+    subscriptions.create_index([("status", ASCENDING), ("created_at", ASCENDING)], name="by_age")
 
 
 def holding_key(user_id, creator_id):
@@ -197,7 +203,7 @@ def due(now, limit=50):
 def stale_pending(before, limit=50):
     """Pending subscriptions created before ``before`` (for reconciliation)."""
     query = {"status": PENDING, "created_at": {"$lt": before}}
-    return list(collection().find(query).limit(limit))
+    return list(collection().find(query).sort("created_at", ASCENDING).limit(limit))
 
 
 def page_of_user(user_id, per_page, after=None, window=None):
