@@ -16,6 +16,7 @@ from blueprints import (
     meta,
     payments,
     playback,
+    subscriptions,
     video,
 )
 from extensions import api, cors, limiter, media_chunks
@@ -44,6 +45,7 @@ from services.account_deletion import AccountDeletions
 from services.mail.sender import MailSender
 from services.media.jobs import MediaJobs
 from services.payments.jobs import PaymentJobs
+from services.renewals import Renewals
 from web import errors, logs, security_headers
 from web.api import register_converters
 from web.request_class import ApiRequest
@@ -120,6 +122,7 @@ def register_payments(app):
     for model in (idempotency, sandbox_payment, webhook_event):
         app.extensions["mongo"].on_ready(model.create_indexes)
     app.extensions["payment_jobs"] = PaymentJobs(app)
+    app.extensions["subscription_renewals"] = Renewals(app)
     if not app.config["PAYMENT_PROVIDER"]:
         app.logger.warning(
             "PAYMENT_PROVIDER is not set: the payment routes answer 503 payments_not_configured"
@@ -227,6 +230,7 @@ def register_blueprints(app):
         batch.blp,
         earnings.blp,
         payments.blp,
+        subscriptions.blp,
     ):
         api.register_blueprint(blueprint)
     app.register_blueprint(meta.docs_assets)
@@ -259,6 +263,7 @@ def run_startup_tasks(app):
         app.extensions["media_jobs"].start_sweeping()
         app.extensions["account_deletions"].start_sweeping()
         app.extensions["payment_jobs"].start()
+        app.extensions["subscription_renewals"].start()
         if app.config["SMTP_URL"]:
             app.extensions["mail_sender"].start()
 
@@ -273,6 +278,7 @@ def close_connections(app):
     app.extensions["media_jobs"].stop_sweeping()
     app.extensions["account_deletions"].stop_sweeping()
     app.extensions["payment_jobs"].stop()
+    app.extensions["subscription_renewals"].stop()
     app.extensions["mail_sender"].stop()
     app.extensions["mongo"].client.close()
     close_rate_limit_storage()

@@ -50,6 +50,14 @@ class PurchaseSchema(ma.Schema):
     item = ma.fields.Nested(ItemSchema, required=True)
     amount = ma.fields.Integer(required=True, metadata={"description": "Minor units (cents)"})
     currency = ma.fields.String(required=True)
+    payment_id = ma.fields.String(
+        required=True,
+        allow_none=True,
+        metadata={
+            "description": "The provider's payment (to authenticate while pending; null "
+            "before the provider answered)"
+        },
+    )
     created_at = UtcDateTime(required=True)
     settled_at = UtcDateTime(allow_none=True)
     refunded_at = UtcDateTime(allow_none=True)

@@ -131,3 +131,10 @@ def apply_event(event):
     elif event.type == PAYMENT_REFUNDED:
         handler.refunded(purpose[1], event.payment_id)
     return True
+
+
+# For the other kinds' handlers (services.payments.subscription_payments): the ledger's
+# entries written the same way, from any document with creator_id, user_id, item, currency
+# and amount.
+entry = _entry
+sale = _sale

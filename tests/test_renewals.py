@@ -1,0 +1,129 @@
+"""The renewal job (services/renewals.py): run directly with the clock moved on."""
+
+from datetime import timedelta
+
+import pytest
+
+from models.common import as_utc, utcnow
+from services.renewals import RENEWAL_NEEDS_AUTHENTICATION, Renewals
+from tests.support.concurrency import all_at_once
+from tests.support.payments import AUTHENTICATION, DECLINED
+from tests.support.subscriptions import DAYS, Club
+
+embedded_only = pytest.mark.parametrize("backend", ["embedded"], indirect=True)
+
+
+@pytest.fixture
+def club(app, client, accounts):
+    return Club(app, client, accounts)
+
+
+def _end(club, subscription_id):
+    return as_utc(club.subscription(subscription_id)["current_period_end"])
+
+
+def test_nothing_is_renewed_before_the_period_ends(club):
+    subscription = club.subscribed()
+    assert club.renew(days_later=DAYS - 1) == 0
+    assert len(club.charges()) == 1 and club.subscription(subscription["id"])["period"] == 0
+
+
+def test_a_renewal_charges_again_and_moves_the_period_on_from_its_end(club):
+    video_id = club.video()
+    subscription = club.subscribed()
+    first_end = _end(club, subscription["id"])
+
+    assert club.renew(days_later=DAYS, seconds=5) == 1
+
+    renewed = club.subscription(subscription["id"])
+    assert renewed["status"] == "active" and renewed["period"] == 1
+    assert as_utc(renewed["current_period_end"]) == first_end + timedelta(days=DAYS)
+    assert renewed["payment_id"] != subscription["payment_id"]
+    charges = sorted(club.charges(), key=lambda c: c["created_at"])
+    assert [c["idempotency_key"] for c in charges] == [
+        f"subscription:{subscription['id']}:period:0:charge",
+        f"subscription:{subscription['id']}:period:1:charge",
+    ]
+    sales = club.ledger()
+    assert sorted(s["payment_id"] for s in sales) == sorted(c["_id"] for c in charges)
+    assert {s["gross"] for s in sales} == {700}
+    assert club.may_watch_at(video_id, first_end + timedelta(days=1))
+    assert club.renew(days_later=DAYS, seconds=5) == 0  # done: nothing due
+    assert len(club.charges()) == 2 and len(club.ledger()) == 2
+
+
+def test_the_same_renewal_run_twice_charges_once(club):
+    subscription = club.subscribed()
+    stale = club.subscription(subscription["id"])
+    club.renew()
+    from services import renewals
+
+    with club.app.app_context():
+        provider = club.app.extensions["payment_provider"]
+        renewals.renew(provider, stale, utcnow() + timedelta(days=DAYS, seconds=1))
+    assert len(club.charges()) == 2 and len(club.ledger()) == 2
+    assert club.subscription(subscription["id"])["period"] == 1
+
+
+def test_a_declined_renewal_ends_access(club):
+    video_id = club.video()
+    subscription = club.subscribed()
+    club.set_method(subscription["id"], DECLINED)
+    end = _end(club, subscription["id"])
+
+    assert club.renew() == 1
+
+    ended = club.subscription(subscription["id"])
+    assert (ended["status"], ended["ended_reason"]) == ("ended", "renewal_failed")
+    assert ended["failure_reason"] == "Your card was declined."
+    assert "holding" not in ended
+    assert not club.may_watch_at(video_id, end - timedelta(seconds=1))
+    assert len(club.ledger()) == 1
+    listed = club.client.get("/me/subscriptions", headers=club.accounts.bearer(club.buyer))
+    assert listed.json["subscriptions"][0]["status"] == "ended"
+    assert club.subscribe().status_code == 201
+
+
+def test_a_renewal_that_needs_authentication_ends_the_subscription(club):
+    subscription = club.subscribed()
+    club.set_method(subscription["id"], AUTHENTICATION)
+    assert club.renew() == 1
+    ended = club.subscription(subscription["id"])
+    assert (ended["status"], ended["failure_reason"]) == ("ended", RENEWAL_NEEDS_AUTHENTICATION)
+    assert len(club.ledger()) == 1
+
+
+def test_a_refund_after_a_renewal_reverses_the_latest_period(club):
+    video_id = club.video()
+    subscription = club.subscribed()
+    club.renew()
+    latest = club.subscription(subscription["id"])["payment_id"]
+
+    response = club.refund_subscription(subscription["id"])
+
+    assert response.status_code == 200, response.json
+    [refund] = [e for e in club.ledger() if e["kind"] == "refund"]
+    assert refund["payment_id"] == latest and refund["gross"] == -700
+    assert not club.may_watch(video_id)
+
+
+def test_a_first_payment_whose_webhook_was_lost_is_settled_by_the_job(club):
+    subscription = club.subscribed(AUTHENTICATION)
+    club.authenticate(subscription["payment_id"])  # its webhook is never delivered
+    assert club.renew(days_later=0, seconds=180) == 1
+    assert club.subscription(subscription["id"])["status"] == "active"
+    assert len(club.ledger()) == 1
+
+
+@embedded_only
+def test_two_processes_renewing_at_once_charge_once(make_app, club):
+    subscription = club.subscribed()
+    jobs = [Renewals(club.app), Renewals(make_app())]
+    moment = utcnow() + timedelta(days=DAYS, seconds=1)
+    for _ in range(3):  # three rounds of two at once
+        all_at_once([lambda job=job, at=moment: job.run(at) for job in jobs])
+        moment += timedelta(days=DAYS)
+    renewed = club.subscription(subscription["id"])
+    assert renewed["period"] == 3
+    assert len(club.charges()) == 4 and len(club.ledger()) == 4
+    assert len({entry["payment_id"] for entry in club.ledger()}) == 4
