@@ -10,7 +10,7 @@ from models.common import object_id
 from models.keywords import query_words
 from models.vocabulary import FREE, PAID, SUBSCRIBERS
 from services import access, money, pagination, playback_tokens, urls
-from services.errors import InvalidInput, NotFound
+from services.errors import Conflict, InvalidInput, NotFound
 
 
 def details(caller, video_id, share_key=None):
@@ -89,33 +89,38 @@ def listed(caller, video, check, playable=False):
 
 def access_fields(fields, video=None):
     """The ``access`` and ``price`` to store for an upload (``video`` None) or an edit of
-    ``video``, from the ``fields`` sent: 400 naming the field when they do not fit.
+    ``video``, from the ``fields`` sent, or the refusal naming ``price``.
 
-    A paid video needs a price (services.money.check_price; an edit keeps the one it had);
-    a free one has none, and a subscribers' one takes its creator's plan price, so a price
-    sent with either is refused. Leaving paid clears the price.
+    A paid video needs a price (services.money.check_price: 400 ``invalid_price``); a free
+    one has none, and a subscribers' one takes its creator's plan price, so a price sent
+    with either is 400 ``price_not_allowed``. Leaving paid clears the price. An edit may
+    send ``price`` alone (a paid video's new price) or ``access: paid`` alone (a video that
+    has a price): when the video's current level does not allow it, that is a conflict with
+    its state, 409 ``price_not_allowed`` / ``price_required``.
     """
     current = access.access_level(video) if video else FREE
     level = fields.get("access", current)
-    price = fields.get("price")
+    price = money.check_price(fields["price"]) if "price" in fields else None
+    from_state = video is not None and "access" not in fields
     if level != PAID:
         if price is not None:
-            _refuse_price(level)
+            _refuse_price(level, from_state)
         return {"access": level, "price": None}
-    if "price" not in fields and current == PAID:
-        price = video.get("price")
+    price = price or (video.get("price") if current == PAID else None)
     if price is None:
         message = "A paid video needs a price (in minor units, e.g. cents)."
-        raise InvalidInput(message, code="price_required", details={"price": [message]})
-    return {"access": level, "price": money.check_price(price)}
+        error = Conflict if video is not None else InvalidInput
+        raise error(message, code="price_required", details={"price": [message]})
+    return {"access": level, "price": price}
 
 
-def _refuse_price(level):
+def _refuse_price(level, from_state):
     if level == SUBSCRIBERS:
         message = "A subscribers' video takes its price from the creator's subscription plan."
     else:
         message = "A free video has no price."
-    raise InvalidInput(message, code="price_not_allowed", details={"price": [message]})
+    error = Conflict if from_state else InvalidInput
+    raise error(message, code="price_not_allowed", details={"price": [message]})
 
 
 def edit(caller, video_id, fields):

@@ -428,20 +428,22 @@ class TestEditingAccess:
         assert list(body["details"]) == ["price"] and "price" in body["error"].lower()
 
     @pytest.mark.parametrize(
-        ("body", "code"),
+        ("body", "status", "code"),
         [
-            ({"access": "free", "price": PRICE}, "price_not_allowed"),
-            ({"access": "subscribers", "price": PRICE}, "price_not_allowed"),
-            ({"price": PRICE}, "price_not_allowed"),  # the video is free
-            ({"access": "paid"}, "price_required"),
-            ({"access": "paid", "price": None}, "price_required"),
+            ({"access": "free", "price": PRICE}, 400, "price_not_allowed"),
+            ({"access": "subscribers", "price": PRICE}, 400, "price_not_allowed"),
+            ({"access": "paid", "price": None}, 400, "validation_error"),
+            ({"price": None}, 400, "validation_error"),
+            # What the video is now decides these: a conflict with its state.
+            ({"price": PRICE}, 409, "price_not_allowed"),  # the video is free
+            ({"access": "paid"}, 409, "price_required"),  # and it has no price
         ],
     )
-    def test_a_price_that_does_not_fit_the_level_is_400(
-        self, client, accounts, library, video, body, code
+    def test_a_price_that_does_not_fit_the_level_is_refused(
+        self, client, accounts, library, video, body, status, code
     ):
         response = self.patch(client, accounts, library.owner, video, body)
-        assert list(assert_error(response, 400, code)["details"]) == ["price"]
+        assert list(assert_error(response, status, code)["details"]) == ["price"]
 
     def test_an_unknown_level_is_400_naming_it(self, client, accounts, library, video):
         response = self.patch(client, accounts, library.owner, video, {"access": "premium"})

@@ -1,7 +1,5 @@
 """Video payloads (docs/videos.md)."""
 
-import re
-
 import marshmallow as ma
 from marshmallow import validate
 from werkzeug.datastructures import FileStorage
@@ -15,19 +13,10 @@ from blueprints.schemas.common import (
     StrictSchema,
     UtcDateTime,
 )
+from blueprints.schemas.prices import ACCESS_DOC, PRICE_IN, MultipartPrice, access_field
 from models.common import OBJECT_ID_HEX
 from models.vocabulary import ACCESS_LEVELS, FREE, PAID, PUBLIC, VISIBILITIES
 from services import money
-
-ACCESS_DOC = (
-    "Who may watch it: `free` (anyone who may see it), `paid` (a buyer of the video or of a "
-    "priced course containing it), `subscribers` (an active subscriber of its creator)"
-)
-PRICE_IN_DOC = (
-    "Minor units (cents) of the platform currency, a whole number from 1 to MAX_PRICE: "
-    "required with `access: paid`, refused otherwise (a subscribers' video takes its "
-    "creator's plan price)"
-)
 
 
 class FilePart(ma.fields.Field):
@@ -40,29 +29,6 @@ class FilePart(ma.fields.Field):
         if not isinstance(value, FileStorage):
             raise ma.ValidationError("Not a file: send it as a multipart file part.")
         return value
-
-
-WHOLE_NUMBER = re.compile(r"-?[0-9]{1,30}")
-
-
-class MultipartPrice(ma.fields.Raw):
-    """A multipart ``price``: text, so a string of ASCII digits becomes its int and anything
-    else ("9.99", "10.0", "true") stays as sent, for services.money.check_price to refuse
-    with the same 400 as a JSON one."""
-
-    def __init__(self, **kwargs):
-        super().__init__(metadata={"type": "integer", "description": PRICE_IN_DOC}, **kwargs)
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        if isinstance(value, str) and WHOLE_NUMBER.fullmatch(value):
-            return int(value)
-        return value
-
-
-def access_field(**kwargs):
-    return ma.fields.String(
-        validate=validate.OneOf(ACCESS_LEVELS), metadata={"description": ACCESS_DOC}, **kwargs
-    )
 
 
 class UploadSchema(StrictSchema):
@@ -201,10 +167,7 @@ class VideoEditSchema(StrictSchema):
     )
     visibility = ma.fields.String(validate=validate.OneOf(VISIBILITIES))
     access = access_field()
-    price = ma.fields.Raw(
-        allow_none=True,
-        metadata={"type": "integer", "nullable": True, "description": PRICE_IN_DOC},
-    )
+    price = ma.fields.Raw(metadata=PRICE_IN)
 
 
 class DeleteArgs(StrictSchema):
