@@ -64,7 +64,14 @@ STREAM_403 = (
     "`playback_token_invalid` (not a playback token, or tampered with), "
     "`playback_token_expired`, "
     "`playback_token_revoked` (the session it was issued under has ended), "
-    "`playback_token_wrong_video`, `playback_token_wrong_user`"
+    "`playback_token_wrong_video`, `playback_token_wrong_user`, "
+    "`playback_token_preview_only` (a locked listing item's thumbnail token); "
+    "or the caller may not watch the video: "
+)
+WATCH_403 = (
+    "`purchase_required` (a paid video: buy it, or a priced course with it) or "
+    "`subscription_required` (subscribe to its creator), with `details {access, price, "
+    "currency}` and `course_ids` (paid) or `creator_id` (subscribers)"
 )
 
 
@@ -76,7 +83,7 @@ STREAM_403 = (
 @blp.doc(parameters=[STREAM_TOKEN_PARAMETER, STREAM_KEY_PARAMETER])
 @blp.response(200, StreamSchema)
 @blp.alt_response(400, description="No playback token (`missing_token`)")
-@blp.alt_response(403, description=STREAM_403)
+@blp.alt_response(403, description=STREAM_403 + WATCH_403)
 @blp.alt_response(404, description=HIDDEN_404)
 @blp.alt_response(409, description="The video is not ready")
 def stream(args, video_id):
@@ -93,6 +100,7 @@ def stream(args, video_id):
 @auth_required()
 @blp.arguments(ShareKeyArgs, location="query")
 @blp.response(200, PlaybackTokenSchema)
+@blp.alt_response(403, description="The caller may not watch the video: " + WATCH_403)
 @blp.alt_response(404, description=HIDDEN_404)
 @blp.alt_response(409, description="The video is not ready")
 def new_playback_token(args, video_id):
@@ -108,7 +116,9 @@ BYTE_ROUTE_ERRORS = {
     400: "No playback token (`missing_token`)",
     401: "The playback token, this route's only credential, is invalid (`invalid_token`), "
     "expired (`token_expired`) or its session has ended (`session_revoked`)",
-    403: "The token is for another video (`token_wrong_video`)",
+    403: "The token is for another video (`token_wrong_video`); media only: a preview token "
+    "(`token_preview_only`), or a video its user may no longer watch (refunded, subscription "
+    "ended): " + WATCH_403,
     404: "Unknown or deleted video, or no such file (an audio file has no thumbnail)",
     409: "The video is not ready",
     429: "Too many requests with this playback token",

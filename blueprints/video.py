@@ -1,6 +1,7 @@
 """/video: upload, details and status."""
 
 from blueprints.schemas.common import MessageSchema
+from blueprints.schemas.prices import price_rules
 from blueprints.schemas.videos import (
     CatalogueArgs,
     DeleteArgs,
@@ -20,11 +21,35 @@ from web.upload_spool import allow_large_body, spooled_path
 blp = ApiBlueprint("video", __name__, url_prefix="/video", description="Videos")
 
 
+@blp.record_once
+def document_price_rules(state):
+    """The request schemas with the rules that tie ``price`` to ``access`` (and this app's
+    MAX_PRICE), registered before the routes' documentation refers to them."""
+    api = state.app.extensions["flask-smorest"]["blp_name_to_api"][blp.name]
+    max_price = state.app.config["MAX_PRICE"]
+    api.spec.components.schema("Upload", price_rules(max_price, True), schema=UploadSchema)
+    api.spec.components.schema("VideoEdit", price_rules(max_price, False), schema=VideoEditSchema)
+
+
+ACCESS_400 = (
+    "Invalid fields (`validation_error`, e.g. an unknown `access`), or a price that does not "
+    "fit the access level, `details.price` saying why: `invalid_price` (not a whole number of "
+    "cents from 1 to MAX_PRICE), `price_required` (`paid` without one), `price_not_allowed` "
+    "(a price with `free` or `subscribers`)"
+)
+ACCESS_409 = (
+    "The price does not fit the video's current access level: `price_not_allowed` (a "
+    "`price` alone for a video that is not paid), `price_required` (`access: paid` alone "
+    "for a video that has no price)"
+)
+
+
 @blp.route("/upload", methods=["POST"])
 @allow_large_body
 @auth_required(access.require_uploader)
 @blp.arguments(UploadSchema, location="multipart")
 @blp.response(202, VideoEnvelopeSchema)
+@blp.alt_response(400, description=ACCESS_400)
 @blp.alt_response(413, description="Over MAX_UPLOAD_MB")
 @blp.alt_response(422, description="Not a decodable video or audio file; nothing stored")
 def upload(fields):
@@ -69,10 +94,13 @@ MANAGE_404 = "Unknown, deleted, or hidden from the caller (whatever the method)"
 @auth_required()
 @blp.arguments(VideoEditSchema)
 @blp.response(200, VideoEnvelopeSchema)
+@blp.alt_response(400, description=ACCESS_400)
 @blp.alt_response(403, description=MANAGE_403)
 @blp.alt_response(404, description=MANAGE_404)
+@blp.alt_response(409, description=ACCESS_409)
 def edit(fields, video_id):
-    """Change title, description, category, tags or visibility (owner creator or admin)."""
+    """Change title, description, category, tags, visibility, access or price (owner
+    creator or admin). A change of ``access`` away from ``paid`` clears the price."""
     return {"video": library.edit(current_caller(), video_id, fields)}
 
 
@@ -118,7 +146,9 @@ def catalogue(args):
     """Ready, public videos, newest first; ``q`` (word search), ``category``, ``creator``.
 
     ``q`` matches title, description and tags: case and accents ignored, every word must
-    match, each as the start of a word (``pian`` finds "Piano").
+    match, each as the start of a word (``pian`` finds "Piano"). An item the caller may not
+    watch is ``locked`` (with ``access``, ``price``, ``currency``); every ``thumbnail_url``
+    is signed with a preview token, which loads the thumbnail only.
     """
-    found, pagination = library.catalogue(**args)
+    found, pagination = library.catalogue(current_caller(), **args)
     return {"videos": found, "pagination": pagination}

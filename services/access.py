@@ -164,11 +164,15 @@ def may_watch(caller, video):
     return watch_refusal(caller, video) is None
 
 
-def watch_refusal(caller, video):
+def watch_refusal(caller, video, memo=None):
     """None when ``caller`` may watch ``video``; else the 403 that says what would open it:
     ``purchase_required`` (price, and the priced courses that include it) or
-    ``subscription_required`` (the creator's monthly price)."""
-    level = video.get("access") or FREE
+    ``subscription_required`` (the creator's monthly price).
+
+    ``memo`` (a dict, see watch_checker) keeps the per-creator lookups (subscription, plan)
+    across the videos of one listing page.
+    """
+    level = access_level(video)
     if level == FREE or sees_all_of(caller, video):
         return None
     user_id = caller.user["_id"]
@@ -184,20 +188,41 @@ def watch_refusal(caller, video):
             price=video.get("price"),
             course_ids=[str(c) for c in course_ids],
         )
-    if level == SUBSCRIBERS and subscriptions.is_active(user_id, video["owner_id"]):
+    owner_id, memo = video["owner_id"], {} if memo is None else memo
+    if level == SUBSCRIBERS and _remembered(
+        memo, ("subscribed", owner_id), lambda: subscriptions.is_active(user_id, owner_id)
+    ):
         return None
-    plan = plans.find(video["owner_id"])
+    plan = _remembered(memo, ("plan", owner_id), lambda: plans.find(owner_id))
     return _locked(
         video,
         "subscription_required",
         "Subscribe to this creator first.",
         price=plan["price"] if plan else None,
-        creator_id=str(video["owner_id"]),
+        creator_id=str(owner_id),
     )
 
 
+def _remembered(memo, key, look_up):
+    if key not in memo:
+        memo[key] = look_up()
+    return memo[key]
+
+
+def watch_checker(caller):
+    """watch_refusal for the videos of one listing: a creator's subscription and plan are
+    looked up once per page, however many of its videos the page holds."""
+    memo = {}
+    return lambda video: watch_refusal(caller, video, memo)
+
+
+def access_level(video):
+    """A video's access level; videos stored before access levels are free."""
+    return video.get("access") or FREE
+
+
 def _locked(video, code, message, **details):
-    details = {"access": video.get("access"), "currency": money.currency(), **details}
+    details = {"access": access_level(video), "currency": money.currency(), **details}
     return Forbidden(message, code=code, details=details)
 
 

@@ -1,7 +1,11 @@
-"""The home feed the React Native app shows: ready public videos, newest first."""
+"""The home feed the React Native app shows: ready public videos, newest first.
+
+Each item is services.library.listed with a playback token: an item the caller may not
+watch is ``locked`` (no playback token; its thumbnail signed with a preview token).
+"""
 
 from models import video as videos
-from services import pagination, playback_tokens, urls
+from services import access, library, pagination
 
 SCOPE = pagination.list_scope("dashboard")
 
@@ -11,9 +15,8 @@ def feed(caller, per_page, cursor=None):
         return videos.catalogue_page(per_page, after, window)
 
     found, body = pagination.list_page(SCOPE, cursor, per_page, read_page)
-    return pagination.built_items(found, lambda video: _item(caller, video)), body
-
-
-def _item(caller, video):
-    token = playback_tokens.issue(caller, video["_id"], video.get("duration")).token
-    return {**video, "playback_token": token, "thumbnail_url": urls.thumbnail_url(video, token)}
+    check = access.watch_checker(caller)
+    items = pagination.built_items(
+        found, lambda video: library.listed(caller, video, check, playable=True)
+    )
+    return items, body

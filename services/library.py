@@ -8,8 +8,9 @@ from models import media_file
 from models import video as videos
 from models.common import object_id
 from models.keywords import query_words
-from services import access, pagination
-from services.errors import InvalidInput, NotFound
+from models.vocabulary import FREE, PAID, SUBSCRIBERS
+from services import access, money, pagination, playback_tokens, urls
+from services.errors import Conflict, InvalidInput, NotFound
 
 
 def details(caller, video_id, share_key=None):
@@ -37,8 +38,9 @@ def new_share_key(caller, video_id):
     return shown_to(caller, videos.find(video["_id"]))
 
 
-def catalogue(per_page, cursor=None, q=None, category=None, creator=None):
-    """(videos, pagination) of the public catalogue; ``q`` is word search (models.keywords)."""
+def catalogue(caller, per_page, cursor=None, q=None, category=None, creator=None):
+    """(videos, pagination) of the public catalogue; ``q`` is word search (models.keywords).
+    Each item is ``listed`` for ``caller`` (locked or not, a preview thumbnail URL)."""
     creator_id = None
     if creator is not None:
         creator_id = object_id(creator)
@@ -53,11 +55,78 @@ def catalogue(per_page, cursor=None, q=None, category=None, creator=None):
     def read_page(after, window):
         return videos.catalogue_page(per_page, after, window, words, category, creator_id)
 
-    return pagination.list_page(scope, cursor, per_page, read_page)
+    found, body = pagination.list_page(scope, cursor, per_page, read_page)
+    check = access.watch_checker(caller)
+    return pagination.built_items(found, lambda video: listed(caller, video, check)), body
+
+
+def listed(caller, video, check, playable=False):
+    """A listed video as ``caller`` sees it: ``locked`` and, when locked, what would open it
+    (``access``, ``price``: the creator's plan price for ``subscribers``, ``currency``).
+    ``playable`` (the dashboard): an unlocked item carries a playback token, and its
+    thumbnail is signed with it. Otherwise (locked items, the catalogue) the thumbnail URL
+    is signed with a preview token, which loads the thumbnail and never the video.
+    """
+    refusal = check(video)
+    level = access.access_level(video)
+    shown = {
+        **video,
+        "locked": refusal is not None,
+        "access": level,
+        "price": video.get("price") if level == PAID else None,
+        "currency": money.currency(),
+    }
+    if refusal is not None:
+        shown["price"] = refusal.details.get("price")
+    if refusal is None and playable:
+        token = playback_tokens.issue(caller, video["_id"], video.get("duration")).token
+        shown["playback_token"] = token
+    else:
+        token = playback_tokens.issue_preview(caller, video["_id"], video.get("duration")).token
+    shown["thumbnail_url"] = urls.thumbnail_url(video, token)
+    return shown
+
+
+def access_fields(fields, video=None):
+    """The ``access`` and ``price`` to store for an upload (``video`` None) or an edit of
+    ``video``, from the ``fields`` sent, or the refusal naming ``price``.
+
+    A paid video needs a price (services.money.check_price: 400 ``invalid_price``); a free
+    one has none, and a subscribers' one takes its creator's plan price, so a price sent
+    with either is 400 ``price_not_allowed``. Leaving paid clears the price. An edit may
+    send ``price`` alone (a paid video's new price) or ``access: paid`` alone (a video that
+    has a price): when the video's current level does not allow it, that is a conflict with
+    its state, 409 ``price_not_allowed`` / ``price_required``.
+    """
+    current = access.access_level(video) if video else FREE
+    level = fields.get("access", current)
+    price = money.check_price(fields["price"]) if "price" in fields else None
+    from_state = video is not None and "access" not in fields
+    if level != PAID:
+        if price is not None:
+            _refuse_price(level, from_state)
+        return {"access": level, "price": None}
+    price = price or (video.get("price") if current == PAID else None)
+    if price is None:
+        message = "A paid video needs a price (in minor units, e.g. cents)."
+        error = Conflict if video is not None else InvalidInput
+        raise error(message, code="price_required", details={"price": [message]})
+    return {"access": level, "price": price}
+
+
+def _refuse_price(level, from_state):
+    if level == SUBSCRIBERS:
+        message = "A subscribers' video takes its price from the creator's subscription plan."
+    else:
+        message = "A free video has no price."
+    error = Conflict if from_state else InvalidInput
+    raise error(message, code="price_not_allowed", details={"price": [message]})
 
 
 def edit(caller, video_id, fields):
     video = access.video_managed_by(caller, video_id)
+    if "access" in fields or "price" in fields:
+        fields = {**fields, **access_fields(fields, video)}
     if fields:
         videos.update(video["_id"], **fields)
     return shown_to(caller, videos.find(video["_id"]))

@@ -4,7 +4,10 @@ The JSON routes (``/stream``, ``/playback-token``) need the access token and han
 media URL signed with a playback token. The media and thumbnail routes have only that
 token: each request checks its signature, expiry, video, session (logout ends it at once)
 and that the video is still playable by its user (services.access.video_playable_by:
-ready, visible to that user, not deleted).
+ready, visible to that user, not deleted). Everything that plays the video (a new token,
+``/stream``, every media request) also checks that its user may watch it now
+(services.access.video_watchable_by: a refund or an ended subscription stops the next
+request); the thumbnail is a preview, for anyone who may see the listing.
 """
 
 from dataclasses import dataclass
@@ -57,7 +60,7 @@ def playback_token_for(caller, video_id, share_key=None):
     for as long as that key is the video's (a new key stops it).
     """
     digest = _digest(share_key)
-    video = access.video_playable_by(caller, video_id, digest)
+    video = access.video_watchable_by(caller, video_id, digest)
     minted = playback_tokens.issue(caller, video["_id"], video.get("duration"), digest)
     return {
         "playback_token": minted.token,
@@ -69,10 +72,12 @@ def playback_token_for(caller, video_id, share_key=None):
 def stream_info(caller, video_id, token, share_key=None):
     """``GET /video/{id}/stream``: what the React Native app opens in its WebView.
 
-    An unlisted video opens with ``?key=`` or with a token that was issued with the key.
+    An unlisted video opens with ``?key=`` or with a token that was issued with the key;
+    a preview token (a locked listing item's thumbnail) never opens the stream.
     """
     grant = playback_tokens.verify(token, video_id, caller)
-    video = access.video_playable_by(caller, video_id, _digest(share_key) or grant.key_digest)
+    video = access.video_watchable_by(caller, video_id, _digest(share_key) or grant.key_digest)
+    playback_tokens.require_full(grant, caller)
     return {
         "stream_url": urls.media_url(video["_id"], token),
         "video_id": video["_id"],
@@ -84,8 +89,14 @@ def stream_info(caller, video_id, token, share_key=None):
 
 
 def media(token, video_id, count_view=False):
-    """The stored rendition behind a playback token; counts the session's first view."""
+    """The stored rendition behind a playback token; counts the session's first view.
+
+    403 for a preview token, and for a video its user may no longer watch (refunded,
+    subscription ended: the refusal of services.access.watch_refusal).
+    """
     grant, video = _authorized(token, video_id)
+    playback_tokens.require_full(grant)
+    access.require_watchable(grant, video)
     stored = media_file.find_file(video.get("media_file_id"))
     if stored is None:
         raise NotFound(access.VIDEO_NOT_FOUND, code="video_not_found")

@@ -11,6 +11,10 @@ its session has ended, 403 when it is for another video. On ``/stream`` the
 access token has already proven who calls, and 401 means "log in again" to
 every client (the mobile app signs out on it): a bad playback token there is
 a 403 whose code says what is wrong with it, so the app can fetch a new one.
+
+A *preview* token (claim ``scp: "preview"``) is what signs the thumbnail URL of a listed
+video the caller may not watch (or of any catalogue item): it passes every check above and
+loads the thumbnail, but never the media, nor a ``/stream`` answer (require_full).
 """
 
 from dataclasses import dataclass
@@ -26,6 +30,12 @@ EXPIRED = "playback_token_expired"
 REVOKED = "playback_token_revoked"
 WRONG_VIDEO = "playback_token_wrong_video"
 WRONG_USER = "playback_token_wrong_user"
+PREVIEW_ONLY = "playback_token_preview_only"
+# ... and on the media routes, where the token is the credential.
+MEDIA_PREVIEW_ONLY = "token_preview_only"
+
+SCOPE_CLAIM = "scp"
+PREVIEW = "preview"  # the only scope: thumbnails only (no claim: the whole video)
 
 
 @dataclass(frozen=True)
@@ -66,6 +76,11 @@ class PlaybackGrant:
         """The digest of the share key it was issued with (unlisted videos), if any."""
         return self.claims.get("skd")
 
+    @property
+    def preview_only(self):
+        """Whether it loads only the thumbnail (issue_preview)."""
+        return self.claims.get(SCOPE_CLAIM) == PREVIEW
+
 
 def issue(caller, video_id, duration_seconds=None, key_digest=None):
     """A playback token for ``caller``'s session; ``key_digest``
@@ -74,6 +89,26 @@ def issue(caller, video_id, duration_seconds=None, key_digest=None):
     return tokens.mint_playback(
         caller.user_id, caller.session_id, video_id, duration_seconds, key_digest
     )
+
+
+def issue_preview(caller, video_id, duration_seconds=None):
+    """A preview token: bound like any playback token (user, video, session), for the
+    thumbnail of a video listed to ``caller`` without playback (services.library.listed)."""
+    lifetime = tokens.playback_lifetime(duration_seconds)
+    extra = {"vid": str(video_id), SCOPE_CLAIM: PREVIEW}
+    # tokens.mint_playback takes no scope; _mint is its own building block.
+    return tokens._mint(tokens.PLAYBACK, caller.user_id, caller.session_id, lifetime, extra)
+
+
+def require_full(grant, caller=None):
+    """403 for a preview token where the video itself is asked for: the media routes
+    (``token_preview_only``) and, for a signed-in ``caller``, ``/stream``
+    (``playback_token_preview_only``)."""
+    if grant.preview_only:
+        raise Forbidden(
+            "This playback token only loads the thumbnail; ask for a playback token.",
+            code=PREVIEW_ONLY if caller is not None else MEDIA_PREVIEW_ONLY,
+        )
 
 
 def verify(token, video_id, caller=None):

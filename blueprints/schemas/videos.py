@@ -13,8 +13,10 @@ from blueprints.schemas.common import (
     StrictSchema,
     UtcDateTime,
 )
+from blueprints.schemas.prices import ACCESS_DOC, PRICE_IN, MultipartPrice, access_field
 from models.common import OBJECT_ID_HEX
-from models.vocabulary import PUBLIC, VISIBILITIES
+from models.vocabulary import ACCESS_LEVELS, FREE, PAID, PUBLIC, VISIBILITIES
+from services import money
 
 
 class FilePart(ma.fields.Field):
@@ -40,6 +42,8 @@ class UploadSchema(StrictSchema):
         metadata={"description": "Comma-separated tags"}, validate=validate.Length(max=500)
     )
     visibility = ma.fields.String(load_default=PUBLIC, validate=validate.OneOf(VISIBILITIES))
+    access = access_field(load_default=FREE)
+    price = MultipartPrice()
 
     @ma.post_load
     def split_tags(self, data, **kwargs):
@@ -51,6 +55,23 @@ class UploadSchema(StrictSchema):
 class CreatorSchema(ma.Schema):
     id = ObjectIdString(attribute="owner_id")
     name = ma.fields.String(attribute="owner_name")
+
+
+def _access(video):
+    return video.get("access") or FREE
+
+
+def _price(video):
+    return video.get("price") if _access(video) == PAID else None
+
+
+ACCESS_OUT = {"type": "string", "enum": list(ACCESS_LEVELS), "description": ACCESS_DOC}
+PRICE_OUT = {
+    "type": "integer",
+    "nullable": True,
+    "description": "Minor units (cents); null unless `access` is `paid`",
+}
+CURRENCY_OUT = {"type": "string", "description": "ISO 4217 code of the platform (CURRENCY)"}
 
 
 class VideoSchema(ma.Schema):
@@ -72,6 +93,9 @@ class VideoSchema(ma.Schema):
     audio_codec = ma.fields.String(allow_none=True)
     size = ma.fields.Integer(allow_none=True)
     views = ma.fields.Integer()
+    access = ma.fields.Function(_access, metadata=ACCESS_OUT)
+    price = ma.fields.Function(_price, metadata=PRICE_OUT)
+    currency = ma.fields.Function(lambda video: money.currency(), metadata=CURRENCY_OUT)
     creator = ma.fields.Function(lambda video: CreatorSchema().dump(video))
     created_at = UtcDateTime()
     updated_at = UtcDateTime()
@@ -110,8 +134,27 @@ class CatalogueArgs(PaginationArgs):
     )
 
 
+LOCKED_DOC = (
+    "Whether the caller may not watch it (docs/playback.md#locked-items): then `access`, "
+    "`price` and `currency` say what would open it, and there is no playback token"
+)
+LISTED_PRICE_DOC = (
+    "Minor units (cents): a paid video's price; for a locked `subscribers` item, the "
+    "creator's monthly plan price; null otherwise"
+)
+
+
+class CatalogueItemSchema(VideoSchema):
+    locked = ma.fields.Boolean(required=True, metadata={"description": LOCKED_DOC})
+    price = ma.fields.Integer(allow_none=True, metadata={"description": LISTED_PRICE_DOC})
+    thumbnail_url = ma.fields.String(
+        allow_none=True,
+        metadata={"description": "Signed with a preview token: loads the thumbnail only"},
+    )
+
+
 class VideoListSchema(ma.Schema):
-    videos = ItemList(ma.fields.Nested(VideoSchema), required=True)
+    videos = ItemList(ma.fields.Nested(CatalogueItemSchema), required=True)
     pagination = ma.fields.Nested(PaginationSchema, required=True)
 
 
@@ -123,6 +166,8 @@ class VideoEditSchema(StrictSchema):
         ma.fields.String(validate=validate.Length(min=1, max=50)), validate=validate.Length(max=20)
     )
     visibility = ma.fields.String(validate=validate.OneOf(VISIBILITIES))
+    access = access_field()
+    price = ma.fields.Raw(metadata=PRICE_IN)
 
 
 class DeleteArgs(StrictSchema):
@@ -134,7 +179,11 @@ class DashboardItemSchema(ma.Schema):
     title = ma.fields.String(required=True)
     description = ma.fields.String()
     thumbnail_url = ma.fields.String(allow_none=True)
-    playback_token = ma.fields.String(required=True)
+    playback_token = ma.fields.String(metadata={"description": "Only on items that are not locked"})
+    locked = ma.fields.Boolean(required=True, metadata={"description": LOCKED_DOC})
+    access = ma.fields.String(metadata=ACCESS_OUT)
+    price = ma.fields.Integer(allow_none=True, metadata={"description": LISTED_PRICE_DOC})
+    currency = ma.fields.String(metadata=CURRENCY_OUT)
     duration = FiniteFloat(allow_none=True)
     created_at = UtcDateTime()
     creator = ma.fields.Function(lambda video: CreatorSchema().dump(video))

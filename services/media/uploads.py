@@ -14,7 +14,7 @@ from models import media_file
 from models import user as users
 from models import video as videos
 from models.vocabulary import PUBLIC
-from services import erasure
+from services import erasure, library
 from services.errors import ServiceError, Unauthorized
 from services.media.probe import NotMedia
 from services.media.sandbox import SandboxFailed, probe_upload
@@ -34,14 +34,10 @@ class TooLarge(ServiceError):
 
 def accept(owner, upload_path, filename, fields):
     """Store an upload for ``owner`` (a user document) and queue its processing: the new
-    video. Who may upload is checked before the body is read (services.access)."""
-    limit_mb = current_app.config["MAX_UPLOAD_MB"]
-    if upload_path.stat().st_size > limit_mb * 1024 * 1024:
-        raise TooLarge(f"The file is larger than the upload limit of {limit_mb} MiB.")
-    try:
-        info = probe_upload(upload_path, current_app.config)
-    except (NotMedia, SandboxFailed) as error:
-        raise UnsupportedMedia(details={"file": [str(error)[:300]]}) from error
+    video. Who may upload is checked before the body is read (services.access); the access
+    level and price (services.library.access_fields) before the file is probed."""
+    priced = library.access_fields(fields)
+    info = _probed(upload_path)
     file_id, size, sha256 = media_file.store(
         upload_path,
         filename or "upload",
@@ -58,6 +54,7 @@ def accept(owner, upload_path, filename, fields):
                 "category": fields.get("category"),
                 "tags": fields.get("tags", []),
                 "visibility": fields.get("visibility", PUBLIC),
+                **priced,
                 "original_filename": filename,
                 "kind": info.kind,
                 "duration": info.duration,
@@ -72,6 +69,17 @@ def accept(owner, upload_path, filename, fields):
     _unless_owner_deleted(owner, video)
     current_app.extensions["media_jobs"].submit(video["_id"])
     return video
+
+
+def _probed(upload_path):
+    """What the upload is (probed in the sandbox): 413 over the limit, 422 not media."""
+    limit_mb = current_app.config["MAX_UPLOAD_MB"]
+    if upload_path.stat().st_size > limit_mb * 1024 * 1024:
+        raise TooLarge(f"The file is larger than the upload limit of {limit_mb} MiB.")
+    try:
+        return probe_upload(upload_path, current_app.config)
+    except (NotMedia, SandboxFailed) as error:
+        raise UnsupportedMedia(details={"file": [str(error)[:300]]}) from error
 
 
 def _unless_owner_deleted(owner, video):
