@@ -9,11 +9,18 @@ nothing. Test payment methods as Stripe's: ``pm_card_visa`` succeeds,
 ``pm_card_chargeDeclined`` is a 402 ``card_error``, ``pm_card_authenticationRequired`` is left
 ``requires_action``; anything else is a 400 about ``payment_method``. ``outage`` set to a status
 makes every answer that status (an ``api_error``).
+
+The bank's part, later: ``complete(intent_id)`` makes a ``requires_action`` intent succeed (as
+3-D Secure passed would), ``decline(intent_id)`` makes it fail. ``event(kind, intent_id)`` is
+the JSON body of the event Stripe would send about the intent as it is now
+(``payment_intent.succeeded``, ``payment_intent.payment_failed``, or ``charge.refunded``
+about its charge), for a test to sign and post.
 """
 
 import itertools
 import json
 import threading
+import time
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlsplit
@@ -171,6 +178,50 @@ class FakeStripe:
         }
         self.refunds[refund["id"]] = refund
         return 200, refund
+
+    def complete(self, intent_id):
+        """The customer authenticated at the bank: the intent succeeds."""
+        with self.lock:
+            self.intents[intent_id].update(status="succeeded", next_action=None)
+
+    def decline(self, intent_id, message="Your card was declined."):
+        """The bank refused after all: the intent is back to ``requires_payment_method``."""
+        with self.lock:
+            self.intents[intent_id].update(
+                status="requires_payment_method",
+                next_action=None,
+                last_payment_error={**DECLINE, "message": message},
+            )
+
+    def event(self, kind, intent_id, event_id=None):
+        """The body (bytes) of Stripe's event ``kind`` about ``intent_id`` as it stands."""
+        with self.lock:
+            intent = dict(self.intents.get(intent_id) or {"id": intent_id, "amount": 0})
+        thing = intent
+        if kind.startswith("charge."):
+            refunded = any(r["payment_intent"] == intent_id for r in self.refunds.values())
+            thing = {
+                "id": "ch_" + intent_id.removeprefix("pi_"),
+                "object": "charge",
+                "amount": intent["amount"],
+                "amount_refunded": intent["amount"] if refunded else 0,
+                "payment_intent": intent_id,
+                "refunded": refunded,
+            }
+        event = {
+            "id": event_id or f"evt_{next(self.ids):08d}",
+            "object": "event",
+            "api_version": "2025-01-27.acacia",
+            "created": int(time.time()),
+            "livemode": False,
+            "type": kind,
+            "data": {"object": thing},
+        }
+        return json.dumps(event).encode()
+
+    def created_intents(self):
+        """The POSTs that created an intent (not replays of an Idempotency-Key)."""
+        return list(self.intents.values())
 
     def posted(self, path):
         return [sent for sent in self.requests if (sent.method, sent.path) == ("POST", path)]
