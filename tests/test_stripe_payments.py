@@ -334,6 +334,13 @@ def test_a_renewal_stripe_declines_ends_the_subscription(club, fake):
     assert len(club.ledger()) == 1
 
 
+def test_a_subscription_with_a_payment_method_stripe_does_not_know_is_400(club, fake):
+    response = club.subscribe("pm_card_typo")
+
+    assert (response.status_code, response.json["code"]) == (400, "invalid_payment_method")
+    assert club.db("subscriptions") == [] and fake.created_intents() == []
+
+
 # 7. Stripe away, and reconciliation.
 
 

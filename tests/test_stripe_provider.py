@@ -22,6 +22,7 @@ from services.payments.provider import (
     SUCCEEDED,
     Charge,
     Event,
+    InvalidPaymentMethod,
     InvalidSignature,
     PaymentDeclined,
     ProviderUnavailable,
@@ -133,8 +134,8 @@ class TestCharge:
         assert result.status == PENDING
         assert fake.intents[result.payment_id]["status"] == "requires_action"
 
-    def test_an_unknown_payment_method_is_declined_not_an_outage(self, provider):
-        with pytest.raises(PaymentDeclined, match="No such PaymentMethod"):
+    def test_an_unknown_payment_method_is_invalid_not_a_decline_nor_an_outage(self, provider):
+        with pytest.raises(InvalidPaymentMethod, match="No such PaymentMethod"):
             charge(provider, "pm_nonsense")
 
     def test_a_stripe_outage_is_provider_unavailable_after_retries_with_the_same_key(

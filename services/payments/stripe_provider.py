@@ -19,6 +19,7 @@ from services.payments.provider import (
     SUCCEEDED,
     Charge,
     Event,
+    InvalidPaymentMethod,
     InvalidSignature,
     PaymentDeclined,
     ProviderUnavailable,
@@ -59,7 +60,8 @@ def unavailable(error):
 
 
 def about_payment_method(error):
-    """A 400 about the payment method the caller gave (no such method, unusable one)."""
+    """A 400 about the payment method the caller gave (no such method, unusable one): Stripe
+    refused the request itself, so nothing was charged (InvalidPaymentMethod, not a decline)."""
     param = getattr(error, "param", None) or ""
     return isinstance(error, stripe.InvalidRequestError) and param.startswith("payment_method")
 
@@ -108,7 +110,7 @@ class StripeProvider:
             raise PaymentDeclined(declined_reason(error)) from error
         except stripe.StripeError as error:
             if about_payment_method(error):
-                raise PaymentDeclined(declined_reason(error)) from error
+                raise InvalidPaymentMethod(error.user_message or DECLINED) from error
             raise unavailable(error) from error
         status = intent_status(intent)
         if status == FAILED:
