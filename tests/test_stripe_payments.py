@@ -13,7 +13,7 @@ import pytest
 import stripe
 
 from config import ConfigError
-from tests.support.accounts import Library
+from tests.support.accounts import Accounts, Library
 from tests.support.fake_stripe import FakeStripe
 from tests.support.mailed import STRONG
 from tests.support.payments import AUTHENTICATION, DECLINED, VISA, Shop
@@ -441,12 +441,17 @@ def test_production_without_a_provider_starts_with_a_warning_and_answers_503(
     assert "PAYMENT_PROVIDER is not set" in capsys.readouterr().err
     client = app.test_client()
     assert client.get("/health").status_code == 200
+    buyer = Accounts(client, app).user_with_token("viewer")
+    headers = {**Accounts.bearer(buyer), "Idempotency-Key": "k1"}
     for response in (
-        client.post("/purchases", json={}, headers={"Idempotency-Key": "k"}),
+        client.post(
+            "/purchases", json={"video_id": "0" * 24, "payment_method": VISA}, headers=headers
+        ),
+        client.post(
+            "/subscriptions", json={"creator_id": "0" * 24, "payment_method": VISA}, headers=headers
+        ),
         client.post("/payments/webhook", data=b"{}"),
     ):
-        if response.status_code == 401:  # the route wants a login first
-            continue
         assert (response.status_code, response.json["code"]) == (503, "payments_not_configured")
 
 
@@ -468,3 +473,106 @@ def test_stripe_without_its_keys_refuses_to_start(make_app, monkeypatch, fake, m
 
     with pytest.raises(ConfigError, match=missing):
         production(make_app, monkeypatch, **settings)
+
+
+# Subscriptions: 3-D Secure and refunds through Stripe.
+
+
+def test_a_subscription_pending_on_3d_secure_is_activated_by_the_webhook(club, fake):
+    response = club.subscribe(AUTHENTICATION)
+    assert response.status_code == 201, response.json
+    subscription = response.json["subscription"]
+    assert subscription["status"] == "pending"
+    fake.complete(subscription["payment_id"])
+
+    webhook = deliver(club, fake.event("payment_intent.succeeded", subscription["payment_id"]))
+
+    assert (webhook.status_code, webhook.json["outcome"]) == (200, "processed")
+    assert club.subscription(subscription["id"])["status"] == "active"
+    assert [e["payment_id"] for e in club.ledger()] == [subscription["payment_id"]]
+
+
+def test_a_subscription_refund_is_one_stripe_refund_of_the_latest_period(club, fake):
+    subscription = club.subscribed()
+    club.renew(days_later=DAYS, seconds=5)
+    latest = club.subscription(subscription["id"])["payment_id"]
+
+    response = club.refund_subscription(subscription["id"])
+
+    assert response.status_code == 200, response.json
+    [request] = fake.posted("/v1/refunds")
+    assert request.params == {"payment_intent": latest}
+    assert (
+        request.headers["idempotency-key"] == f"subscription:{subscription['id']}:period:1:refund"
+    )
+    assert club.subscription(subscription["id"])["status"] == "ended"
+    kinds = sorted(e["kind"] for e in club.ledger())
+    deliver(club, fake.event("charge.refunded", latest))
+    assert sorted(e["kind"] for e in club.ledger()) == kinds == ["refund", "sale", "sale"]
+
+
+# Bugs found here, outside the files of this test's scope (see the reasons).
+
+OLD_KEYS = (
+    "Stripe keeps an Idempotency-Key for 24 hours (docs.stripe.com/api/idempotent_requests); "
+)
+
+
+def expire_api_keys(shop):
+    """What the TTL index does to idempotency records after IDEMPOTENCY_KEY_HOURS."""
+    from models.db import get_db
+
+    with shop.app.app_context():
+        get_db().idempotency_keys.delete_many({})
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason=OLD_KEYS + "services/purchases.py _buy charges a purchase found by its request key "
+    "again even when it is succeeded (or has a payment id), so a client's retry after both "
+    "keys expired charges the buyer a second time and writes a second sale",
+)
+def test_a_retry_a_day_later_does_not_charge_a_succeeded_purchase_again(shop, fake):
+    video_id = shop.video()
+    assert shop.buy_video(video_id, key="order-1").status_code == 201
+    expire_api_keys(shop)
+    fake.forget_idempotency_keys()
+
+    shop.buy_video(video_id, key="order-1")
+
+    assert len(fake.created_intents()) == 1
+    assert len(shop.ledger()) == 1
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason=OLD_KEYS + "services/renewals.py reconcile_first charges period 0 again on every "
+    "sweep even when the first payment's id is known (then retrieves it), so a first payment "
+    "still pending after a day (3-D Secure not done, or a bank debit still processing) gets "
+    "a second PaymentIntent; it should retrieve the known payment, as reconcile_purchase does",
+)
+def test_the_renewal_job_does_not_make_a_second_intent_for_a_pending_first_payment(club, fake):
+    subscription = club.subscribe(AUTHENTICATION).json["subscription"]
+    fake.forget_idempotency_keys()
+
+    club.renew(days_later=1, seconds=0)
+
+    assert len(fake.created_intents()) == 1
+    assert club.subscription(subscription["id"])["payment_id"] == subscription["payment_id"]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=AssertionError,
+    reason="services/payments/factory.py makes the provider on first use, and app.py does not "
+    "ask for it at start-up, so a setting only the provider checks (WEBHOOK_TOLERANCE_SECONDS=0, "
+    "which Stripe's library reads as 'no limit') starts the app, and every payment request "
+    "is then a 500; the fix is one call to factory.provider() in app.register_payments",
+)
+def test_stripe_with_a_webhook_tolerance_of_zero_refuses_to_start(make_app, fake):
+    try:
+        app = make_app(**stripe_settings(fake), WEBHOOK_TOLERANCE_SECONDS=0)
+    except ConfigError:
+        return
+    response = app.test_client().post("/payments/webhook", data=b"{}")
+    raise AssertionError(f"the app started; the webhook answers {response.status_code}")

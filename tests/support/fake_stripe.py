@@ -14,7 +14,8 @@ The bank's part, later: ``complete(intent_id)`` makes a ``requires_action`` inte
 3-D Secure passed would), ``decline(intent_id)`` makes it fail. ``event(kind, intent_id)`` is
 the JSON body of the event Stripe would send about the intent as it is now
 (``payment_intent.succeeded``, ``payment_intent.payment_failed``, or ``charge.refunded``
-about its charge), for a test to sign and post.
+about its charge), for a test to sign and post. ``forget_idempotency_keys()`` is Stripe
+pruning keys older than 24 hours.
 """
 
 import itertools
@@ -192,6 +193,11 @@ class FakeStripe:
                 next_action=None,
                 last_payment_error={**DECLINE, "message": message},
             )
+
+    def forget_idempotency_keys(self):
+        """What Stripe does to a key after 24 hours: the same key then makes a new object."""
+        with self.lock:
+            self.replies.clear()
 
     def event(self, kind, intent_id, event_id=None):
         """The body (bytes) of Stripe's event ``kind`` about ``intent_id`` as it stands."""
