@@ -44,6 +44,7 @@ from services import accounts
 from services.account_deletion import AccountDeletions
 from services.mail.sender import MailSender
 from services.media.jobs import MediaJobs
+from services.payments.factory import make_provider
 from services.payments.jobs import PaymentJobs
 from services.renewals import Renewals
 from web import errors, logs, security_headers
@@ -123,7 +124,11 @@ def register_payments(app):
         app.extensions["mongo"].on_ready(model.create_indexes)
     app.extensions["payment_jobs"] = PaymentJobs(app)
     app.extensions["subscription_renewals"] = Renewals(app)
-    if not app.config["PAYMENT_PROVIDER"]:
+    if app.config["PAYMENT_PROVIDER"]:
+        # Made now, not at the first payment: a provider that cannot be built (a bad setting,
+        # a missing library) stops the start, rather than making every payment a 500.
+        app.extensions["payment_provider"] = make_provider(app)
+    else:
         app.logger.warning(
             "PAYMENT_PROVIDER is not set: the payment routes answer 503 payments_not_configured"
         )
