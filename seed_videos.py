@@ -1,20 +1,24 @@
 """Demo data: the admin, demo accounts (development) and a few real demo videos.
 
-Idempotent: a second run adds nothing. The videos are made on the fly
+Idempotent: a second run adds nothing and charges nothing. The videos are made on the fly
 (a moving picture and a tone, H.264 + AAC) and go through the same upload
 pipeline as any user's upload. ``make run`` seeds an empty database; run
 ``python seed_videos.py`` to seed by hand (it waits for processing to end).
+
+In development the demo videos include a paid one and a subscribers' one, and demo/money.py
+adds the money: the demo creator's plan, a priced course, and buyer@example.com's
+subscription and purchase of the paid video, paid through the payment provider (sandbox).
 """
 
 import logging
 import tempfile
 from pathlib import Path
 
-from demo import synthetic_media
+from demo import money, synthetic_media
 from models import user as users
 from models import video as videos
 from models.db import get_db
-from models.vocabulary import CREATOR, PUBLIC, UNLISTED, VIEWER
+from models.vocabulary import CREATOR, PAID, PUBLIC, SUBSCRIBERS, UNLISTED, VIEWER
 from services import accounts
 from services.errors import Conflict
 from services.media import uploads
@@ -25,6 +29,8 @@ DEMO_PASSWORD = "demo-password"
 DEMO_ACCOUNTS = [
     {"name": "Demo Creator", "email": "creator@example.com", "role": CREATOR},
     {"name": "Demo Viewer", "email": "viewer@example.com", "role": VIEWER},
+    # Has bought the paid demo video and subscribes to the demo creator (demo/money.py).
+    {"name": "Demo Buyer", "email": money.BUYER_EMAIL, "role": VIEWER},
 ]
 DEMO_VIDEOS = [
     {
@@ -67,6 +73,30 @@ DEMO_VIDEOS = [
         "visibility": UNLISTED,
     },
 ]
+# Development only (they need the demo creator's plan and buyers): the money's demo videos.
+MONEY_VIDEOS = [
+    {
+        "key": "demo-subscribers",
+        "title": "Members' Lounge",
+        "seconds": 10,
+        "hue": 40,
+        "frequency": 587.33,
+        "category": "demo",
+        "description": "For subscribers of the demo creator.",
+        "access": SUBSCRIBERS,
+    },
+    {
+        "key": money.PAID_VIDEO_KEY,
+        "title": "Premium Sunset",
+        "seconds": 10,
+        "hue": 330,
+        "frequency": 349.23,
+        "category": "demo",
+        "description": "A paid video: buy it, or the Demo Course that holds it.",
+        "access": PAID,
+        "price": 299,
+    },
+]
 
 
 def ensure_demo_accounts():
@@ -84,9 +114,9 @@ def uploader(config):
     return users.find_by_email(email or "")
 
 
-def seed_videos(owner, workdir):
+def seed_videos(owner, workdir, specs=DEMO_VIDEOS):
     added = []
-    for spec in DEMO_VIDEOS:
+    for spec in specs:
         if get_db().videos.find_one({"seed_key": spec["key"]}, {"_id": 1}):
             continue
         path = synthetic_media.write_video(
@@ -103,6 +133,7 @@ def seed_videos(owner, workdir):
             "category": spec["category"],
             "tags": ["demo"],
             "visibility": spec.get("visibility", PUBLIC),
+            **{name: spec[name] for name in ("access", "price") if name in spec},
         }
         video = uploads.accept(owner, path, path.name, fields)
         videos.update(video["_id"], seed_key=spec["key"])
@@ -110,25 +141,35 @@ def seed_videos(owner, workdir):
     return added
 
 
-def seed(app):
-    """Everything above, once; returns the ids of the videos it queued."""
+def seed(app, sell=money.sell_when_ready):
+    """Everything above, once; returns the ids of the videos it queued. In development,
+    ``sell(app)`` then makes the buyer's purchase of the paid video, once it is ready: by
+    default it waits for that (``make run`` passes money.sell_in_background)."""
+    development = app.config["APP_ENV"] == "development"
     with app.app_context():
         get_db()  # runs start-up tasks, the admin among them
-        if app.config["APP_ENV"] == "development":
+        if development:
             ensure_demo_accounts()
         owner = uploader(app.config)
         if owner is None:
             log.warning("no account to own the demo videos (set ADMIN_EMAIL/ADMIN_PASSWORD)")
             return []
+        specs = DEMO_VIDEOS + MONEY_VIDEOS if development else DEMO_VIDEOS
         with tempfile.TemporaryDirectory(prefix="seed-") as workdir:
-            return seed_videos(owner, Path(workdir))
+            added = seed_videos(owner, Path(workdir), specs)
+        if development:
+            money.ensure_catalogue()
+    if development:
+        sell(app)
+    return added
 
 
-def seed_if_empty(app):
+def seed_if_empty(app, sell=money.sell_in_background):
+    """``make run``'s seed: only into an empty database, and without waiting for processing."""
     with app.app_context():
         if get_db().videos.estimated_document_count():
             return []
-    return seed(app)
+    return seed(app, sell)
 
 
 def main():
@@ -136,7 +177,7 @@ def main():
 
     logging.basicConfig(level=logging.INFO)
     app = create_app()
-    added = seed(app)
+    added = seed(app)  # in development, waits for the paid video to be bought
     app.extensions["media_jobs"].executor.shutdown(wait=True)
     print(f"seeded {len(added)} demo video(s)")
 

@@ -31,8 +31,8 @@ trap 'exit 130' INT TERM # run the EXIT trap on Ctrl-C too
 
 # A clean environment for the server: a MONGODB_URI or PUBLIC_BASE_URL from the
 # caller's shell would point it at another database or other URLs. Rate limits
-# stay on, as users get them: the collection signs up 2 users (limit 5/min) and
-# logs in five times (10/min), and each run has a new database, so new counters.
+# stay on, as users get them: the collection signs up 4 users (limit 5/min) and
+# logs in ten times (10/min), and each run has a new database, so new counters.
 env -u MONGODB_URI -u PUBLIC_BASE_URL -u RATELIMIT_STORAGE_URI \
 	APP_ENV=development RATELIMIT_ENABLED=true LOG_LEVEL=WARNING MAIL_OUTBOX_DIR="$WORK/outbox" \
 	"$PYTHON" scripts/postman_server.py "$WORK" >"$WORK/server.log" 2>&1 &

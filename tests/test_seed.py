@@ -1,39 +1,198 @@
-"""seed_videos.py: idempotent demo data that went through the real pipeline."""
+"""seed_videos.py: idempotent demo data that went through the real pipeline, and in
+development the money's every case: locked videos, a course, a buyer, the creator's earnings.
+
+The development seed runs twice on one database (module fixture ``seeded``, embedded
+server): the first run's videos are processed for real and its payments go through the
+sandbox provider with no request (so no webhook URL); the second run must add and charge
+nothing.
+"""
+
+import uuid
+from urllib.parse import urlsplit
 
 import pytest
+from pymongo import MongoClient
 
+from app import create_app
+from demo import money
 from models.db import get_db
 from seed_videos import DEMO_PASSWORD, seed, seed_if_empty
+from tests.support.apps import test_config
+
+COLLECTIONS = (
+    "users",
+    "videos",
+    "courses",
+    "subscription_plans",
+    "purchases",
+    "subscriptions",
+    "ledger",
+    "sandbox_payments",
+)
 
 
-@pytest.mark.parametrize("backend", ["embedded"], indirect=True)
-def test_seed_is_idempotent_and_videos_are_real(make_app):
-    app = make_app(APP_ENV="development")
-    assert len(seed(app)) == 4
-    assert seed(app) == []
-    assert seed_if_empty(app) == []
+def counts(app):
+    with app.app_context():
+        database = get_db()
+        return {name: database[name].count_documents({}) for name in COLLECTIONS}
+
+
+@pytest.fixture(scope="module")
+def seeded(embedded_server):
+    """(app, what the first run queued, counts after it, what the second run queued,
+    counts after it)."""
+    name = f"test_{uuid.uuid4().hex[:12]}"
+    app = create_app(test_config(MONGODB_URI=embedded_server.uri(name), APP_ENV="development"))
+    first = seed(app)  # waits for the paid video, then buys it
     app.extensions["media_jobs"].executor.shutdown(wait=True)
+    after_first = counts(app)
+    second = seed(app)
+    yield app, first, after_first, second, counts(app)
+    app.extensions["mongo"].client.close()
+    with MongoClient(embedded_server.uri(), serverSelectionTimeoutMS=2000) as client:
+        client.drop_database(name)
+
+
+def login(app, email):
+    answer = app.test_client().post("/auth/login", json={"email": email, "password": DEMO_PASSWORD})
+    assert answer.status_code == 200, answer.json
+    return {"Authorization": f"Bearer {answer.json['token']}"}
+
+
+def seeded_video(app, key):
+    with app.app_context():
+        return get_db().videos.find_one({"seed_key": key})
+
+
+def dashboard(app, email):
+    answer = app.test_client().get("/dashboard?per_page=50", headers=login(app, email))
+    assert answer.status_code == 200
+    return {item["title"]: item for item in answer.json["videos"]}
+
+
+def test_seed_videos_are_real_and_processed(seeded):
+    app, first, *_ = seeded
+    assert len(first) == 6
     with app.app_context():
         found = list(get_db().videos.find())
         emails = {user["email"] for user in get_db().users.find()}
-    assert len(found) == 4
-    assert sorted(video["visibility"] for video in found) == ["public"] * 3 + ["unlisted"]
+    assert sorted(video["visibility"] for video in found) == ["public"] * 5 + ["unlisted"]
+    assert sorted(video.get("access", "free") for video in found) == ["free"] * 4 + [
+        "paid",
+        "subscribers",
+    ]
     for video in found:
         assert video["status"] == "ready", video.get("failure_reason")
         assert (video["video_codec"], video["audio_codec"]) == ("h264", "aac")
         assert 10 <= video["duration"] <= 30
         assert video["thumbnail_file_id"] is not None
-    assert {"creator@example.com", "viewer@example.com", "admin@test.example"} <= emails
-    login = app.test_client().post(
-        "/auth/login", json={"email": "viewer@example.com", "password": DEMO_PASSWORD}
-    )
-    viewer = {"Authorization": f"Bearer {login.json['token']}"}
+    demo = {"creator@example.com", "viewer@example.com", "buyer@example.com"}
+    assert demo | {"admin@test.example"} <= emails
+
+
+def test_a_second_run_adds_nothing_and_charges_nothing(seeded):
+    app, _, after_first, second, after_second = seeded
+    assert second == []
+    assert seed_if_empty(app) == []
+    assert after_second == after_first
+    assert after_first["sandbox_payments"] == 2  # the purchase and the first period
+    assert after_first["ledger"] == 2
+
+
+def test_unlisted_demo_video_opens_with_its_share_key(seeded):
+    app = seeded[0]
+    viewer = login(app, "viewer@example.com")
     client = app.test_client()
-    assert len(client.get("/dashboard", headers=viewer).json["videos"]) == 3  # public only
-    unlisted = next(video for video in found if video["visibility"] == "unlisted")
+    unlisted = seeded_video(app, "demo-unlisted")
+    assert unlisted["title"] not in dashboard(app, "viewer@example.com")
     path = f"/video/{unlisted['_id']}"
     assert client.get(path, headers=viewer).status_code == 404
     assert client.get(f"{path}?key={unlisted['share_key']}", headers=viewer).status_code == 200
+
+
+def test_viewer_sees_paid_and_subscribers_videos_locked_with_thumbnails(seeded):
+    app = seeded[0]
+    shown = dashboard(app, "viewer@example.com")
+    assert len(shown) == 5  # public ones only
+    paid, members = shown["Premium Sunset"], shown["Members' Lounge"]
+    assert (paid["locked"], paid["access"], paid["price"]) == (True, "paid", 299)
+    assert (members["locked"], members["access"]) == (True, "subscribers")
+    assert members["price"] == money.PLAN_PRICE
+    assert not shown["Sunrise Squares"]["locked"]
+    for item in (paid, members):
+        assert "playback_token" not in item
+        url = urlsplit(item["thumbnail_url"])
+        thumbnail = app.test_client().get(f"{url.path}?{url.query}")
+        assert thumbnail.status_code == 200
+        assert thumbnail.mimetype == "image/jpeg"
+    refused = app.test_client().post(
+        f"/video/{paid['id']}/playback-token", headers=login(app, "viewer@example.com")
+    )
+    assert refused.status_code == 403
+    assert refused.json["code"] == "purchase_required"
+
+
+def test_the_course_lists_its_videos_with_watchable(seeded):
+    app = seeded[0]
+    client = app.test_client()
+    listed = client.get("/courses?q=demo", headers=login(app, "viewer@example.com")).json
+    course = next(item for item in listed["courses"] if item["title"] == "Demo Course")
+    assert course["price"] == 999
+    for email, paid_watchable in (("viewer@example.com", False), ("buyer@example.com", True)):
+        answer = client.get(f"/courses/{course['id']}", headers=login(app, email))
+        assert answer.status_code == 200
+        videos = answer.json["course"]["videos"]
+        assert [video["title"] for video in videos] == ["Premium Sunset", "Sunrise Squares"]
+        assert [video["watchable"] for video in videos] == [paid_watchable, True]
+
+
+def test_buyer_bought_the_paid_video_and_subscribes_through_the_sandbox(seeded):
+    app = seeded[0]
+    client = app.test_client()
+    buyer = login(app, money.BUYER_EMAIL)
+    shown = dashboard(app, money.BUYER_EMAIL)
+    assert not shown["Premium Sunset"]["locked"]
+    assert not shown["Members' Lounge"]["locked"]
+    bought = client.get("/me/purchases", headers=buyer).json["purchases"]
+    assert [(p["status"], p["amount"], p["item"]["type"]) for p in bought] == [
+        ("succeeded", 299, "video")
+    ]
+    subscribed = client.get("/me/subscriptions", headers=buyer).json["subscriptions"]
+    assert [(s["status"], s["amount"]) for s in subscribed] == [("active", money.PLAN_PRICE)]
+    with app.app_context():
+        payments = list(get_db().sandbox_payments.find())
+    assert {payment["payment_method"] for payment in payments} == {"pm_card_visa"}
+    assert {payment["status"] for payment in payments} == {"succeeded"}
+    assert all(payment["webhook_url"] is None for payment in payments)  # no request: no host
+
+
+def test_creator_earnings_and_admin_revenue_show_the_money(seeded):
+    app = seeded[0]
+    client = app.test_client()
+    earnings = client.get("/me/earnings", headers=login(app, "creator@example.com")).json
+    # 299 and 499: the creator's 80 % floored (239 + 399), the platform the rest.
+    expected = {"gross": 798, "creator_share": 638, "platform_share": 160}
+    assert earnings["totals"] == expected
+    assert sorted(item["type"] for item in earnings["by_item"]) == ["subscription", "video"]
+    admin = client.post(
+        "/auth/login", json={"email": "admin@test.example", "password": "admin-test-password"}
+    ).json["token"]
+    revenue = client.get("/admin/revenue", headers={"Authorization": f"Bearer {admin}"}).json
+    assert revenue["totals"] == expected
+
+
+@pytest.mark.parametrize("backend", ["mongomock"], indirect=True)
+def test_make_runs_seed_buys_in_the_background_once_the_video_is_ready(make_app):
+    app = make_app(APP_ENV="development")
+    threads = []
+    added = seed_if_empty(app, sell=lambda app: threads.append(money.sell_in_background(app)))
+    assert len(added) == 6 and len(threads) == 1
+    threads[0].join(timeout=300)
+    assert not threads[0].is_alive()
+    app.extensions["media_jobs"].executor.shutdown(wait=True)
+    with app.app_context():
+        purchases = list(get_db().purchases.find())
+    assert [purchase["status"] for purchase in purchases] == ["succeeded"]
 
 
 @pytest.mark.parametrize("backend", ["mongomock"], indirect=True)
