@@ -87,10 +87,19 @@ def test_a_declined_renewal_ends_access(club):
 def test_a_renewal_that_needs_authentication_ends_the_subscription(club):
     subscription = club.subscribed()
     club.set_method(subscription["id"], AUTHENTICATION)
+    # The job charges outside any request: the sandbox's webhooks need the public URL.
+    club.app.extensions["payment_provider"].public_base_url = "http://api.test"
     assert club.renew() == 1
     ended = club.subscription(subscription["id"])
     assert (ended["status"], ended["failure_reason"]) == ("ended", RENEWAL_NEEDS_AUTHENTICATION)
     assert len(club.ledger()) == 1
+    # The subscriber authenticates later anyway: that period's money goes back.
+    renewal = next(c for c in club.charges() if c["status"] == "pending")
+    assert club.authenticate(renewal["_id"]).status_code == 200
+    club.deliver()
+    statuses = {charge["_id"]: charge["status"] for charge in club.charges()}
+    assert statuses[renewal["_id"]] == "refunded"
+    assert len(club.ledger()) == 1 and club.subscription(subscription["id"])["status"] == "ended"
 
 
 def test_a_refund_after_a_renewal_reverses_the_latest_period(club):
