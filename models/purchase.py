@@ -118,11 +118,26 @@ def mark_refunded(purchase_id, now):
     return result.modified_count == 1
 
 
-def stale_pending(before, limit=50):
+def stale_pending(before, limit=50, after=None):
     """Pending purchases created before ``before``, oldest first (the ``by_status`` index):
-    what the reconciliation sweep asks the provider about."""
+    what the reconciliation sweep asks the provider about; ``after``: the (created_at, _id)
+    of the previous page's last."""
     query = {"status": PENDING, "created_at": {"$lt": before}}
-    return list(collection().find(query).sort("created_at", ASCENDING).limit(limit))
+    if after is not None:
+        created_at, last_id = after
+        query = {
+            "$and": [
+                query,
+                {
+                    "$or": [
+                        {"created_at": {"$gt": created_at}},
+                        {"created_at": created_at, "_id": {"$gt": last_id}},
+                    ]
+                },
+            ]
+        }
+    ordered = collection().find(query).sort([("created_at", ASCENDING), ("_id", ASCENDING)])
+    return list(ordered.limit(limit))
 
 
 def page_of_user(user_id, per_page, after=None, window=None):

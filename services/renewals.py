@@ -23,7 +23,7 @@ from datetime import timedelta
 
 from models import subscription as subscriptions
 from models.common import as_utc, utcnow
-from services.payments import factory, settlement
+from services.payments import charging, factory, settlement
 from services.payments import subscription_payments as payments
 from services.payments.provider import (
     PENDING,
@@ -73,7 +73,7 @@ def renew_due(provider, now):
     stale = subscriptions.stale_pending(now - RECONCILE_AFTER)
     for subscription in stale:
         try:
-            reconcile_first(provider, subscription)
+            reconcile_first(provider, subscription, now)
         except ProviderUnavailable:
             log.warning("reconciling subscription %s: provider unavailable", subscription["_id"])
     return len(due) + len(stale)
@@ -96,14 +96,23 @@ def renew(provider, subscription, now):
     return settlement.apply_charge(settlement.SUBSCRIPTION, subscription_id, charge)
 
 
-def reconcile_first(provider, subscription):
-    """A first payment left pending: the provider's word on it (charging period 0 again
-    returns the first payment); still pending (not authenticated yet) waits."""
+def reconcile_first(provider, subscription, now):
+    """A first payment left pending: the provider's word on it, as for a purchase
+    (services.payments.charging): a known payment retrieved, never charged again; one
+    never learnt charged again with period 0's key only while the provider keeps keys;
+    still waiting for the bank after ``GIVE_UP_AFTER``: failed (a late success is refunded)."""
+    age = charging.age(subscription, now)
     try:
-        charge = payments.charge_period(provider, subscription, 0)
+        if subscription.get("payment_id"):
+            charge = provider.retrieve(subscription["payment_id"])
+        elif age > charging.KEY_LIFETIME:
+            raise PaymentDeclined(charging.NOT_CONFIRMED)
+        else:
+            charge = payments.charge_period(provider, subscription, 0)
     except (PaymentDeclined, InvalidPaymentMethod) as error:
         reason = getattr(error, "reason", None) or str(error)
         return payments.SubscriptionSettlement.failed(subscription["_id"], reason)
-    if subscription.get("payment_id"):
-        charge = provider.retrieve(charge.payment_id)
+    if charge.status == PENDING and age > charging.GIVE_UP_AFTER:
+        reason = charging.NOT_AUTHENTICATED
+        return payments.SubscriptionSettlement.failed(subscription["_id"], reason)
     return settlement.apply_charge(settlement.SUBSCRIPTION, subscription["_id"], charge)

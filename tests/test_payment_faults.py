@@ -4,10 +4,12 @@ reconciliation sweep (services/payments/jobs.py) settles it, and the buyer is ch
 from datetime import timedelta
 
 import pytest
+from bson import ObjectId
 from pymongo.errors import AutoReconnect, ServerSelectionTimeoutError
 
 from models import ledger
 from models import purchase as purchases
+from models.common import utcnow
 from services.payments.provider import ProviderUnavailable
 from services.payments.sandbox import SandboxProvider
 from tests.support.payments import AUTHENTICATION, Shop
@@ -113,3 +115,105 @@ def test_a_pending_authentication_is_left_pending_by_the_sweep(shop):
     reconcile(shop)
     assert shop.purchase(response.json["purchase"]["id"])["status"] == "succeeded"
     assert len(shop.ledger()) == 1
+
+
+# Nothing pending forever, and no key re-charged once the provider may have forgotten it
+# (Stripe keeps idempotency keys 24 hours): services/payments/charging.py.
+
+
+def _age(shop, collection, document_id, age):
+    from models.db import get_db
+
+    with shop.app.app_context():
+        get_db()[collection].update_one(
+            {"_id": document_id}, {"$set": {"created_at": utcnow() - age}}
+        )
+
+
+def _forget_keys(shop):
+    """The provider forgets every idempotency key (Stripe does after 24 hours)."""
+    from models.db import get_db
+
+    with shop.app.app_context():
+        for payment in get_db().sandbox_payments.find():
+            get_db().sandbox_payments.update_one(
+                {"_id": payment["_id"]},
+                {"$set": {"idempotency_key": f"forgotten-{payment['_id']}"}},
+            )
+
+
+def test_a_purchase_never_authenticated_is_given_up_and_a_late_yes_refunded(shop):
+    video_id = shop.video()
+    response = shop.buy_video(video_id, AUTHENTICATION)
+    purchase_id, payment_id = (
+        response.json["purchase"]["id"],
+        response.json["purchase"]["payment_id"],
+    )
+    reconcile(shop)
+    assert shop.purchase(purchase_id)["status"] == "pending"
+    _age(shop, "purchases", shop.purchase(purchase_id)["_id"], timedelta(hours=2))
+
+    reconcile(shop)
+
+    given_up = shop.purchase(purchase_id)
+    assert given_up["status"] == "failed" and "holding" not in given_up
+    again = shop.buy_video(video_id)  # the item is free to buy again
+    assert again.status_code == 201 and again.json["purchase"]["status"] == "succeeded"
+    shop.client.post(f"/payments/sandbox/{payment_id}/authenticate")  # the bank, too late
+    shop.deliver()
+    statuses = {charge["_id"]: charge["status"] for charge in shop.charges()}
+    assert statuses[payment_id] == "refunded"
+    assert [entry["payment_id"] for entry in shop.ledger()] == [
+        again.json["purchase"]["payment_id"]
+    ]
+    assert shop.purchase(purchase_id)["status"] == "failed"
+
+
+def test_the_sweep_is_not_starved_by_purchases_waiting_for_the_bank(shop, monkeypatch):
+    from models.db import get_db
+
+    waiting = shop.buy_video(shop.video(), AUTHENTICATION).json["purchase"]
+    with shop.app.app_context():
+        template = get_db().purchases.find_one({"_id": ObjectId(waiting["id"])})
+        for _ in range(60):  # older than the victim below, all waiting for the bank
+            copy = {**template, "_id": ObjectId(), "created_at": utcnow() - timedelta(minutes=10)}
+            copy.pop("holding")
+            get_db().purchases.insert_one(copy)
+    fail_once(monkeypatch, purchases, "mark_succeeded", AutoReconnect("gone"))
+    victim = shop.buy_video(shop.video())
+    assert victim.status_code == 503
+    [lost] = [
+        p
+        for p in shop.db("purchases")
+        if p["status"] == "pending" and p["amount"] == 500 and p["payment_method"] == "pm_card_visa"
+    ]
+    _age(shop, "purchases", lost["_id"], timedelta(minutes=5))
+
+    reconcile(shop, older_than=timedelta(minutes=3))
+
+    assert shop.purchase(lost["_id"])["status"] == "succeeded"
+
+
+def test_a_retry_never_charges_again_a_payment_it_knows(shop, monkeypatch):
+    video_id = shop.video()
+    fail_once(monkeypatch, purchases, "mark_succeeded", AutoReconnect("gone"))
+    assert shop.buy_video(video_id, key="order").status_code == 503
+    _forget_keys(shop)
+
+    retry = shop.buy_video(video_id, key="order")
+
+    assert retry.status_code == 201 and retry.json["purchase"]["status"] == "succeeded"
+    assert len(shop.charges()) == 1 and len(shop.ledger()) == 1
+
+
+def test_a_purchase_that_never_learnt_its_payment_is_not_charged_a_day_later(shop, monkeypatch):
+    fail_once(monkeypatch, purchases, "set_payment", AutoReconnect("gone"))
+    assert shop.buy_video(shop.video()).status_code == 503
+    [purchase] = shop.db("purchases")
+    _age(shop, "purchases", purchase["_id"], timedelta(hours=25))
+    _forget_keys(shop)
+
+    reconcile(shop)
+
+    assert shop.purchase(purchase["_id"])["status"] == "failed"
+    assert len(shop.charges()) == 1 and shop.ledger() == []

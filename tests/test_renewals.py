@@ -87,10 +87,19 @@ def test_a_declined_renewal_ends_access(club):
 def test_a_renewal_that_needs_authentication_ends_the_subscription(club):
     subscription = club.subscribed()
     club.set_method(subscription["id"], AUTHENTICATION)
+    # The job charges outside any request: the sandbox's webhooks need the public URL.
+    club.app.extensions["payment_provider"].public_base_url = "http://api.test"
     assert club.renew() == 1
     ended = club.subscription(subscription["id"])
     assert (ended["status"], ended["failure_reason"]) == ("ended", RENEWAL_NEEDS_AUTHENTICATION)
     assert len(club.ledger()) == 1
+    # The subscriber authenticates later anyway: that period's money goes back.
+    renewal = next(c for c in club.charges() if c["status"] == "pending")
+    assert club.authenticate(renewal["_id"]).status_code == 200
+    club.deliver()
+    statuses = {charge["_id"]: charge["status"] for charge in club.charges()}
+    assert statuses[renewal["_id"]] == "refunded"
+    assert len(club.ledger()) == 1 and club.subscription(subscription["id"])["status"] == "ended"
 
 
 def test_a_refund_after_a_renewal_reverses_the_latest_period(club):
@@ -127,3 +136,20 @@ def test_two_processes_renewing_at_once_charge_once(make_app, club):
     assert renewed["period"] == 3
     assert len(club.charges()) == 4 and len(club.ledger()) == 4
     assert len({entry["payment_id"] for entry in club.ledger()}) == 4
+
+
+def test_a_first_payment_waiting_for_the_bank_is_never_charged_again_and_given_up(club):
+    subscription = club.subscribed(AUTHENTICATION)
+    with club.app.app_context():  # the provider forgets the key (Stripe: after 24 hours)
+        from models.db import get_db
+
+        get_db().sandbox_payments.update_many({}, {"$set": {"idempotency_key": "forgotten"}})
+    assert club.renew(days_later=0, seconds=180) == 1
+    assert len(club.charges()) == 1
+    assert club.subscription(subscription["id"])["status"] == "pending"
+
+    club.renew(days_later=0, seconds=2 * 3600)  # two hours: nobody authenticated
+
+    given_up = club.subscription(subscription["id"])
+    assert given_up["status"] == "failed" and "holding" not in given_up
+    assert len(club.charges()) == 1 and club.ledger() == []

@@ -173,6 +173,11 @@ def test_cancelling_a_pending_subscription_ends_it_now(club):
     club.deliver()
     assert club.subscription(subscription["id"])["status"] == "ended"
     assert club.ledger() == []
+    # The bank said yes after the cancel: the money is given back, not kept for nothing.
+    [charge] = club.charges()
+    assert (charge["_id"], charge["status"]) == (subscription["payment_id"], "refunded")
+    club.deliver()  # the refund's own webhook changes nothing more
+    assert club.ledger() == [] and club.subscription(subscription["id"])["status"] == "ended"
 
 
 def test_only_the_subscriber_cancels(club, accounts):

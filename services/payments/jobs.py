@@ -18,6 +18,7 @@ from models import purchase as purchases
 from models.common import utcnow
 from services.payments import charging, factory, settlement
 from services.payments.provider import (
+    PENDING,
     InvalidPaymentMethod,
     PaymentDeclined,
     ProviderUnavailable,
@@ -29,6 +30,7 @@ log = logging.getLogger(__name__)
 
 RECONCILE_SECONDS = 60
 RECONCILE_AFTER = timedelta(minutes=2)
+PAGE = 50
 
 
 class PaymentJobs:
@@ -43,13 +45,18 @@ class PaymentJobs:
             if not factory.configured():
                 return 0
             provider = factory.provider()
-            stale = purchases.stale_pending(utcnow() - older_than)
-            for purchase in stale:
-                try:
-                    reconcile_purchase(provider, purchase)
-                except ProviderUnavailable:
-                    log.warning("reconciling purchase %s: provider unavailable", purchase["_id"])
-        return len(stale)
+            looked, after = 0, None
+            while True:  # every stale purchase, page by page: none starves the others
+                stale = purchases.stale_pending(utcnow() - older_than, PAGE, after)
+                for purchase in stale:
+                    try:
+                        reconcile_purchase(provider, purchase)
+                    except ProviderUnavailable:
+                        log.warning("reconciling purchase %s: provider away", purchase["_id"])
+                looked += len(stale)
+                if len(stale) < PAGE:
+                    return looked
+                after = (stale[-1]["created_at"], stale[-1]["_id"])
 
     def start(self):
         if self.app.config.get("PAYMENT_PROVIDER") == "sandbox":
@@ -62,12 +69,14 @@ class PaymentJobs:
 
 
 def reconcile_purchase(provider, purchase):
-    if purchase.get("payment_id"):
-        charge = provider.retrieve(purchase["payment_id"])
-    else:
-        try:
-            charge = charging.charge(provider, purchase)
-        except (PaymentDeclined, InvalidPaymentMethod) as error:
-            reason = getattr(error, "reason", None) or str(error)
-            return settlement.PurchaseSettlement.failed(purchase["_id"], reason)
+    """The provider's word on a stale pending purchase (charging.charge: its known payment
+    retrieved, or the charge asked again with its key); still waiting for the bank after
+    ``GIVE_UP_AFTER``: failed (a late success is refunded)."""
+    try:
+        charge = charging.charge(provider, purchase)
+    except (PaymentDeclined, InvalidPaymentMethod) as error:
+        reason = getattr(error, "reason", None) or str(error)
+        return settlement.PurchaseSettlement.failed(purchase["_id"], reason)
+    if charge.status == PENDING and charging.age(purchase) > charging.GIVE_UP_AFTER:
+        return settlement.PurchaseSettlement.failed(purchase["_id"], charging.NOT_AUTHENTICATED)
     return settlement.apply_charge(settlement.PURCHASE, purchase["_id"], charge)

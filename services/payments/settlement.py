@@ -22,6 +22,7 @@ from models import payment as payment_purposes
 from models import purchase as purchases
 from models.common import utcnow
 from services import money
+from services.payments import factory
 from services.payments.provider import (
     FAILED,
     PAYMENT_FAILED,
@@ -60,20 +61,29 @@ def _sale(purchase, payment_id, now):
     return entry
 
 
+def give_back(payment_id, idempotency_key, what):
+    """A payment that succeeded for something no longer waiting for it (a subscription
+    cancelled while pending, a renewal ended for want of authentication, a purchase given
+    up): refunded at once with ``idempotency_key`` and never entered in the ledger, so no
+    one pays for nothing. Raises ProviderUnavailable (the webhook answers 503 and the
+    provider sends it again)."""
+    log.warning("payment %s succeeded for %s, which no longer wants it: refunded", payment_id, what)
+    factory.provider().refund(payment_id, idempotency_key=idempotency_key)
+    return False
+
+
 class PurchaseSettlement:
     """A one-time purchase of a video or a course."""
 
     @staticmethod
     def succeeded(purchase_id, payment_id):
         purchase = purchases.find(purchase_id)
-        if purchase is None or purchase["status"] == purchases.FAILED:
-            log.error(
-                "payment %s succeeded for purchase %s, which is %s",
-                payment_id,
-                purchase_id,
-                purchase and purchase["status"],
-            )
+        if purchase is None:
+            log.error("payment %s succeeded for purchase %s, unknown", payment_id, purchase_id)
             return False
+        if purchase["status"] == purchases.FAILED:
+            key = f"purchase:{purchase_id}:refund"
+            return give_back(payment_id, key, f"purchase {purchase_id} (failed)")
         if purchase["status"] == purchases.REFUNDED:
             return False
         _sale(purchase, payment_id, utcnow())

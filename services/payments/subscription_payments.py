@@ -74,6 +74,13 @@ def _paid_for(subscription):
     }
 
 
+def _unwanted(status, period, payment_id):
+    """A period's payment that succeeded after its subscription ended or failed, and was
+    never settled (no sale entry): nothing was bought with it."""
+    ended = status in (subscriptions.ENDED, subscriptions.FAILED)
+    return period is not None and ended and ledger.find(payment_id, ledger.SALE) is None
+
+
 class SubscriptionSettlement:
     """A subscription's period payments (registered for purpose type ``subscription``)."""
 
@@ -82,6 +89,9 @@ class SubscriptionSettlement:
         subscription = subscriptions.find(subscription_id)
         period = subscription and subscriptions.period_paid_by(subscription, payment_id)
         status = subscription and subscription["status"]
+        if _unwanted(status, period, payment_id):
+            key = idempotency_key(subscription_id, period["number"], "refund")
+            return settlement.give_back(payment_id, key, f"subscription {subscription_id}")
         if period is None or status not in (subscriptions.PENDING, subscriptions.ACTIVE):
             log.error(
                 "payment %s succeeded for subscription %s, which is %s",

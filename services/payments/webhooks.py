@@ -14,9 +14,9 @@ known. (A payment the API lost track of is found by the reconciliation sweep ins
 
 from models import webhook_event
 from models.common import utcnow
-from services.errors import InvalidInput
+from services.errors import InvalidInput, Unavailable
 from services.payments import factory, settlement
-from services.payments.provider import InvalidSignature
+from services.payments.provider import InvalidSignature, ProviderUnavailable
 
 SIGNATURE_HEADER = "Stripe-Signature"
 
@@ -33,7 +33,12 @@ def receive(payload, signature_header):
         return {"received": True, "outcome": "ignored", "event_id": None}
     if webhook_event.seen(event.id):
         return {"received": True, "outcome": "duplicate", "event_id": event.id}
-    if not settlement.apply_event(event):
+    try:
+        applied = settlement.apply_event(event)
+    except ProviderUnavailable as error:  # a refund it needed: the provider sends it again
+        message = "The payment provider cannot be reached; send the event again."
+        raise Unavailable(message, code="payment_provider_unavailable") from error
+    if not applied:
         return {"received": True, "outcome": "ignored", "event_id": event.id}
     webhook_event.record(event.id, event.type, event.payment_id, utcnow())
     return {"received": True, "outcome": "processed", "event_id": event.id}
