@@ -526,12 +526,6 @@ def expire_api_keys(shop):
         get_db().idempotency_keys.delete_many({})
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=OLD_KEYS + "services/purchases.py _buy charges a purchase found by its request key "
-    "again even when it is succeeded (or has a payment id), so a client's retry after both "
-    "keys expired charges the buyer a second time and writes a second sale",
-)
 def test_a_retry_a_day_later_does_not_charge_a_succeeded_purchase_again(shop, fake):
     video_id = shop.video()
     assert shop.buy_video(video_id, key="order-1").status_code == 201
@@ -544,13 +538,6 @@ def test_a_retry_a_day_later_does_not_charge_a_succeeded_purchase_again(shop, fa
     assert len(shop.ledger()) == 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=OLD_KEYS + "services/renewals.py reconcile_first charges period 0 again on every "
-    "sweep even when the first payment's id is known (then retrieves it), so a first payment "
-    "still pending after a day (3-D Secure not done, or a bank debit still processing) gets "
-    "a second PaymentIntent; it should retrieve the known payment, as reconcile_purchase does",
-)
 def test_the_renewal_job_does_not_make_a_second_intent_for_a_pending_first_payment(club, fake):
     subscription = club.subscribe(AUTHENTICATION).json["subscription"]
     fake.forget_idempotency_keys()
