@@ -46,10 +46,16 @@ def holding_key(user_id, item_type, item_id):
 
 def holds_any(user_id, items):
     """Whether ``user_id`` has a succeeded purchase of any of ``items`` ((type, id) pairs):
-    one lookup on the unique ``holding`` index."""
+    one lookup on the unique ``holding`` index.
+
+    The status is checked here, not in the query: every media request of a paid video asks
+    this, and on the embedded server a condition beside the indexed key costs more than the
+    key alone (bench/money.py measured 3.4 ms against 0.9). At most one document per key
+    matches, since only live (pending or succeeded) purchases hold one.
+    """
     keys = [holding_key(user_id, item_type, item_id) for item_type, item_id in items]
-    found = collection().find_one({"holding": {"$in": keys}, "status": SUCCEEDED}, {"_id": 1})
-    return found is not None
+    found = collection().find({"holding": {"$in": keys}}, {"status": 1, "_id": 0})
+    return any(purchase.get("status") == SUCCEEDED for purchase in found)
 
 
 def insert(document):

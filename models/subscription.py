@@ -23,7 +23,7 @@ from pymongo import ASCENDING, DESCENDING
 from pymongo.errors import DuplicateKeyError
 
 from models import keyset
-from models.common import utcnow
+from models.common import as_utc, utcnow
 from models.db import get_db
 
 PENDING, ACTIVE, ENDED, FAILED = "pending", "active", "ended", "failed"
@@ -57,16 +57,15 @@ def holding_key(user_id, creator_id):
 
 
 def is_active(user_id, creator_id, now=None):
-    """Whether ``user_id`` subscribes to ``creator_id`` now: one lookup by ``holding``."""
+    """Whether ``user_id`` subscribes to ``creator_id`` now: one lookup by ``holding``, the
+    status and period checked here (the cheaper query: see models.purchase.holds_any)."""
     found = collection().find_one(
-        {
-            "holding": holding_key(user_id, creator_id),
-            "status": ACTIVE,
-            "current_period_end": {"$gt": now or utcnow()},
-        },
-        {"_id": 1},
+        {"holding": holding_key(user_id, creator_id)},
+        {"status": 1, "current_period_end": 1, "_id": 0},
     )
-    return found is not None
+    if found is None or found.get("status") != ACTIVE:
+        return False
+    return as_utc(found["current_period_end"]) > (now or utcnow())
 
 
 def end_all_of(user_id, reason):
