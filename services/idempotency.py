@@ -27,7 +27,9 @@ from services.errors import Conflict, InvalidInput, ServiceError
 
 HEADER = "Idempotency-Key"
 MAX_KEY_LENGTH = 255
-LEASE = timedelta(seconds=60)
+# Longer than the slowest provider call (Stripe: 3 attempts of a 5 s connect and a 30 s read,
+# about 105 s), so a retry never takes over a request that is still charging.
+LEASE = timedelta(seconds=120)
 WAIT_SECONDS = 10.0
 POLL_SECONDS = 0.05
 

@@ -217,3 +217,24 @@ def test_a_purchase_that_never_learnt_its_payment_is_not_charged_a_day_later(sho
 
     assert shop.purchase(purchase["_id"])["status"] == "failed"
     assert len(shop.charges()) == 1 and shop.ledger() == []
+
+
+def test_a_payment_refunded_at_the_provider_before_we_settled_gives_no_access(shop):
+    """Authenticated at the bank, then refunded from the provider's dashboard while the
+    purchase was still pending here (its webhooks lost): the sweep reads "refunded" and
+    fails the purchase, with no sale in the ledger and no access."""
+    video_id = shop.video()
+    response = shop.buy_video(video_id, AUTHENTICATION)
+    purchase_id = response.json["purchase"]["id"]
+    payment_id = response.json["purchase"]["payment_id"]
+    shop.client.post(f"/payments/sandbox/{payment_id}/authenticate")
+    with shop.app.app_context():
+        shop.app.extensions["payment_provider"].refund(payment_id, idempotency_key="dashboard")
+
+    reconcile(shop)
+
+    purchase = shop.purchase(purchase_id)
+    assert purchase["status"] == "failed" and "holding" not in purchase
+    assert shop.ledger() == [] and not shop.may_watch(video_id)
+    shop.deliver()  # the late webhooks (succeeded, then refunded) change nothing
+    assert shop.ledger() == [] and shop.purchase(purchase_id)["status"] == "failed"

@@ -405,6 +405,20 @@ def test_reconciliation_retrieves_a_pending_intent_whose_webhook_was_lost(shop, 
     assert len(shop.ledger()) == 1 and playback_token(shop, video_id).status_code == 200
 
 
+def test_an_intent_refunded_in_the_dashboard_before_we_settled_gives_no_access(shop, fake):
+    """A refunded PaymentIntent still reads ``succeeded``; its charge says ``refunded``. The
+    sweep asks for that charge and fails the purchase: no sale, no access."""
+    video_id, purchase = pending(shop, fake)
+    fake.complete(purchase["payment_id"])
+    with fake.lock:
+        fake.create_refund({"payment_intent": purchase["payment_id"]})  # the dashboard
+
+    reconcile(shop)
+
+    assert shop.purchase(purchase["id"])["status"] == "failed"
+    assert shop.ledger() == [] and playback_token(shop, video_id).status_code == 403
+
+
 def test_a_refund_while_stripe_is_down_is_503_and_changes_nothing(shop, fake):
     purchase = bought(shop, shop.video())
     fake.outage = 503

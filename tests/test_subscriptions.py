@@ -247,3 +247,26 @@ def test_twenty_racing_subscribes_with_different_keys_make_one(make_app, club):
     assert codes <= {"subscription_pending", "already_subscribed"}
     assert len(club.charges()) == 1
     assert len(club.db("subscriptions")) == 1 and len(club.ledger()) == 1
+
+
+def test_a_late_failure_of_a_settled_periods_payment_changes_nothing(club):
+    """Only the payment being charged now may end a subscription: a ``payment.failed``
+    about the first period's payment, after it was settled, leaves the subscription active."""
+    import json
+
+    from services.payments import signing
+
+    subscription = club.subscribe().json["subscription"]
+    body = {
+        "id": "evt_late_failure",
+        "type": "payment.failed",
+        "data": {"object": {"id": subscription["payment_id"], "failure_reason": "late"}},
+    }
+    payload = json.dumps(body).encode()
+    header = signing.header(club.app.config["SANDBOX_WEBHOOK_SECRET"], payload)
+    response = club.client.post(
+        "/payments/webhook", data=payload, headers={"Stripe-Signature": header}
+    )
+    assert response.status_code == 200
+    assert club.subscription(subscription["id"])["status"] == "active"
+    assert club.may_watch(club.video())

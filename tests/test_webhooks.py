@@ -172,3 +172,22 @@ def test_a_synchronous_success_and_its_webhook_settle_once(shop):
     assert len(shop.ledger()) == 1
     [event] = shop.db("webhook_events")
     assert event["type"] == "payment.succeeded"
+
+
+@pytest.mark.parametrize(
+    "field, value",
+    [("payment", {"$ne": None}), ("id", ["evt_1"]), ("type", 7), ("reason", {"$gt": ""})],
+)
+def test_a_signed_event_with_values_that_are_not_strings_is_400(shop, field, value):
+    """Ids become query values: only strings, even in a body the secret signed."""
+    body = {"id": "evt_typed", "type": "payment.failed", "data": {"object": {"id": "sbpay_1"}}}
+    if field == "payment":
+        body["data"]["object"]["id"] = value
+    elif field == "reason":
+        body["data"]["object"]["failure_reason"] = value
+    else:
+        body[field] = value
+    payload = json.dumps(body).encode()
+    response = post(shop, payload, signing.header(secret(shop), payload))
+    assert response.status_code == 400 and response.json["code"] == "invalid_signature"
+    assert shop.db("webhook_events") == []

@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from typing import Protocol
 
 SUCCEEDED, PENDING, FAILED = "succeeded", "pending", "failed"
+# Succeeded, then given back whole (``retrieve`` only): the money is not ours to settle.
+REFUNDED = "refunded"
 
 # The provider-neutral events a webhook may carry (each provider maps its own names).
 PAYMENT_SUCCEEDED = "payment.succeeded"
@@ -22,7 +24,7 @@ class Charge:
     """A payment as the provider sees it: its id, and where it stands."""
 
     payment_id: str
-    status: str  # SUCCEEDED | PENDING (the bank must authenticate) | FAILED
+    status: str  # SUCCEEDED | PENDING (the bank must authenticate) | FAILED | REFUNDED
     failure_reason: str | None = None
 
 

@@ -29,6 +29,7 @@ from services.payments.provider import (
     PAYMENT_REFUNDED,
     PAYMENT_SUCCEEDED,
     PENDING,
+    REFUNDED,
     SUCCEEDED,
     Charge,
     Event,
@@ -44,7 +45,6 @@ METHODS = {
     "pm_card_chargeDeclined": (FAILED, DECLINED),
     "pm_card_authenticationRequired": (PENDING, None),
 }
-REFUNDED = "refunded"
 EVENT_TYPES = {PAYMENT_SUCCEEDED, PAYMENT_FAILED, PAYMENT_REFUNDED}
 WEBHOOK_PATH = "/payments/webhook"
 
@@ -161,11 +161,16 @@ class SandboxProvider:
             payment_id = found["id"]
         except (ValueError, KeyError, TypeError) as error:
             raise InvalidSignature("The event body is malformed.") from error
+        reason = found.get("failure_reason")
+        # Ids become query values: only strings, whoever signed the body.
+        if not all(isinstance(value, str) for value in (event_id, event_type, payment_id)) or (
+            reason is not None and not isinstance(reason, str)
+        ):
+            raise InvalidSignature("The event body is malformed.")
         if event_type not in EVENT_TYPES:
             return None
-        return Event(event_id, event_type, payment_id, found.get("failure_reason"))
+        return Event(event_id, event_type, payment_id, reason)
 
 
 def _charge_of(payment):
-    status = SUCCEEDED if payment["status"] == REFUNDED else payment["status"]
-    return Charge(payment["_id"], status, payment.get("failure_reason"))
+    return Charge(payment["_id"], payment["status"], payment.get("failure_reason"))

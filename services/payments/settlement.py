@@ -28,6 +28,7 @@ from services.payments.provider import (
     PAYMENT_FAILED,
     PAYMENT_REFUNDED,
     PAYMENT_SUCCEEDED,
+    REFUNDED,
     SUCCEEDED,
 )
 
@@ -90,7 +91,8 @@ class PurchaseSettlement:
         return purchases.mark_succeeded(purchase_id, utcnow())
 
     @staticmethod
-    def failed(purchase_id, reason):
+    def failed(purchase_id, reason, payment_id=None):
+        """Only a pending purchase fails (a late failure of a settled one changes nothing)."""
         return purchases.mark_failed(purchase_id, reason or "The payment failed.", utcnow())
 
     @staticmethod
@@ -120,10 +122,15 @@ def apply_charge(purpose_type, purpose_id, charge):
     """Settle by the provider's word on a payment (a charge's answer, or ``retrieve``):
     succeeded or failed; a pending payment waits."""
     handler = HANDLERS[purpose_type]
+    if charge.status == REFUNDED:
+        # Given back at the provider (its dashboard) before or after we settled: a settled
+        # payment is reversed; one still pending here fails, with no sale and no access.
+        handler.refunded(purpose_id, charge.payment_id)
+        return handler.failed(purpose_id, "The payment was refunded.", payment_id=charge.payment_id)
     if charge.status == SUCCEEDED:
         return handler.succeeded(purpose_id, charge.payment_id)
     if charge.status == FAILED:
-        return handler.failed(purpose_id, charge.failure_reason)
+        return handler.failed(purpose_id, charge.failure_reason, payment_id=charge.payment_id)
     return False
 
 
@@ -137,7 +144,7 @@ def apply_event(event):
     if event.type == PAYMENT_SUCCEEDED:
         handler.succeeded(purpose[1], event.payment_id)
     elif event.type == PAYMENT_FAILED:
-        handler.failed(purpose[1], event.failure_reason)
+        handler.failed(purpose[1], event.failure_reason, payment_id=event.payment_id)
     elif event.type == PAYMENT_REFUNDED:
         handler.refunded(purpose[1], event.payment_id)
     return True

@@ -16,6 +16,7 @@ from services.payments.provider import (
     PAYMENT_REFUNDED,
     PAYMENT_SUCCEEDED,
     PENDING,
+    REFUNDED,
     SUCCEEDED,
     Charge,
     Event,
@@ -119,10 +120,15 @@ class StripeProvider:
 
     def retrieve(self, payment_id) -> Charge:
         try:
-            intent = self.client.v1.payment_intents.retrieve(payment_id).to_dict()
+            intent = self.client.v1.payment_intents.retrieve(
+                payment_id, {"expand": ["latest_charge"]}
+            ).to_dict()
         except stripe.StripeError as error:
             raise unavailable(error) from error
         status = intent_status(intent)
+        charge = intent.get("latest_charge")
+        if status == SUCCEEDED and isinstance(charge, dict) and charge.get("refunded"):
+            status = REFUNDED  # an intent stays succeeded when its charge is refunded
         reason = failure_reason(intent) if status == FAILED else None
         return Charge(intent["id"], status, reason)
 

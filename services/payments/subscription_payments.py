@@ -81,6 +81,17 @@ def _unwanted(status, period, payment_id):
     return period is not None and ended and ledger.find(payment_id, ledger.SALE) is None
 
 
+def _in_flight(subscription_id, payment_id):
+    """Whether ``payment_id`` pays the period the subscription is waiting for."""
+    subscription = subscriptions.find(subscription_id)
+    period = subscription and subscriptions.period_paid_by(subscription, payment_id)
+    if not period:
+        return False
+    if subscription["status"] == subscriptions.PENDING:
+        return period["number"] == 0
+    return period["number"] == subscription.get("period", 0) + 1
+
+
 class SubscriptionSettlement:
     """A subscription's period payments (registered for purpose type ``subscription``)."""
 
@@ -111,8 +122,14 @@ class SubscriptionSettlement:
         return False  # settled already
 
     @staticmethod
-    def failed(subscription_id, reason):
-        """The first payment failed: ``failed``; a renewal's: ``ended``. Access ends."""
+    def failed(subscription_id, reason, payment_id=None):
+        """The first payment failed: ``failed``; a renewal's: ``ended``. Access ends.
+
+        A webhook names its payment: only the one being charged now (the first, or the next
+        period's) may end the subscription; a late word on a settled or superseded period's
+        payment changes nothing."""
+        if payment_id is not None and not _in_flight(subscription_id, payment_id):
+            return False
         reason = reason or "The payment failed."
         now = utcnow()
         first = subscriptions.end(

@@ -126,7 +126,12 @@ class FakeStripe:
             return self.create_intent(params)
         if method == "GET" and path.startswith("/v1/payment_intents/"):
             intent = self.intents.get(path.rsplit("/", 1)[1])
-            return (200, intent) if intent else missing("intent")
+            if intent is None:
+                return missing("intent")
+            expand = [value for name, value in params.items() if name.startswith("expand")]
+            if "latest_charge" in expand:  # the charge object in place of its id, as Stripe does
+                intent = {**intent, "latest_charge": self.charge_of(intent)}
+            return 200, intent
         if (method, path) == ("POST", "/v1/refunds"):
             return self.create_refund(params)
         return 404, error("invalid_request_error", f"Unrecognized request URL ({path}).")
@@ -199,21 +204,25 @@ class FakeStripe:
         with self.lock:
             self.replies.clear()
 
+    def charge_of(self, intent):
+        """The intent's charge as Stripe shows it: refunded once a refund names the intent."""
+        refunded = any(r["payment_intent"] == intent["id"] for r in self.refunds.values())
+        return {
+            "id": "ch_" + intent["id"].removeprefix("pi_"),
+            "object": "charge",
+            "amount": intent["amount"],
+            "amount_refunded": intent["amount"] if refunded else 0,
+            "payment_intent": intent["id"],
+            "refunded": refunded,
+        }
+
     def event(self, kind, intent_id, event_id=None):
         """The body (bytes) of Stripe's event ``kind`` about ``intent_id`` as it stands."""
         with self.lock:
             intent = dict(self.intents.get(intent_id) or {"id": intent_id, "amount": 0})
         thing = intent
         if kind.startswith("charge."):
-            refunded = any(r["payment_intent"] == intent_id for r in self.refunds.values())
-            thing = {
-                "id": "ch_" + intent_id.removeprefix("pi_"),
-                "object": "charge",
-                "amount": intent["amount"],
-                "amount_refunded": intent["amount"] if refunded else 0,
-                "payment_intent": intent_id,
-                "refunded": refunded,
-            }
+            thing = self.charge_of(intent)
         event = {
             "id": event_id or f"evt_{next(self.ids):08d}",
             "object": "event",
