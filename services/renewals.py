@@ -10,7 +10,9 @@ For each due subscription:
   and the period moved on, its end ``SUBSCRIPTION_PERIOD_DAYS`` after the previous end (not
   after now); declined: ``ended`` with the provider's reason; pending (the bank wants the
   subscriber to authenticate, which nobody is there to do): ``ended`` too, reason
-  ``RENEWAL_NEEDS_AUTHENTICATION``.
+  ``RENEWAL_NEEDS_AUTHENTICATION``; not charged within ``charging.KEY_LIFETIME`` of the
+  period's end (the provider away all that time): ``ended`` without a charge, since the
+  provider may have forgotten the period's key.
 
 No lease is needed: it is idempotent. Two processes renewing one subscription at once charge
 the same key (the provider returns the first payment: one charge), write the ledger entry
@@ -39,6 +41,9 @@ RENEW_SECONDS = 60
 RECONCILE_AFTER = timedelta(minutes=2)
 RENEWAL_NEEDS_AUTHENTICATION = (
     "The renewal needs the subscriber's authentication at the bank; subscribe again."
+)
+RENEWAL_OVERDUE = (
+    "The renewal could not be charged in time; nothing more is charged. Subscribe again."
 )
 
 
@@ -84,6 +89,12 @@ def renew(provider, subscription, now):
     subscription_id = subscription["_id"]
     if subscription["cancel_at_period_end"]:
         return subscriptions.end(subscription_id, "cancelled", now)
+    if now - as_utc(subscription["current_period_end"]) > charging.KEY_LIFETIME:
+        # The provider (away since) may have forgotten this period's key: charging it now
+        # could charge twice. It ends, uncharged; a payment made but never recorded is for a
+        # person to find at the provider.
+        log.error("subscription %s: renewal overdue, ended without a charge", subscription_id)
+        return payments.SubscriptionSettlement.failed(subscription_id, RENEWAL_OVERDUE)
     number = subscription["period"] + 1
     period_end = as_utc(subscription["current_period_end"]) + payments.period_length()
     try:

@@ -153,3 +153,16 @@ def test_a_first_payment_waiting_for_the_bank_is_never_charged_again_and_given_u
     given_up = club.subscription(subscription["id"])
     assert given_up["status"] == "failed" and "holding" not in given_up
     assert len(club.charges()) == 1 and club.ledger() == []
+
+
+def test_a_renewal_overdue_past_the_providers_key_lifetime_ends_without_a_charge(club):
+    """A renewal the job could not charge for a day (the provider away) is not charged
+    then: the provider may have forgotten the period's key, so a charge could be a second."""
+    subscription = club.subscribed()
+    charges = len(club.charges())
+
+    club.renew(days_later=DAYS + 1)
+
+    ended = club.subscription(subscription["id"])
+    assert (ended["status"], ended["ended_reason"]) == ("ended", "renewal_failed")
+    assert len(club.charges()) == charges and len(club.ledger()) == 1
