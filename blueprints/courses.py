@@ -9,11 +9,23 @@ from blueprints.schemas.courses import (
     CourseListSchema,
     CourseVideosSchema,
 )
+from blueprints.schemas.prices import money_rules
 from services import access, courses
 from web.api import ApiBlueprint
 from web.guards import auth_required, current_caller
 
 blp = ApiBlueprint("courses", __name__, url_prefix="/courses", description="Courses")
+
+
+@blp.record_once
+def document_money_rules(state):
+    """The request schemas with this app's MAX_PRICE and CURRENCY, registered before the
+    routes' documentation refers to them."""
+    api = state.app.extensions["flask-smorest"]["blp_name_to_api"][blp.name]
+    rules = money_rules(state.app.config["MAX_PRICE"], state.app.config["CURRENCY"])
+    api.spec.components.schema("CourseCreate", rules, schema=CourseCreateSchema)
+    api.spec.components.schema("CourseEdit", rules, schema=CourseEditSchema)
+
 
 NOT_FOUND = "Unknown course, or deleted (deleted courses answer 404 to all but admins)"
 MANAGE_403 = (

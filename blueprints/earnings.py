@@ -7,11 +7,22 @@ from blueprints.schemas.earnings import (
     PlanRequestSchema,
     RevenueSchema,
 )
+from blueprints.schemas.prices import money_rules
 from services import access, earnings, plans
 from web.api import ApiBlueprint
 from web.guards import auth_required, current_caller
 
 blp = ApiBlueprint("earnings", __name__, description="Subscription plans, earnings and revenue")
+
+
+@blp.record_once
+def document_money_rules(state):
+    """The plan's request schema with this app's MAX_PRICE and CURRENCY, registered before
+    the routes' documentation refers to it."""
+    api = state.app.extensions["flask-smorest"]["blp_name_to_api"][blp.name]
+    rules = money_rules(state.app.config["MAX_PRICE"], state.app.config["CURRENCY"])
+    api.spec.components.schema("PlanRequest", rules, schema=PlanRequestSchema)
+
 
 CREATORS_ONLY = "Not a creator or admin (code insufficient_role)"
 

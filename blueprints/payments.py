@@ -20,6 +20,16 @@ from web.guards import auth_required, current_caller
 
 blp = ApiBlueprint("payments", __name__, description="Purchases, refunds and payment webhooks")
 
+# Exactly one of them (PurchaseRequestSchema.one_item), which the fields cannot say.
+api_one_item = {"oneOf": [{"required": ["video_id"]}, {"required": ["course_id"]}]}
+
+
+@blp.record_once
+def document_one_item(state):
+    api = state.app.extensions["flask-smorest"]["blp_name_to_api"][blp.name]
+    api.spec.components.schema("PurchaseRequest", api_one_item, schema=PurchaseRequestSchema)
+
+
 NOT_CONFIGURED = "Payments are not configured on this server (code payments_not_configured)"
 IDEMPOTENCY_KEY_PARAMETER = {
     "in": "header",

@@ -65,3 +65,12 @@ def access_field(**kwargs):
     return ma.fields.String(
         validate=validate.OneOf(ACCESS_LEVELS), metadata={"description": ACCESS_DOC}, **kwargs
     )
+
+
+def money_rules(max_price, currency):
+    """What OpenAPI says of a course's or a plan's ``price`` and ``currency`` beyond each
+    field: at most this app's MAX_PRICE, and only the platform's CURRENCY, in either case
+    (services.money: check_price, check_currency)."""
+    either_case = "".join(f"[{letter.upper()}{letter.lower()}]" for letter in currency)
+    properties = {"price": {"maximum": max_price}, "currency": {"pattern": f"^{either_case}$"}}
+    return {"allOf": [{"properties": properties}]}

@@ -14,26 +14,26 @@ the role check); ``POST /auth/logout``, ``PUT /me/password``, ``DELETE
 /me/sessions/{session_id}`` and ``DELETE /me`` get a fresh account and session per case,
 since they end sessions, change the password or delete the account; the third one's real id
 is that very session. ``DELETE /admin/users/{user_id}`` deletes a fresh account per case.
+The money routes (courses, purchases, subscriptions, ...): tests/support/schema_money.py.
 """
 
 import uuid
 from contextlib import contextmanager, suppress
 from datetime import timedelta
-from urllib.parse import urlencode
 
 import jwt
 from bson import ObjectId
 from hypothesis import strategies as st
 from pymongo import MongoClient
-from schemathesis import GenerationMode
-from schemathesis.core.parameters import ParameterLocation
 
 from app import create_app
 from demo import synthetic_media
 from models import email_tokens
 from services.email_tokens import issue as issue_token
+from tests.support import schema_money
 from tests.support.apps import test_config
 from tests.support.live_server import HttpClient, LiveServer
+from tests.support.schema_cases import positive
 
 VICTIM_PASSWORD = "correct horse battery"
 REAL = {}  # filled by ``live_world``: what generated cases may hit
@@ -59,6 +59,7 @@ PRIVILEGED = {
     "GET /admin/users": "admin",
     "PATCH /admin/users/{user_id}/role": "admin",
     "DELETE /admin/users/{user_id}": "admin",
+    **schema_money.PRIVILEGED,
 }
 
 
@@ -159,27 +160,18 @@ def _add_real_objects(world, folder):
     reply = http.request("POST", "/auth/signup", {"name": "Victim", **REAL["login"]})
     assert reply.status == 201, reply.body[:300]
     REAL["victim_user_id"] = reply.json()["user_id"]
+    schema_money.add_real_objects(world, REAL, source.name)
 
 
 def _bearer(world, role):
     return world.http.bearer(world.tokens[role])
 
 
-def _positive(case, location):
-    """Whether ``case`` left its ``location`` component valid (swapping a deliberately invalid
-    value for a real one would turn a negative case into a valid one)."""
-    meta = case.meta
-    if meta is None:
-        return True
-    component = meta.components.get(ParameterLocation(location))
-    return component is None or component.mode == GenerationMode.POSITIVE
-
-
 def with_real_objects(case, pick):
     """The case with real ids in its path, a real playback token and real bodies."""
     path = case.operation.path
     params = case.path_parameters
-    if isinstance(params, dict) and _positive(case, "path"):
+    if isinstance(params, dict) and positive(case, "path"):
         if "video_id" in params:
             params["video_id"] = REAL[_video_for(case.method.upper(), path, pick)]
         if "user_id" in params:
@@ -187,9 +179,12 @@ def with_real_objects(case, pick):
             params["user_id"] = FRESH_USER_MARK if deletes else REAL["victim_user_id"]
         if "session_id" in params:
             params["session_id"] = OWN_SESSION_MARK
-    if path.endswith(("/stream", "/media", "/thumbnail")) and _positive(case, "query"):
+        schema_money.real_path(case, params, REAL)
+    if positive(case, "header"):
+        schema_money.real_headers(case)
+    if path.endswith(("/stream", "/media", "/thumbnail")) and positive(case, "query"):
         case.query = {**(case.query or {}), "token": REAL["playback_token"]}
-    if isinstance(case.body, dict) and _positive(case, "body"):
+    if isinstance(case.body, dict) and positive(case, "body"):
         with_real_body(path, case.body)
     return case
 
@@ -220,6 +215,8 @@ def with_real_body(path, body):
         body["token"] = FRESH_VERIFY_MARK
     elif path == "/auth/password-reset/confirm":
         body["token"] = FRESH_RESET_MARK
+    else:
+        schema_money.real_body(path, body, REAL)
 
 
 def before_generate_case(context, strategy):
@@ -241,7 +238,7 @@ class BearerToken:
 
     def get(self, case, context):
         label = f"{case.method.upper()} {case.operation.path}"
-        if label in FRESH_SESSION:
+        if label in FRESH_SESSION or label in schema_money.FRESH_ACCOUNT:
             return "fresh-viewer"
         if label in PRIVILEGED:
             turn = self.turns[label] = self.turns.get(label, 0) + 1
@@ -253,7 +250,8 @@ class BearerToken:
 
 
 def with_real_token(case, world):
-    """Swap the marks ``BearerToken`` and ``with_real_body`` left for real tokens, at call time."""
+    """Swap the marks ``BearerToken`` and ``with_real_body`` left for real tokens, at call time;
+    the extra arguments ``case.call`` needs (schema_money.at_call)."""
     if isinstance(case.body, dict) and case.body.get("refresh_token") == FRESH_REFRESH_MARK:
         case.body["refresh_token"] = world.fresh_refresh_token()
     if isinstance(case.body, dict) and case.body.get("token") == FRESH_VERIFY_MARK:
@@ -275,28 +273,4 @@ def with_real_token(case, world):
         # A case without a real token keeps the mark: an id no route matches (404).
         with suppress(jwt.InvalidTokenError, KeyError):
             params["session_id"] = jwt.decode(token, options={"verify_signature": False})["sid"]
-
-
-LIST_ROUTES = ("/videos", "/dashboard", "/admin/users")
-
-
-def with_real_cursor(case, world):
-    """Any string fits the schema's ``cursor``, but only one its own list gave is accepted
-    (opaque and signed). A valid case's cursor becomes a real one of the same list and filters,
-    fetched with the case's own token; a list of one page has none, so the cursor goes."""
-    query = case.query or {}
-    if case.operation.path not in LIST_ROUTES or "cursor" not in query:
-        return
-    if not _positive(case, "query"):
-        return
-    first_page = {key: value for key, value in query.items() if key != "cursor"}
-    first_page["per_page"] = 1
-    path = f"{case.operation.path}?{urlencode(first_page, doseq=True)}"
-    reply = world.http.request("GET", path, headers=dict(case.headers or {}))
-    if reply.status != 200:
-        return  # the case is refused before its cursor is read (its token, its filters)
-    cursor = reply.json()["pagination"]["next_cursor"]
-    if cursor is None:
-        del query["cursor"]
-    else:
-        query["cursor"] = cursor
+    return schema_money.at_call(case, world, REAL)
