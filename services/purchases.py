@@ -17,18 +17,13 @@ from models import video as videos
 from models.common import object_id, utcnow
 from models.vocabulary import COURSE_ITEM, PAID, VIDEO_ITEM
 from services import access, idempotency, money, pagination
-from services.errors import Conflict, InvalidInput, NotFound, PaymentRequired, Unavailable
-from services.payments import charging, factory, settlement
+from services.errors import Conflict, InvalidInput, NotFound, Unavailable
+from services.payments import answers, charging, factory, settlement
 from services.payments.provider import (
-    FAILED,
-    InvalidPaymentMethod,
-    PaymentDeclined,
     ProviderUnavailable,
 )
 
 NOT_FOR_SALE = "This item is not for sale (it is free, or for subscribers)."
-PROVIDER_DOWN = "The payment provider cannot be reached; your purchase is kept pending and "
-PROVIDER_DOWN += "will be settled once it answers. Retry with the same Idempotency-Key."
 
 
 def buy(caller, fields, key, request_fingerprint):
@@ -49,23 +44,14 @@ def _buy(caller, fields, key):
         raise idempotency.KeyReused(f"This {idempotency.HEADER} was used for another request.")
     if purchase is None:
         purchase = _open(caller, _item(caller, fields), fields, key, provider)
-    try:
-        charge = charging.charge(provider, purchase)
-    except InvalidPaymentMethod as error:
-        purchases.discard(purchase["_id"])  # nothing was charged: no trace of a typo
-        message = "This payment method is not valid."
-        details = {"payment_method": [str(error) or message]}
-        raise InvalidInput(message, code="invalid_payment_method", details=details) from error
-    except PaymentDeclined as error:
-        settlement.PurchaseSettlement.failed(purchase["_id"], error.reason)
-        raise PaymentRequired(error.reason) from error
-    except ProviderUnavailable as error:
-        raise Unavailable(
-            PROVIDER_DOWN, code="payment_provider_unavailable", headers={"Retry-After": "5"}
-        ) from error
-    settlement.apply_charge(settlement.PURCHASE, purchase["_id"], charge)
-    if charge.status == FAILED:
-        raise PaymentRequired(charge.failure_reason or PaymentRequired.message)
+    answers.charged(
+        settlement.PURCHASE,
+        purchase["_id"],
+        lambda: charging.charge(provider, purchase),
+        discard=lambda: purchases.discard(purchase["_id"]),
+        fail=lambda reason: settlement.PurchaseSettlement.failed(purchase["_id"], reason),
+        what="purchase",
+    )
     return 201, {"purchase": purchases.find(purchase["_id"])}
 
 

@@ -16,18 +16,13 @@ from models import subscription as subscriptions
 from models import user as users
 from models.common import object_id, utcnow
 from services import access, idempotency, money, pagination
-from services.errors import Conflict, InvalidInput, NotFound, PaymentRequired, Unavailable
-from services.payments import factory, settlement
+from services.errors import Conflict, NotFound, Unavailable
+from services.payments import answers, factory, settlement
 from services.payments import subscription_payments as payments
 from services.payments.provider import (
-    FAILED,
-    InvalidPaymentMethod,
-    PaymentDeclined,
     ProviderUnavailable,
 )
 
-PROVIDER_DOWN = "The payment provider cannot be reached; your subscription is kept pending "
-PROVIDER_DOWN += "and will be settled once it answers. Retry with the same Idempotency-Key."
 CANCELLED, CANCELLED_PENDING = "cancelled", "cancelled_while_pending"
 
 
@@ -54,23 +49,15 @@ def _subscribe(caller, fields, key):
 
 
 def _charge_first(provider, subscription):
-    try:
-        charge = payments.charge_period(provider, subscription, 0)
-    except InvalidPaymentMethod as error:
-        subscriptions.discard(subscription["_id"])  # nothing was charged
-        message = "This payment method is not valid."
-        details = {"payment_method": [str(error) or message]}
-        raise InvalidInput(message, code="invalid_payment_method", details=details) from error
-    except PaymentDeclined as error:
-        payments.SubscriptionSettlement.failed(subscription["_id"], error.reason)
-        raise PaymentRequired(error.reason) from error
-    except ProviderUnavailable as error:
-        raise Unavailable(
-            PROVIDER_DOWN, code="payment_provider_unavailable", headers={"Retry-After": "5"}
-        ) from error
-    settlement.apply_charge(settlement.SUBSCRIPTION, subscription["_id"], charge)
-    if charge.status == FAILED:
-        raise PaymentRequired(charge.failure_reason or PaymentRequired.message)
+    subscription_id = subscription["_id"]
+    answers.charged(
+        settlement.SUBSCRIPTION,
+        subscription_id,
+        lambda: payments.charge_period(provider, subscription, 0),
+        discard=lambda: subscriptions.discard(subscription_id),
+        fail=lambda reason: payments.SubscriptionSettlement.failed(subscription_id, reason),
+        what="subscription",
+    )
 
 
 def _same_request(subscription, fields):
