@@ -146,3 +146,12 @@ def smtp_server():
     yield start
     for server in servers:
         server.stop()
+
+
+@pytest.fixture
+def stripe_quick_retries(monkeypatch):
+    """The stripe library retrying as it does, without its half-second back-off."""
+    import stripe
+
+    monkeypatch.setattr(stripe.HTTPClient, "INITIAL_DELAY", 0.01)
+    monkeypatch.setattr(stripe.HTTPClient, "MAX_DELAY", 0.02)

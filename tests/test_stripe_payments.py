@@ -24,11 +24,8 @@ WEBHOOK_SECRET = "whsec_e2e_secret"
 INTENTS = "/v1/payment_intents"
 
 
-@pytest.fixture(autouse=True)
-def quick_retries(monkeypatch):
-    """The library's retries as it makes them, without its half-second back-off."""
-    monkeypatch.setattr(stripe.HTTPClient, "INITIAL_DELAY", 0.01)
-    monkeypatch.setattr(stripe.HTTPClient, "MAX_DELAY", 0.02)
+# The library's retries as it makes them, without its half-second back-off.
+pytestmark = pytest.mark.usefixtures("stripe_quick_retries")
 
 
 @pytest.fixture

@@ -34,11 +34,8 @@ SECRET_KEY = "sk_test_fake_key"
 WEBHOOK_SECRET = "whsec_test_secret"
 
 
-@pytest.fixture(autouse=True)
-def quick_retries(monkeypatch):
-    """The library's retries as it makes them, without its half-second back-off."""
-    monkeypatch.setattr(stripe.HTTPClient, "INITIAL_DELAY", 0.01)
-    monkeypatch.setattr(stripe.HTTPClient, "MAX_DELAY", 0.02)
+# The library's retries as it makes them, without its half-second back-off.
+pytestmark = pytest.mark.usefixtures("stripe_quick_retries")
 
 
 @pytest.fixture
