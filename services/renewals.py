@@ -1,6 +1,6 @@
 """The renewal job: every ``RENEW_SECONDS`` each API process renews the subscriptions whose
-paid period has ended (models.subscription ``due``), and settles the first payments left
-pending (the process died between the charge and the ledger).
+paid period ends within ``RENEW_AHEAD`` (models.subscription ``due``), and settles the first
+payments left pending (the process died between the charge and the ledger).
 
 For each due subscription:
 
@@ -38,6 +38,9 @@ from services.sweeper import Sweeper
 log = logging.getLogger(__name__)
 
 RENEW_SECONDS = 60
+# Renewals are charged this long before the period ends (two sweeps), so a paying subscriber
+# never loses access between the end and the next sweep. A cancelled one ends at the end.
+RENEW_AHEAD = timedelta(seconds=2 * RENEW_SECONDS)
 RECONCILE_AFTER = timedelta(minutes=2)
 RENEWAL_NEEDS_AUTHENTICATION = (
     "The renewal needs the subscriber's authentication at the bank; subscribe again."
@@ -69,7 +72,7 @@ class Renewals:
 
 
 def renew_due(provider, now):
-    due = subscriptions.due(now)
+    due = subscriptions.due(now + RENEW_AHEAD)
     for subscription in due:
         try:
             renew(provider, subscription, now)
@@ -88,6 +91,8 @@ def renew(provider, subscription, now):
     """One due subscription: ended (cancelled), or its next period charged and settled."""
     subscription_id = subscription["_id"]
     if subscription["cancel_at_period_end"]:
+        if as_utc(subscription["current_period_end"]) > now:
+            return False  # paid until its end: access lasts until then
         return subscriptions.end(subscription_id, "cancelled", now)
     if now - as_utc(subscription["current_period_end"]) > charging.KEY_LIFETIME:
         # The provider (away since) may have forgotten this period's key: charging it now

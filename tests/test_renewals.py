@@ -166,3 +166,24 @@ def test_a_renewal_overdue_past_the_providers_key_lifetime_ends_without_a_charge
     ended = club.subscription(subscription["id"])
     assert (ended["status"], ended["ended_reason"]) == ("ended", "renewal_failed")
     assert len(club.charges()) == charges and len(club.ledger()) == 1
+
+
+def test_a_renewal_is_charged_just_before_the_period_ends_and_a_cancel_waits_for_the_end(club):
+    """A paying subscriber keeps access across the end (the renewal is charged a sweep or two
+    ahead); a cancelled one keeps it until the end, and not after."""
+    renewing = club.subscribed()
+    video_id = club.video()
+    end = _end(club, renewing["id"])
+
+    club.renew(days_later=DAYS, seconds=-60)
+
+    assert club.subscription(renewing["id"])["period"] == 1
+    assert club.may_watch_at(video_id, end + timedelta(seconds=1))
+    assert club.cancel(renewing["id"]).status_code == 200
+    renewed_end = _end(club, renewing["id"])
+    club.renew(days_later=2 * DAYS, seconds=-60)
+    assert club.subscription(renewing["id"])["status"] == "active"
+    assert club.may_watch_at(video_id, renewed_end - timedelta(seconds=1))
+    club.renew(days_later=2 * DAYS, seconds=5)
+    assert club.subscription(renewing["id"])["status"] == "ended"
+    assert len(club.charges()) == 2
