@@ -124,3 +124,13 @@ def test_a_refresh_grace_out_of_range_is_refused(clean_env, seconds):
     clean_env.setenv("REFRESH_GRACE_SECONDS", seconds)
     with pytest.raises(ConfigError, match="REFRESH_GRACE_SECONDS"):
         load_config({"APP_ENV": "testing"})
+
+
+def test_the_sandbox_in_production_needs_its_own_webhook_secret(clean_env):
+    """Its webhooks settle payments: the development default would let anyone forge them."""
+    clean_env.delenv("SANDBOX_WEBHOOK_SECRET", raising=False)
+    production_env(clean_env, PAYMENT_PROVIDER="sandbox")
+    with pytest.raises(ConfigError, match="SANDBOX_WEBHOOK_SECRET"):
+        load_config()
+    clean_env.setenv("SANDBOX_WEBHOOK_SECRET", "s" * 40)
+    assert load_config()["PAYMENT_PROVIDER"] == "sandbox"
