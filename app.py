@@ -22,6 +22,7 @@ from blueprints import (
 from extensions import api, cors, limiter, media_chunks
 from models import (
     course,
+    daily_stats,
     db,
     deleted_account,
     email_tokens,
@@ -113,7 +114,7 @@ def register_database(app):
     mongo.on_ready(export.create_indexes)
     deletions = app.extensions["account_deletions"] = AccountDeletions(app)
     mongo.on_ready(lambda database: deletions.sweep())  # deletions a dead process left
-    for model in (course, purchase, subscription, ledger):
+    for model in (course, purchase, subscription, ledger, daily_stats):
         mongo.on_ready(model.create_indexes)
     register_payments(app)
 
