@@ -16,6 +16,7 @@ from blueprints import (
     meta,
     payments,
     playback,
+    reactions,
     subscriptions,
     video,
 )
@@ -232,6 +233,7 @@ def register_blueprints(app):
         video.blp,
         video.catalogue_blp,
         playback.blp,
+        reactions.blp,
         courses.blp,
         batch.blp,
         earnings.blp,

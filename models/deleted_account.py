@@ -98,7 +98,9 @@ def abandoned(limit=20):
 
 
 # What a deletion removes besides the account's videos, each (collection, field naming the
-# user); a new kind of per-user record is one more line here (and in the export).
+# user); a new kind of per-user record is one more line here (and in the export). Reactions
+# are not here: each moves a video's counts, so services.erasure.remove_reactions clears them
+# one by one as a DELETE would.
 OWNED_BY_ACCOUNT = (
     ("sessions", "user_id"),
     ("playback_views", "user_id"),

@@ -39,6 +39,7 @@ EXPORTED = {
         "user_id",
         {"holding": 0, "lease_owner": 0, "lease_until": 0},
     ),
+    "reactions": ("reactions", "user_id", {}),  # its index is models.reaction's
 }
 
 

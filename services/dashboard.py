@@ -5,7 +5,7 @@ watch is ``locked`` (no playback token; its thumbnail signed with a preview toke
 """
 
 from models import video as videos
-from services import access, library, pagination
+from services import access, library, pagination, reactions
 
 SCOPE = pagination.list_scope("dashboard")
 
@@ -15,8 +15,8 @@ def feed(caller, per_page, cursor=None):
         return videos.catalogue_page(per_page, after, window)
 
     found, body = pagination.list_page(SCOPE, cursor, per_page, read_page)
-    check = access.watch_checker(caller)
+    check, mine = access.watch_checker(caller), reactions.mine_among(caller, found)
     items = pagination.built_items(
-        found, lambda video: library.listed(caller, video, check, playable=True)
+        found, lambda video: library.listed(caller, video, check, mine, playable=True)
     )
     return items, body

@@ -14,6 +14,7 @@ from models import subscription as subscriptions
 from models import user as users
 from models import video as videos
 from models.common import as_utc, utcnow
+from services import reactions
 from services.media.lease import LeaseLost
 
 log = logging.getLogger(__name__)
@@ -42,11 +43,18 @@ def remove_video(video_id):
         video.get("source_file_id"), video.get("media_file_id"), video.get("thumbnail_file_id")
     )
     videos.remove(video_id)
+    reactions.forget_video(video_id)  # everyone's reactions to it
 
 
 def remove_owned(user_id, lease):
     """Sessions, views: models.deleted_account.OWNED_BY_ACCOUNT."""
     tombstones.remove_owned(user_id)
+
+
+def remove_reactions(user_id, lease):
+    """The account's reactions, each cleared as its DELETE would be: the counts of the
+    videos it reacted to go down, so they stay equal to the stored reactions."""
+    reactions.remove_all_of(user_id, BATCH, lease.check)
 
 
 def end_subscriptions(user_id, lease):
@@ -55,7 +63,14 @@ def end_subscriptions(user_id, lease):
     subscriptions.end_all_of(user_id, "account_deleted")
 
 
-STEPS = (remove_account, end_subscriptions, remove_videos, remove_owned, remove_videos)
+STEPS = (
+    remove_account,
+    end_subscriptions,
+    remove_videos,
+    remove_owned,
+    remove_reactions,
+    remove_videos,
+)
 
 
 def run(user_id, lease, steps=STEPS, hours=24):

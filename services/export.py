@@ -17,7 +17,7 @@ from bson import ObjectId
 from models import export
 from models.common import as_utc, utcnow
 
-NOT_STORED_YET = ("reactions", "progress")
+NOT_STORED_YET = ("progress",)
 PROFILE_FIELDS = ("name", "email", "role", "created_at", "updated_at")
 SESSION_FIELDS = (
     "device",
@@ -53,6 +53,11 @@ def _view(document):
     return document
 
 
+def _reaction(document):
+    document.pop("_id")  # "<user>:<video>"
+    return document
+
+
 def _record(document):
     """A video, purchase or subscription: its ``_id`` as ``id``, as the API shows it."""
     document["id"] = document.pop("_id")
@@ -66,6 +71,7 @@ SECTIONS = (
     ("recent_views", _view),
     ("purchases", _record),
     ("subscriptions", _record),
+    ("reactions", _reaction),
 )
 
 

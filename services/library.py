@@ -9,7 +9,7 @@ from models import video as videos
 from models.common import object_id
 from models.keywords import query_words
 from models.vocabulary import FREE, PAID, SUBSCRIBERS
-from services import access, money, pagination, playback_tokens, urls
+from services import access, money, pagination, playback_tokens, reactions, urls
 from services.errors import Conflict, InvalidInput, NotFound
 
 
@@ -20,14 +20,16 @@ def details(caller, video_id, share_key=None):
 
 
 def shown_to(caller, video):
-    """The video with its share key only for those who may hand it out: owner and admin.
+    """The video with the caller's reaction (``my_reaction``), and with its share key only
+    for those who may hand it out: owner and admin.
 
     The key goes out under its own name (``owner_share_key``), which the schema dumps as
     ``share_key``: a video that never passed here cannot show it by accident.
     """
+    shown = {**video, "my_reaction": reactions.mine(caller, video)}
     if access.sees_all_of(caller, video):
-        return {**video, "owner_share_key": video.get("share_key")}
-    return video
+        shown["owner_share_key"] = video.get("share_key")
+    return shown
 
 
 def new_share_key(caller, video_id):
@@ -56,13 +58,14 @@ def catalogue(caller, per_page, cursor=None, q=None, category=None, creator=None
         return videos.catalogue_page(per_page, after, window, words, category, creator_id)
 
     found, body = pagination.list_page(scope, cursor, per_page, read_page)
-    check = access.watch_checker(caller)
-    return pagination.built_items(found, lambda video: listed(caller, video, check)), body
+    check, mine = access.watch_checker(caller), reactions.mine_among(caller, found)
+    return pagination.built_items(found, lambda video: listed(caller, video, check, mine)), body
 
 
-def listed(caller, video, check, playable=False):
+def listed(caller, video, check, mine, playable=False):
     """A listed video as ``caller`` sees it: ``locked`` and, when locked, what would open it
     (``access``, ``price``: the creator's plan price for ``subscribers``, ``currency``).
+    ``mine`` is the caller's reactions to the page's videos (services.reactions.mine_among).
     ``playable`` (the dashboard): an unlocked item carries a playback token, and its
     thumbnail is signed with it. Otherwise (locked items, the catalogue) the thumbnail URL
     is signed with a preview token, which loads the thumbnail and never the video.
@@ -75,6 +78,7 @@ def listed(caller, video, check, playable=False):
         "access": level,
         "price": video.get("price") if level == PAID else None,
         "currency": money.currency(),
+        "my_reaction": mine.get(video["_id"]),
     }
     if refusal is not None:
         shown["price"] = refusal.details.get("price")
@@ -146,6 +150,7 @@ def _purge(caller, video_id):
         video.get("media_file_id"), video.get("thumbnail_file_id"), video.get("source_file_id")
     )
     videos.remove(video["_id"])
+    reactions.forget_video(video["_id"])
 
 
 def restore(caller, video_id):

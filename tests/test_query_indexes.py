@@ -1,18 +1,17 @@
 """Every query the hot routes send is served by an index the code creates.
 
 The queries are the real ones: a pymongo command listener records each ``find``, ``update``,
-``delete``, ``count`` and ``aggregate`` the app sends while a client goes through login, me,
-the dashboard and its next page, the signed-in devices (listed, one and the others ended, a
-session's last use noted), an account's export (paged) and deletion (its job), the catalogue
-with each filter and search, admin users, a video, its stream JSON, media and thumbnail, and
-the queries every process runs at start-up and every 30 s (the processing and account-deletion
-sweeps, the keywords and share-key migrations) or 15 s (the mail sender's round). Each is
-checked against the indexes that start-up made (``index_information``) by MongoDB's rule for a
-query an index serves without a blocking sort: its equality fields are the index's leading
+``delete``, ``count`` and ``aggregate`` the app sends while a client goes through login, me, the
+dashboard and its next page, reactions (set, switched, cleared), the signed-in devices (listed, one
+and the others ended, a session's last use noted), an account's export (paged) and deletion (its
+job), the catalogue with each filter and search, admin users, a video, its stream JSON, media and
+thumbnail, and the queries every process runs at start-up and every 30 s (the processing and
+account-deletion sweeps, the keywords and share-key migrations) or 15 s (the mail sender's round).
+Each is checked against the indexes that start-up made (``index_information``) by MongoDB's rule
+for a query an index serves without a blocking sort: its equality fields are the index's leading
 fields, then its sort keys in order (or all reversed), and its range fields come after them; an
-equality on ``_id`` finds one document at most, whatever else the query checks on it. So it
-runs on the embedded server, without MongoDB 7, and fails when a query changes shape or an
-index goes.
+equality on ``_id`` finds one document at most, whatever else the query checks on it. So it runs on
+the embedded server, without MongoDB 7, and fails when a query changes shape or an index goes.
 """
 
 import functools
@@ -221,9 +220,15 @@ def test_every_hot_query_has_an_index(recorder, make_app, backend, media, monkey
         spare_sid = tokens.decode(spare["token"], tokens.ACCESS)["sid"]
     assert client.delete(f"/me/sessions/{spare_sid}", headers=headers).status_code == 200
     assert client.delete("/me/sessions", headers=headers).status_code == 200
+    # Reactions: set, switched, cleared; the creator's stays for its export and deletion.
+    reaction = f"/video/{video['id']}/reaction"
+    for value in ("like", "dislike"):
+        assert client.put(reaction, json={"value": value}, headers=headers).status_code == 200
+    assert client.delete(reaction, headers=headers).status_code == 200
     # The creator's export, page by page (61 videos), then its deletion and the job's queries.
     monkeypatch.setattr(export, "PAGE", 25)
     owner = accounts.bearer(library.owner)
+    assert client.put(reaction, json={"value": "like"}, headers=owner).status_code == 200
     assert client.get("/me/export", headers=owner).get_data(as_text=True).count('"title"') == 61
     deleted = client.delete("/me", json={"password": PASSWORD}, headers=owner)
     assert deleted.status_code == 202

@@ -15,6 +15,7 @@ from blueprints.schemas.common import (
 )
 from blueprints.schemas.prices import ACCESS_DOC, PRICE_IN, MultipartPrice, access_field
 from models.common import OBJECT_ID_HEX
+from models.reaction import VALUES as REACTIONS
 from models.vocabulary import ACCESS_LEVELS, FREE, PAID, PUBLIC, VISIBILITIES
 from services import money
 
@@ -72,9 +73,23 @@ PRICE_OUT = {
     "description": "Minor units (cents); null unless `access` is `paid`",
 }
 CURRENCY_OUT = {"type": "string", "description": "ISO 4217 code of the platform (CURRENCY)"}
+MY_REACTION_OUT = {
+    "type": "string",
+    "enum": list(REACTIONS),
+    "nullable": True,
+    "description": "The caller's reaction to the video (docs/engagement.md#reactions); null: none",
+}
 
 
-class VideoSchema(ma.Schema):
+class ReactionFields(ma.Schema):
+    """``likes``, ``dislikes`` (0 for videos stored before reactions) and ``my_reaction``."""
+
+    likes = ma.fields.Integer(dump_default=0, metadata={"description": "Likes it has now"})
+    dislikes = ma.fields.Integer(dump_default=0, metadata={"description": "Dislikes it has now"})
+    my_reaction = ma.fields.String(dump_default=None, metadata=MY_REACTION_OUT)
+
+
+class VideoSchema(ReactionFields):
     id = ObjectIdString(attribute="_id", required=True)
     title = ma.fields.String(required=True)
     description = ma.fields.String()
@@ -174,7 +189,7 @@ class DeleteArgs(StrictSchema):
     purge = ma.fields.Boolean(load_default=False)
 
 
-class DashboardItemSchema(ma.Schema):
+class DashboardItemSchema(ReactionFields):
     id = ObjectIdString(attribute="_id", required=True)
     title = ma.fields.String(required=True)
     description = ma.fields.String()
