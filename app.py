@@ -16,6 +16,7 @@ from blueprints import (
     meta,
     payments,
     playback,
+    progress,
     subscriptions,
     video,
 )
@@ -237,6 +238,7 @@ def register_blueprints(app):
         earnings.blp,
         payments.blp,
         subscriptions.blp,
+        progress.blp,
     ):
         api.register_blueprint(blueprint)
     app.register_blueprint(meta.docs_assets)

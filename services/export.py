@@ -17,7 +17,7 @@ from bson import ObjectId
 from models import export
 from models.common import as_utc, utcnow
 
-NOT_STORED_YET = ("reactions", "progress")
+NOT_STORED_YET = ("reactions",)
 PROFILE_FIELDS = ("name", "email", "role", "created_at", "updated_at")
 SESSION_FIELDS = (
     "device",
@@ -64,6 +64,7 @@ SECTIONS = (
     ("videos", _record),
     ("playback_views", _view),
     ("recent_views", _view),
+    ("progress", _view),
     ("purchases", _record),
     ("subscriptions", _record),
 )
