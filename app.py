@@ -16,6 +16,7 @@ from blueprints import (
     meta,
     payments,
     playback,
+    progress,
     reactions,
     subscriptions,
     video,
@@ -239,6 +240,7 @@ def register_blueprints(app):
         earnings.blp,
         payments.blp,
         subscriptions.blp,
+        progress.blp,
     ):
         api.register_blueprint(blueprint)
     app.register_blueprint(meta.docs_assets)

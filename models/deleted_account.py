@@ -108,6 +108,7 @@ OWNED_BY_ACCOUNT = (
     ("email_tokens", "user_id"),
     ("courses", "owner_id"),  # a creator's courses go with its videos
     ("subscription_plans", "_id"),
+    ("watch_progress", "user_id"),
 )
 
 

@@ -34,6 +34,7 @@ EXPORTED = {
     "playback_views": ("playback_views", "user_id", {}),
     "recent_views": ("recent_views", "user_id", {}),
     "purchases": ("purchases", "user_id", {"holding": 0}),
+    "progress": ("watch_progress", "user_id", {"reports": 0, "key_digest": 0}),
     "subscriptions": (
         "subscriptions",
         "user_id",

@@ -17,7 +17,6 @@ from bson import ObjectId
 from models import export
 from models.common import as_utc, utcnow
 
-NOT_STORED_YET = ("progress",)
 PROFILE_FIELDS = ("name", "email", "role", "created_at", "updated_at")
 SESSION_FIELDS = (
     "device",
@@ -69,6 +68,7 @@ SECTIONS = (
     ("videos", _record),
     ("playback_views", _view),
     ("recent_views", _view),
+    ("progress", _view),
     ("purchases", _record),
     ("subscriptions", _record),
     ("reactions", _reaction),
@@ -84,6 +84,4 @@ def document(user):
         for index, record in enumerate(export.records(kind, user["_id"])):
             yield ("," if index else "") + _json(shape(record))
         yield "]"
-    for kind in NOT_STORED_YET:
-        yield f',"{kind}":[]'
     yield "}"

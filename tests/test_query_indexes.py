@@ -171,7 +171,8 @@ def test_every_hot_query_has_an_index(recorder, make_app, backend, media, monkey
     library = Library(app, client, accounts)
     video = library.ready_video(media["h264"], title="Piano jazz night", category="music")
     creator = library.owner["user"]["id"]
-    insert_videos(app, catalogue_documents(ObjectId(creator), 60))
+    listed = catalogue_documents(ObjectId(creator), 60)
+    insert_videos(app, listed)
     viewer = accounts.user_with_token()
     admin = accounts.bearer(accounts.login("admin@test.example", "admin-test-password"))
     headers = accounts.bearer(viewer)
@@ -186,6 +187,12 @@ def test_every_hot_query_has_an_index(recorder, make_app, backend, media, monkey
 
     recorder.recording = True
     accounts.login(viewer["user"]["email"])
+    # Watch progress (docs/progress.md): a first report and a later one of two videos.
+    for video_id in (video["id"], str(listed[0]["_id"])) * 2:
+        reporting = client.put(
+            f"/video/{video_id}/progress", json={"position_seconds": 1.0}, headers=headers
+        )
+        assert reporting.status_code == 204, reporting.json
     calls = [
         ("/auth/me", headers),
         ("/me/sessions", headers),
@@ -197,6 +204,8 @@ def test_every_hot_query_has_an_index(recorder, make_app, backend, media, monkey
         (f"/videos?creator={creator}", headers),
         (f"/videos?creator={creator}&category=music&q=pia", headers),
         ("/admin/users?per_page=2", admin),
+        ("/me/continue-watching?per_page=1", headers),
+        ("/me/history?per_page=1", headers),
         ("/admin/users?role=viewer", admin),
         (f"/video/{video['id']}", headers),
         (f"/video/{video['id']}/stream?token={token}", headers),
