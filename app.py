@@ -7,6 +7,7 @@ import config as settings
 from blueprints import (
     account,
     admin,
+    analytics,
     auth,
     batch,
     courses,
@@ -237,6 +238,7 @@ def register_blueprints(app):
         earnings.blp,
         payments.blp,
         subscriptions.blp,
+        analytics.blp,
     ):
         api.register_blueprint(blueprint)
     app.register_blueprint(meta.docs_assets)
