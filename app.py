@@ -7,6 +7,7 @@ import config as settings
 from blueprints import (
     account,
     admin,
+    analytics,
     auth,
     batch,
     courses,
@@ -241,6 +242,7 @@ def register_blueprints(app):
         payments.blp,
         subscriptions.blp,
         progress.blp,
+        analytics.blp,
     ):
         api.register_blueprint(blueprint)
     app.register_blueprint(meta.docs_assets)

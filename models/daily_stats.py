@@ -4,13 +4,19 @@ happen, so an analytics span of N days reads N documents per video, never the ev
 A counter document (collection ``video_days``)::
 
     {_id: "<video id>:<YYYY-MM-DD>", video_id, owner_id, day: "YYYY-MM-DD",
-     views, unique_viewers, watch_seconds, likes, dislikes}
+     views, unique_viewers, watch_seconds, likes, dislikes, completions}
 
-``add`` increments any of the counters with one upsert ($inc). Unique viewers are counted
-through ``video_day_viewers``: one document per (video, day, user) under its ``_id``; the
-insert that creates it is the one that increments ``unique_viewers``, so a user counts once
-per video and day however many workers see the view at once. Those entries are only needed
-while their day can still change: they expire (TTL) after ``VIEWER_ENTRY_DAYS``.
+``add`` increments any of the counters with one upsert ($inc), and the same increments on
+two roll-ups: the owner's day (``owner_days``, ``_id`` ``"<owner id>:<day>"``) and the
+platform's day (``platform_days``, ``_id`` the day). So a creator's or the platform's series
+over N days reads N documents, whatever the number of videos (docs/analytics.md).
+
+Unique viewers are counted through ``video_day_viewers``: one document per (video, day, user)
+under its ``_id``; the insert that creates it is the one that increments ``unique_viewers``,
+so a user counts once per video and day however many workers see the view at once. Those
+entries are only needed while their day can still change: they expire (TTL) after
+``VIEWER_ENTRY_DAYS``. ``completions`` counts the users who first passed 90% of the video
+that day (the progress side increments it); ``completion_rate`` is completions / views.
 """
 
 from datetime import UTC, datetime, timedelta
@@ -20,7 +26,7 @@ from pymongo.errors import DuplicateKeyError
 
 from models.db import get_db
 
-COUNTERS = ("views", "unique_viewers", "watch_seconds", "likes", "dislikes")
+COUNTERS = ("views", "unique_viewers", "watch_seconds", "likes", "dislikes", "completions")
 VIEWER_ENTRY_DAYS = 2
 
 
@@ -36,6 +42,9 @@ def create_indexes(database):
         [("owner_id", ASCENDING), ("day", ASCENDING)], name="owner_day"
     )
     database.video_days.create_index([("day", ASCENDING)], name="day")
+    database.owner_days.create_index(
+        [("owner_id", ASCENDING), ("day", ASCENDING)], name="owner_day"
+    )
     database.video_day_viewers.create_index(
         [("created_at", ASCENDING)],
         name="expire",
@@ -49,19 +58,25 @@ def day_of(moment):
 
 
 def add(video_id, owner_id, moment, **increments):
-    """Add ``increments`` (counter name -> int) to the video's counters of ``moment``'s day."""
+    """Add ``increments`` (counter name -> int) to the video's counters of ``moment``'s day,
+    and to its owner's and the platform's counters of that day."""
     unknown = set(increments) - set(COUNTERS)
     if unknown:
         raise ValueError(f"unknown counters: {sorted(unknown)}")
     day = day_of(moment)
-    collection().update_one(
+    inc = {name: int(value) for name, value in increments.items()}
+    database = get_db()
+    database.video_days.update_one(
         {"_id": f"{video_id}:{day}"},
-        {
-            "$inc": {name: int(value) for name, value in increments.items()},
-            "$setOnInsert": {"video_id": video_id, "owner_id": owner_id, "day": day},
-        },
+        {"$inc": inc, "$setOnInsert": {"video_id": video_id, "owner_id": owner_id, "day": day}},
         upsert=True,
     )
+    database.owner_days.update_one(
+        {"_id": f"{owner_id}:{day}"},
+        {"$inc": inc, "$setOnInsert": {"owner_id": owner_id, "day": day}},
+        upsert=True,
+    )
+    database.platform_days.update_one({"_id": day}, {"$inc": inc}, upsert=True)
 
 
 def count_viewer(video_id, owner_id, user_id, moment):
@@ -81,3 +96,49 @@ def count_viewer(video_id, owner_id, user_id, moment):
 def days_between(first, last):
     """Every ``YYYY-MM-DD`` from ``first`` to ``last`` (dates), both included."""
     return [(first + timedelta(days=n)).isoformat() for n in range((last - first).days + 1)]
+
+
+# The reads: each one query over the span's days, served by an index (docs/analytics.md).
+def _by_day(cursor):
+    return {document["day"]: document for document in cursor}
+
+
+def video_series(video_id, first_day, last_day):
+    """{day: counters} of one video over the span (``video_day``: at most one per day)."""
+    span = {"$gte": first_day, "$lte": last_day}
+    return _by_day(collection().find({"video_id": video_id, "day": span}))
+
+
+def owner_series(owner_id, first_day, last_day):
+    """{day: counters} of all the owner's videos together (``owner_days``: one per day)."""
+    span = {"$gte": first_day, "$lte": last_day}
+    return _by_day(get_db().owner_days.find({"owner_id": owner_id, "day": span}))
+
+
+def platform_series(first_day, last_day):
+    """{day: counters} of every video together (``platform_days``: one per day, by _id)."""
+    found = get_db().platform_days.find({"_id": {"$gte": first_day, "$lte": last_day}})
+    return {document["_id"]: document for document in found}
+
+
+def top_videos(owner_id, first_day, last_day, limit):
+    """[{video_id, views, watch_seconds}] of the owner's videos most viewed in the span, at
+    most ``limit``: one aggregation over ``owner_day`` that reads the owner's (video, day)
+    documents of the span, grouped by video on the server."""
+    pipeline = [
+        {"$match": {"owner_id": owner_id, "day": {"$gte": first_day, "$lte": last_day}}},
+        {
+            "$group": {
+                "_id": "$video_id",
+                "views": {"$sum": "$views"},
+                "watch_seconds": {"$sum": "$watch_seconds"},
+            }
+        },
+        {"$match": {"views": {"$gt": 0}}},
+        {"$sort": {"views": -1, "_id": 1}},
+        {"$limit": limit},
+    ]
+    return [
+        {"video_id": row["_id"], "views": row["views"], "watch_seconds": row["watch_seconds"]}
+        for row in collection().aggregate(pipeline)
+    ]

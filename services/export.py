@@ -5,8 +5,7 @@ page served by an index) and written out as it is read, so an account with thous
 videos or views costs memory for one page, not for all of them. Nothing is capped.
 
 Left out: the password hash, token ids (refresh token ids, and the playback tokens' ids
-that key ``playback_views``), GridFS ids and processing leases. Kinds of records the app
-does not store yet are there as empty lists, so clients see the shape.
+that key ``playback_views``), GridFS ids and processing leases.
 """
 
 import json

@@ -13,8 +13,9 @@ request); the thumbnail is a preview, for anyone who may see the listing.
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from models import media_file, playback_view, recent_view
+from models import daily_stats, media_file, playback_view, recent_view
 from models import video as videos
+from models.common import utcnow
 from services import access, playback_tokens, urls
 from services.errors import NotFound
 from services.recent import Recent
@@ -116,7 +117,16 @@ def _count_view(grant, video):
     first = playback_view.first_use(grant.jti, video["_id"], user_id, grant.expires_at)
     if first and recent_view.count_if_due(user_id, video["_id"], VIEW_WINDOW):
         videos.add_view(video["_id"])
+        _count_daily(video, user_id)
     _counted.remember(grant.jti)
+
+
+def _count_daily(video, user_id):
+    """The view in the day's counters (docs/analytics.md): views, and the user among the
+    video's unique viewers of the day."""
+    now = utcnow()
+    daily_stats.add(video["_id"], video["owner_id"], now, views=1)
+    daily_stats.count_viewer(video["_id"], video["owner_id"], user_id, now)
 
 
 def thumbnail(token, video_id):
