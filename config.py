@@ -9,7 +9,7 @@ import os
 from urllib.parse import unquote, urlsplit
 
 DEFAULT_SECRET = "dev-insecure-secret-change-me-before-production"
-SECRET_NAMES = ("SECRET_KEY", "JWT_SECRET_KEY", "PLAYBACK_SECRET_KEY")
+SECRET_NAMES = ("SECRET_KEY", "JWT_SECRET_KEY", "PLAYBACK_SECRET_KEY", "IP_HASH_KEY")
 MIN_SECRET_LENGTH = 32
 # A week: a playback token is a bearer credential in a URL; longer is never a player's need.
 MAX_PLAYBACK_TOKEN_HOURS = 168
@@ -22,6 +22,7 @@ MAX_PRICE_CEILING = 1_000_000_000  # ten million units: integer sums stay far fr
 PAYMENT_PROVIDERS = ("sandbox", "stripe")
 # A minute: the grace is for a retry in flight; longer widens what a stolen token may do.
 MAX_REFRESH_GRACE_SECONDS = 60
+MAX_AUDIT_RETENTION_DAYS = 3650
 
 
 class ConfigError(RuntimeError):
@@ -88,6 +89,8 @@ class BaseConfig:
         self.PLAYBACK_TOKEN_MINUTES = env_int("PLAYBACK_TOKEN_MINUTES", 60)
         # The longest any playback token lives, however long its video claims to be.
         self.PLAYBACK_TOKEN_MAX_HOURS = env_int("PLAYBACK_TOKEN_MAX_HOURS", 12)
+        self.IP_HASH_KEY = env_str("IP_HASH_KEY", DEFAULT_SECRET + "-ip-hash")  # HMAC of addresses
+        self.AUDIT_RETENTION_DAYS = env_int("AUDIT_RETENTION_DAYS", 365)
 
     def _accounts(self):
         self.BCRYPT_ROUNDS = env_int("BCRYPT_ROUNDS", self.default_bcrypt_rounds())
@@ -175,16 +178,13 @@ class BaseConfig:
 
     def validate(self):
         """Raise ConfigError when this environment must not start."""
-        if not 0 <= self.REFRESH_GRACE_SECONDS <= MAX_REFRESH_GRACE_SECONDS:
-            raise ConfigError(
-                f"REFRESH_GRACE_SECONDS must be from 0 to {MAX_REFRESH_GRACE_SECONDS}, "
-                f"got {self.REFRESH_GRACE_SECONDS}"
-            )
-        if not 1 <= self.PLAYBACK_TOKEN_MAX_HOURS <= MAX_PLAYBACK_TOKEN_HOURS:
-            raise ConfigError(
-                f"PLAYBACK_TOKEN_MAX_HOURS must be from 1 to {MAX_PLAYBACK_TOKEN_HOURS}, "
-                f"got {self.PLAYBACK_TOKEN_MAX_HOURS}"
-            )
+        for name, low, high in (
+            ("REFRESH_GRACE_SECONDS", 0, MAX_REFRESH_GRACE_SECONDS),
+            ("PLAYBACK_TOKEN_MAX_HOURS", 1, MAX_PLAYBACK_TOKEN_HOURS),
+            ("AUDIT_RETENTION_DAYS", 1, MAX_AUDIT_RETENTION_DAYS),
+        ):
+            if not low <= getattr(self, name) <= high:
+                raise ConfigError(f"{name} must be from {low} to {high}, got {getattr(self, name)}")
         if self.SMTP_URL:
             parse_smtp_url(self.SMTP_URL)
         if not self.MAIL_FROM or "@" not in self.MAIL_FROM:
