@@ -9,7 +9,7 @@ import os
 from urllib.parse import unquote, urlsplit
 
 DEFAULT_SECRET = "dev-insecure-secret-change-me-before-production"
-SECRET_NAMES = ("SECRET_KEY", "JWT_SECRET_KEY", "PLAYBACK_SECRET_KEY", "IP_HASH_KEY")
+SECRET_NAMES = ("SECRET_KEY", "JWT_SECRET_KEY", "PLAYBACK_SECRET_KEY")
 MIN_SECRET_LENGTH = 32
 # A week: a playback token is a bearer credential in a URL; longer is never a player's need.
 MAX_PLAYBACK_TOKEN_HOURS = 168
@@ -89,7 +89,7 @@ class BaseConfig:
         self.PLAYBACK_TOKEN_MINUTES = env_int("PLAYBACK_TOKEN_MINUTES", 60)
         # The longest any playback token lives, however long its video claims to be.
         self.PLAYBACK_TOKEN_MAX_HOURS = env_int("PLAYBACK_TOKEN_MAX_HOURS", 12)
-        self.IP_HASH_KEY = env_str("IP_HASH_KEY", DEFAULT_SECRET + "-ip-hash")  # HMAC of addresses
+        self.IP_HASH_KEY = env_str("IP_HASH_KEY")  # unset: derived from SECRET_KEY (ip_hash.py)
         self.AUDIT_RETENTION_DAYS = env_int("AUDIT_RETENTION_DAYS", 365)
 
     def _accounts(self):
@@ -244,7 +244,7 @@ class ProductionConfig(BaseConfig):
         super().validate()
         # The sandbox's webhook key settles payments: a known one would open every paid video.
         sandbox = ("SANDBOX_WEBHOOK_SECRET",) if self.PAYMENT_PROVIDER == "sandbox" else ()
-        for name in SECRET_NAMES + sandbox:
+        for name in SECRET_NAMES + sandbox + (("IP_HASH_KEY",) if self.IP_HASH_KEY else ()):
             value = getattr(self, name)
             if value.startswith(DEFAULT_SECRET) or len(value) < MIN_SECRET_LENGTH:
                 raise ConfigError(

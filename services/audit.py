@@ -19,7 +19,7 @@ import logging
 import threading
 
 from flask import current_app, g
-from pymongo.errors import PyMongoError
+from pymongo.errors import InvalidOperation, PyMongoError
 
 from models import audit as records
 from services import access, pagination
@@ -107,17 +107,25 @@ class AuditWriter:
         try:
             with self.app.app_context():
                 records.insert_many(batch)
+        except InvalidOperation:  # the client is closed: this app is gone, so are they
+            self._stopping.set()
+            self._lose(batch, "the database client is closed")
+            return True
         except PyMongoError:
             self.failed_writes += 1
             log.warning("audit entries not written yet (%d queued); retrying", len(batch))
             return False
         except Exception:  # an entry the database can never take: retrying would not help
             log.exception("audit entries refused")
-            for entry in batch:
-                log.error("audit entry lost: refused", extra={"audit": entry})
+            self._lose(batch, "refused")
             return True
         self.written += len(batch)
         return True
+
+    def _lose(self, batch, why):
+        self.dropped += len(batch)
+        for entry in batch:
+            log.error("audit entry lost: %s", why, extra={"audit": entry})
 
 
 def register(app):

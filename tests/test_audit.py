@@ -14,7 +14,7 @@ from config import ConfigError, load_config
 from models import audit as records
 from models import db
 from models import session as sessions
-from services import audit
+from services import audit, ip_hash
 from tests.support.accounts import PASSWORD
 
 ADMIN = ("admin@test.example", "admin-test-password")
@@ -280,7 +280,7 @@ def test_retention_follows_the_setting(make_app):
     assert ttl_seconds(make_app(AUDIT_RETENTION_DAYS=30)) == 30 * 86400
 
 
-def test_retention_and_the_address_key_are_checked_at_start_up():
+def test_retention_and_the_address_key_are_checked_at_start_up(make_app):
     with pytest.raises(ConfigError, match="AUDIT_RETENTION_DAYS"):
         load_config({"APP_ENV": "testing", "AUDIT_RETENTION_DAYS": 0})
     production = {
@@ -288,8 +288,17 @@ def test_retention_and_the_address_key_are_checked_at_start_up():
         "PLAYBACK_SECRET_KEY": "p" * 40, "PAYMENT_PROVIDER": None,
     }  # fmt: skip
     with pytest.raises(ConfigError, match="IP_HASH_KEY"):
-        load_config(production)
+        load_config({**production, "IP_HASH_KEY": "short"})
     assert load_config({**production, "IP_HASH_KEY": "i" * 40})["IP_HASH_KEY"] == "i" * 40
+    # Unset, the key comes from SECRET_KEY: another SECRET_KEY, other hashes; never the bare HMAC
+    # of a known key.
+    hashes = []
+    for overrides in ({}, {"SECRET_KEY": "t" * 40}, {"IP_HASH_KEY": "i" * 40}):
+        app = make_app(**overrides)
+        with app.test_request_context():
+            hashes.append(ip_hash.of("192.0.2.1"))
+    assert len(set(hashes)) == 3
+    assert all(len(value) == 32 for value in hashes)
 
 
 def test_sessions_from_before_lose_their_raw_address_once(app):
