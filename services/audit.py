@@ -49,15 +49,20 @@ class AuditWriter:
     def submit(self, entry):
         """Queue ``entry``; never blocks on the database, never raises for it."""
         with self._changed:
-            full = len(self._pending) >= self.limit
-            if full:
+            refused = self._refusal()
+            if refused:
                 self.dropped += 1
             else:
                 self._pending.append(entry)
                 self._ensure_thread()
                 self._changed.notify_all()
-        if full:
-            log.error("audit entry dropped: the queue is full", extra={"audit": entry})
+        if refused:
+            log.error("audit entry dropped: %s", refused, extra={"audit": entry})
+
+    def _refusal(self):
+        if self._stopping.is_set():
+            return "the writer has stopped (shutdown)"
+        return "the queue is full" if len(self._pending) >= self.limit else None
 
     def flush(self, timeout):
         """Wait until every queued entry is written (True) or ``timeout`` passes (False)."""

@@ -181,6 +181,10 @@ class TestTheWriter:
         assert [r.audit for r in caplog.records if "lost at shutdown" in r.getMessage()] == [
             {"action": "video.delete", "status": 200}
         ]
+        with caplog.at_level(logging.ERROR):
+            writer.submit({"action": "video.edit", "status": 403})  # after the stop
+        assert caplog.records[-1].audit == {"action": "video.edit", "status": 403}
+        assert "stopped" in caplog.records[-1].getMessage()
 
 
 def make_entries(app, count, **fields):
