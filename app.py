@@ -51,7 +51,7 @@ from services.media.jobs import MediaJobs
 from services.payments.factory import make_provider
 from services.payments.jobs import PaymentJobs
 from services.renewals import Renewals
-from web import errors, logs, security_headers
+from web import audit, errors, logs, security_headers
 from web.api import register_converters
 from web.request_class import ApiRequest
 
@@ -68,8 +68,7 @@ def create_app(config=None):
     register_mail(app)
     register_extensions(app)
     register_blueprints(app)
-    register_errorhandlers(app)
-    register_security_headers(app)
+    register_web_hooks(app)
     run_startup_tasks(app)
     return app
 
@@ -103,6 +102,7 @@ def register_database(app):
     mongo = db.init_app(app)
     mongo.on_ready(users.create_indexes)
     mongo.on_ready(sessions.create_indexes)
+    mongo.on_ready(sessions.drop_raw_addresses)
     mongo.on_ready(videos.create_indexes)
     mongo.on_ready(videos.add_missing_keywords)
     mongo.on_ready(videos.add_missing_share_keys)
@@ -248,13 +248,12 @@ def register_blueprints(app):
     app.register_blueprint(meta.docs_assets)
 
 
-def register_errorhandlers(app):
+def register_web_hooks(app):
+    """The error body; nosniff and the rest on every response, errors and media included;
+    the audit log's entry for every mutating call (web.audit), with its writer and indexes."""
     errors.init_app(app)
-
-
-def register_security_headers(app):
-    """nosniff and the rest on every response, errors and media included."""
     security_headers.init_app(app)
+    audit.init_app(app)
 
 
 def run_startup_tasks(app):
@@ -292,6 +291,7 @@ def close_connections(app):
     app.extensions["payment_jobs"].stop()
     app.extensions["subscription_renewals"].stop()
     app.extensions["mail_sender"].stop()
+    app.extensions["audit_log"].stop()  # what it could not write is logged, entry by entry
     app.extensions["mongo"].client.close()
     close_rate_limit_storage()
 

@@ -22,6 +22,7 @@ MAX_PRICE_CEILING = 1_000_000_000  # ten million units: integer sums stay far fr
 PAYMENT_PROVIDERS = ("sandbox", "stripe")
 # A minute: the grace is for a retry in flight; longer widens what a stolen token may do.
 MAX_REFRESH_GRACE_SECONDS = 60
+MAX_AUDIT_RETENTION_DAYS = 3650
 
 
 class ConfigError(RuntimeError):
@@ -88,6 +89,8 @@ class BaseConfig:
         self.PLAYBACK_TOKEN_MINUTES = env_int("PLAYBACK_TOKEN_MINUTES", 60)
         # The longest any playback token lives, however long its video claims to be.
         self.PLAYBACK_TOKEN_MAX_HOURS = env_int("PLAYBACK_TOKEN_MAX_HOURS", 12)
+        self.IP_HASH_KEY = env_str("IP_HASH_KEY")  # unset: derived from SECRET_KEY (ip_hash.py)
+        self.AUDIT_RETENTION_DAYS = env_int("AUDIT_RETENTION_DAYS", 365)
 
     def _accounts(self):
         self.BCRYPT_ROUNDS = env_int("BCRYPT_ROUNDS", self.default_bcrypt_rounds())
@@ -175,16 +178,13 @@ class BaseConfig:
 
     def validate(self):
         """Raise ConfigError when this environment must not start."""
-        if not 0 <= self.REFRESH_GRACE_SECONDS <= MAX_REFRESH_GRACE_SECONDS:
-            raise ConfigError(
-                f"REFRESH_GRACE_SECONDS must be from 0 to {MAX_REFRESH_GRACE_SECONDS}, "
-                f"got {self.REFRESH_GRACE_SECONDS}"
-            )
-        if not 1 <= self.PLAYBACK_TOKEN_MAX_HOURS <= MAX_PLAYBACK_TOKEN_HOURS:
-            raise ConfigError(
-                f"PLAYBACK_TOKEN_MAX_HOURS must be from 1 to {MAX_PLAYBACK_TOKEN_HOURS}, "
-                f"got {self.PLAYBACK_TOKEN_MAX_HOURS}"
-            )
+        for name, low, high in (
+            ("REFRESH_GRACE_SECONDS", 0, MAX_REFRESH_GRACE_SECONDS),
+            ("PLAYBACK_TOKEN_MAX_HOURS", 1, MAX_PLAYBACK_TOKEN_HOURS),
+            ("AUDIT_RETENTION_DAYS", 1, MAX_AUDIT_RETENTION_DAYS),
+        ):
+            if not low <= getattr(self, name) <= high:
+                raise ConfigError(f"{name} must be from {low} to {high}, got {getattr(self, name)}")
         if self.SMTP_URL:
             parse_smtp_url(self.SMTP_URL)
         if not self.MAIL_FROM or "@" not in self.MAIL_FROM:
@@ -244,7 +244,7 @@ class ProductionConfig(BaseConfig):
         super().validate()
         # The sandbox's webhook key settles payments: a known one would open every paid video.
         sandbox = ("SANDBOX_WEBHOOK_SECRET",) if self.PAYMENT_PROVIDER == "sandbox" else ()
-        for name in SECRET_NAMES + sandbox:
+        for name in SECRET_NAMES + sandbox + (("IP_HASH_KEY",) if self.IP_HASH_KEY else ()):
             value = getattr(self, name)
             if value.startswith(DEFAULT_SECRET) or len(value) < MIN_SECRET_LENGTH:
                 raise ConfigError(

@@ -1,4 +1,4 @@
-"""/admin: user management (admins only)."""
+"""/admin: user management and the audit log (admins only)."""
 
 from blueprints.schemas.accounts import (
     RoleSchema,
@@ -6,8 +6,9 @@ from blueprints.schemas.accounts import (
     UserFilterArgs,
     UserListSchema,
 )
+from blueprints.schemas.audit import AuditFilterArgs, AuditListSchema
 from blueprints.schemas.common import MessageSchema
-from services import access, account_deletion, accounts
+from services import access, account_deletion, accounts, audit
 from web.api import ApiBlueprint
 from web.guards import auth_required, current_caller
 
@@ -43,3 +44,15 @@ def delete_user(user_id):
     """Delete an account, as ``DELETE /me`` does (an admin goes through the admins guard)."""
     account_deletion.delete_user(current_caller(), user_id)
     return {"message": "Account deleted"}
+
+
+@blp.route("/audit", methods=["GET"])
+@auth_required(access.require_admin)
+@blp.arguments(AuditFilterArgs, location="query")
+@blp.response(200, AuditListSchema)
+@blp.alt_response(400, description="A malformed filter (named in details) or cursor")
+def audit_log(args):
+    """The audit log, newest first: every mutating call (docs/audit.md). Filters: ``actor``,
+    ``action``, ``target`` (or ``target_type`` and ``target_id``), ``from``, ``to``."""
+    entries, pagination = audit.query(current_caller(), **args)
+    return {"entries": entries, "pagination": pagination}

@@ -15,6 +15,7 @@ from extensions import limiter, media_chunks
 from services import playback, tokens
 from web import media_response
 from web.api import ApiBlueprint
+from web.audit import rate_limit_key
 from web.guards import auth_required, current_caller
 from web.security_headers import for_players
 
@@ -31,11 +32,11 @@ def playback_token_key():
     """
     token = request.args.get("token")
     if not token:
-        return f"ip:{request.remote_addr}"
+        return rate_limit_key()
     try:
         return "token:" + tokens.decode(token, tokens.PLAYBACK)["jti"]
     except tokens.InvalidToken:
-        return f"invalid-token:{request.remote_addr}"
+        return "invalid-token:" + rate_limit_key()
 
 
 def media_limit():

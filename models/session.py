@@ -9,7 +9,8 @@ current one is a replay, except the one just before it for a few seconds
 has a TTL index, so expired and revoked sessions remove themselves.
 
 Each session also names the device it was opened on (services.user_agents) and
-when it was last used, for the user's list of signed-in devices.
+when it was last used, for the user's list of signed-in devices, and the keyed hash of the
+address it was opened from (``ip_hash``, services.ip_hash: never the address itself).
 """
 
 from datetime import timedelta
@@ -21,6 +22,7 @@ from models.db import get_db
 
 # How long a revoked session is kept (for audit) before the TTL index removes it.
 REVOKED_RETENTION = timedelta(days=1)
+RAW_ADDRESS_MIGRATION = "session_raw_ip_dropped_v1"
 
 
 def collection():
@@ -44,7 +46,9 @@ def create_indexes(database):
     )
 
 
-def create(session_id, user_id, refresh_jti, expires_at, user_agent=None, ip=None, device=None):
+def create(
+    session_id, user_id, refresh_jti, expires_at, user_agent=None, ip_hash=None, device=None
+):
     now = utcnow()
     document = {
         "_id": session_id,
@@ -57,10 +61,22 @@ def create(session_id, user_id, refresh_jti, expires_at, user_agent=None, ip=Non
         "expires_at": expires_at,
         "revoked_at": None,
         "user_agent": (user_agent or "")[:300],
-        "ip": ip,
+        "ip_hash": ip_hash,
     }
     collection().insert_one(document)
     return document
+
+
+def drop_raw_addresses(database):
+    """Start-up migration: sessions opened before addresses were hashed lose their raw ``ip``
+    (idempotent; a marker makes later start-ups one read by ``_id``). Dropped, not hashed:
+    nothing reads it, and a session lives 30 days at most."""
+    if database.migrations.find_one({"_id": RAW_ADDRESS_MIGRATION}) is not None:
+        return
+    database.sessions.update_many({}, {"$unset": {"ip": ""}})
+    database.migrations.update_one(
+        {"_id": RAW_ADDRESS_MIGRATION}, {"$setOnInsert": {"done_at": utcnow()}}, upsert=True
+    )
 
 
 def find_active(session_id):

@@ -12,7 +12,7 @@ from models import user as users
 from models.common import utcnow
 from models.db import StartupRefused
 from models.vocabulary import ADMIN, ROLES, VIEWER
-from services import access, devices, pagination, passwords, tokens, user_agents
+from services import access, audit, devices, ip_hash, pagination, passwords, tokens, user_agents
 from services.errors import Conflict, InvalidInput, NotFound, Unauthorized
 
 log = logging.getLogger(__name__)
@@ -23,12 +23,16 @@ INVALID_CREDENTIALS = "Invalid email or password"
 def signup(name, email, password, role=VIEWER):
     access.require_signup_role(role)
     try:
-        return users.insert(name, email, passwords.hash_password(password), role)
+        user = users.insert(name, email, passwords.hash_password(password), role)
     except users.EmailTaken as error:
         raise Conflict("An account with this email already exists.", code="email_taken") from error
+    audit.note_actor(user)
+    return user
 
 
 def login(email, password, user_agent=None, ip=None):
+    """A new session and its tokens; ``ip`` (the client's address) is kept only as its keyed
+    hash (services.ip_hash)."""
     user = users.find_by_email(email)
     stored = user["password_hash"] if user else None
     if not passwords.check(password, stored):
@@ -36,15 +40,22 @@ def login(email, password, user_agent=None, ip=None):
     if passwords.needs_upgrade(stored):
         # A hash from before the pre-hash: the password is known now, so rehash it.
         users.replace_password_hash(user["_id"], stored, passwords.hash_password(password))
-    return _open_session(user, user_agent, ip)
+    audit.note_actor(user)
+    return _open_session(user, user_agent, ip_hash.of(ip))
 
 
-def _open_session(user, user_agent, ip):
+def _open_session(user, user_agent, ip_digest):
     session_id = ObjectId()  # chosen here: the refresh token carries it
     pair = tokens.mint_pair(user["_id"], session_id)
     device = user_agents.describe(user_agent)
     sessions.create(
-        session_id, user["_id"], pair.refresh.jti, pair.refresh.expires_at, user_agent, ip, device
+        session_id,
+        user["_id"],
+        pair.refresh.jti,
+        pair.refresh.expires_at,
+        user_agent,
+        ip_digest,
+        device,
     )
     return _token_bundle(user, pair)
 
@@ -77,6 +88,7 @@ def refresh(refresh_token):
     if user is None:
         sessions.revoke(session_id, "user_deleted")
         raise Unauthorized("The refresh token is no longer valid.", code="invalid_token")
+    audit.note_actor(user)
     return _token_bundle(user, pair)
 
 

@@ -20,7 +20,7 @@ PROFILE_FIELDS = ("name", "email", "role", "created_at", "updated_at")
 SESSION_FIELDS = (
     "device",
     "user_agent",
-    "ip",
+    "ip_hash",
     "created_at",
     "last_used_at",
     "refreshed_at",

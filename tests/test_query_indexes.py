@@ -2,16 +2,17 @@
 
 The queries are the real ones: a pymongo command listener records each ``find``, ``update``,
 ``delete``, ``count`` and ``aggregate`` the app sends while a client goes through login, me, the
-dashboard and its next page, reactions (set, switched, cleared), the signed-in devices (listed, one
-and the others ended, a session's last use noted), an account's export (paged) and deletion (its
-job), the catalogue with each filter and search, admin users, a video, its stream JSON, media and
-thumbnail, and the queries every process runs at start-up and every 30 s (the processing and
-account-deletion sweeps, the keywords and share-key migrations) or 15 s (the mail sender's round).
-Each is checked against the indexes that start-up made (``index_information``) by MongoDB's rule
-for a query an index serves without a blocking sort: its equality fields are the index's leading
-fields, then its sort keys in order (or all reversed), and its range fields come after them; an
-equality on ``_id`` finds one document at most, whatever else the query checks on it. So it runs on
-the embedded server, without MongoDB 7, and fails when a query changes shape or an index goes.
+dashboard and its next page, reactions (set, switched, cleared), watch progress and its lists, the
+audit log with each filter, the signed-in devices (listed, one and the others ended, a session's
+last use noted), an account's export (paged) and deletion (its job), the catalogue with each filter
+and search, admin users, a video, its stream JSON, media and thumbnail, and the queries every
+process runs at start-up and every 30 s (the processing and account-deletion sweeps, the keywords,
+share-key and session-address migrations) or 15 s (the mail sender's round). Each is checked
+against the indexes that start-up made (``index_information``) by MongoDB's rule for a query an
+index serves without a blocking sort: its equality fields are the index's leading fields, then its
+sort keys in order (or all reversed), and its range fields come after them; an equality on ``_id``
+finds one document at most, whatever else the query checks on it. So it runs on the embedded
+server, without MongoDB 7, and fails when a query changes shape or an index goes.
 """
 
 import functools
@@ -23,6 +24,7 @@ from bson import ObjectId
 from pymongo import MongoClient, monitoring
 
 from models import db, export, mail_outbox
+from models import session as sessions
 from models import video as videos
 from models.common import utcnow
 from services import tokens
@@ -207,6 +209,15 @@ def test_every_hot_query_has_an_index(recorder, make_app, backend, media, monkey
         ("/me/continue-watching?per_page=1", headers),
         ("/me/history?per_page=1", headers),
         ("/admin/users?role=viewer", admin),
+        ("/admin/audit?per_page=2", admin),
+        (f"/admin/audit?per_page=1&actor={creator}", admin),
+        ("/admin/audit?per_page=1&action=auth.login&from=2020-01-01&to=2099-01-01", admin),
+        (f"/admin/audit?target=video:{video['id']}", admin),
+        (
+            f"/admin/audit?per_page=1&actor={creator}&action=auth.login&target_type=user"
+            f"&target_id={creator}",
+            admin,
+        ),
         (f"/video/{video['id']}", headers),
         (f"/video/{video['id']}/stream?token={token}", headers),
         (f"/video/{video['id']}/thumbnail?token={token}", {}),
@@ -248,6 +259,7 @@ def test_every_hot_query_has_an_index(recorder, make_app, backend, media, monkey
     with app.app_context():
         db.get_db().migrations.delete_many({})
         videos.add_missing_keywords(db.get_db())
+        sessions.drop_raw_addresses(db.get_db())
         db.get_db().videos.update_one({"_id": ObjectId(video["id"])}, {"$unset": {"share_key": 1}})
         videos.add_missing_share_keys(db.get_db())
         # The mail sender's round: a due mail found, claimed, tried (nobody listens), put back.

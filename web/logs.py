@@ -18,6 +18,8 @@ from datetime import UTC, datetime
 
 from flask import g, has_request_context, request
 
+from services import ip_hash
+
 REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 REDACTED = "[redacted]"
 # An unquoted value runs to the end of its field: a password may hold spaces.
@@ -108,7 +110,8 @@ def finish_request(response):
         "path": request.path,
         "query": redact(request.query_string.decode("latin-1")) or None,
         "status": response.status_code,
-        "remote_addr": request.remote_addr,
+        # The address's keyed hash (services.ip_hash), as the audit log has it: logs hold none.
+        "ip_hash": ip_hash.of(request.remote_addr),
         "user_agent": request.user_agent.string[:200],
     }
     started = g.request_started
