@@ -4,24 +4,7 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 import config as settings
-from blueprints import (
-    account,
-    admin,
-    analytics,
-    auth,
-    batch,
-    courses,
-    dashboard,
-    earnings,
-    me,
-    meta,
-    payments,
-    playback,
-    progress,
-    reactions,
-    subscriptions,
-    video,
-)
+from blueprints import meta, registry
 from extensions import api, cors, limiter, media_chunks
 from models import (
     course,
@@ -35,7 +18,9 @@ from models import (
     mail_outbox,
     media_file,
     playback_view,
+    progress,
     purchase,
+    reaction,
     recent_view,
     sandbox_payment,
     subscription,
@@ -117,7 +102,7 @@ def register_database(app):
     mongo.on_ready(export.create_indexes)
     deletions = app.extensions["account_deletions"] = AccountDeletions(app)
     mongo.on_ready(lambda database: deletions.sweep())  # deletions a dead process left
-    for model in (course, purchase, subscription, ledger, daily_stats):
+    for model in (course, purchase, subscription, ledger, daily_stats, reaction, progress):
         mongo.on_ready(model.create_indexes)
     register_payments(app)
 
@@ -225,27 +210,10 @@ def rate_limit_settings(config):
 
 
 def register_blueprints(app):
-    for blueprint in (
-        meta.blp,
-        auth.blp,
-        me.blp,
-        account.blp,
-        admin.blp,
-        dashboard.blp,
-        video.blp,
-        video.catalogue_blp,
-        playback.blp,
-        reactions.blp,
-        courses.blp,
-        batch.blp,
-        earnings.blp,
-        payments.blp,
-        subscriptions.blp,
-        progress.blp,
-        analytics.blp,
-    ):
+    for blueprint in registry.API_BLUEPRINTS:
         api.register_blueprint(blueprint)
-    app.register_blueprint(meta.docs_assets)
+    for blueprint in registry.PLAIN_BLUEPRINTS:
+        app.register_blueprint(blueprint)
 
 
 def register_web_hooks(app):

@@ -7,15 +7,11 @@ from blueprints.schemas.progress import (
     ProgressListSchema,
     ProgressReportSchema,
 )
-from models import progress as entries
 from services import progress
 from web.api import ApiBlueprint
 from web.guards import auth_required, current_caller
 
 blp = ApiBlueprint("progress", __name__, description="Watch progress and history")
-# The collection's indexes, made when the database answers, as app.register_database does for
-# the others (app.py is at its line limit: the lead may move this line there).
-blp.record_once(lambda state: state.app.extensions["mongo"].on_ready(entries.create_indexes))
 
 
 @blp.route("/video/<objectid:video_id>/progress", methods=["PUT"])

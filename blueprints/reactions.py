@@ -3,18 +3,11 @@
 from blueprints.playback import HIDDEN_404, WATCH_403
 from blueprints.schemas.reactions import ReactionResultSchema, ReactionSchema
 from blueprints.schemas.videos import ShareKeyArgs
-from models import reaction as reaction_model
 from services import reactions
 from web.api import ApiBlueprint
 from web.guards import auth_required, current_caller
 
 blp = ApiBlueprint("reactions", __name__, url_prefix="/video", description="Reactions")
-
-
-@blp.record_once
-def create_indexes(state):
-    """The ``reactions`` indexes, once the database answers (app.py's start-up tasks)."""
-    state.app.extensions["mongo"].on_ready(reaction_model.create_indexes)
 
 
 @blp.route("/<objectid:video_id>/reaction", methods=["PUT"])

@@ -1,0 +1,42 @@
+"""Every blueprint of the API, in the order create_app registers them (the OpenAPI order)."""
+
+from blueprints import (
+    account,
+    admin,
+    analytics,
+    auth,
+    batch,
+    courses,
+    dashboard,
+    earnings,
+    me,
+    meta,
+    payments,
+    playback,
+    progress,
+    reactions,
+    subscriptions,
+    video,
+)
+
+API_BLUEPRINTS = (
+    meta.blp,
+    auth.blp,
+    me.blp,
+    account.blp,
+    admin.blp,
+    dashboard.blp,
+    video.blp,
+    video.catalogue_blp,
+    playback.blp,
+    reactions.blp,
+    courses.blp,
+    batch.blp,
+    earnings.blp,
+    payments.blp,
+    subscriptions.blp,
+    progress.blp,
+    analytics.blp,
+)
+# Plain Flask blueprints (no OpenAPI operations): the Swagger UI's own files.
+PLAIN_BLUEPRINTS = (meta.docs_assets,)
