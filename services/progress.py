@@ -22,7 +22,7 @@ from models import daily_stats
 from models import progress as entries
 from models.common import as_utc, utcnow
 from models.keyset import DEFAULT_WINDOW, Page, Position
-from services import access, library, pagination
+from services import access, library, pagination, reactions
 from services.errors import InvalidInput
 
 log = logging.getLogger(__name__)
@@ -142,7 +142,8 @@ def _listing(caller, name, per_page, cursor, in_progress_only):
 
     found, body = pagination.list_page(scope, cursor, per_page, read_page)
     check = access.watch_checker(caller)
-    return pagination.built_items(found, lambda pair: _item(caller, pair, check)), body
+    mine = reactions.mine_among(caller, [video for _, video in found])
+    return pagination.built_items(found, lambda pair: _item(caller, pair, check, mine)), body
 
 
 def _visible_page(caller, per_page, after, in_progress_only):
@@ -178,11 +179,11 @@ def _visible(caller, entry, video):
     return not video.get("deleted_at") and access.may_see(caller, video, entry.get("key_digest"))
 
 
-def _item(caller, pair, check):
+def _item(caller, pair, check, mine):
     """A listed video (services.library.listed, as on the dashboard) with where the caller is."""
     entry, video = pair
     return {
-        **library.listed(caller, video, check, playable=True),
+        **library.listed(caller, video, check, mine, playable=True),
         "position_seconds": entry["position_seconds"],
         "duration": entry.get("duration"),
         "progress": entry["progress"],
