@@ -250,18 +250,20 @@ def run_startup_tasks(app):
 def close_connections(app):
     """Close the app's MongoDB clients while the server is still up.
 
-    The rate limiter's storage otherwise closes its client in ``__del__`` at
-    interpreter exit, when the database may be gone, and pymongo then waits
-    for a server that never answers.
-    """
-    app.extensions["media_jobs"].stop_sweeping()
-    app.extensions["account_deletions"].stop_sweeping()
-    app.extensions["payment_jobs"].stop()
-    app.extensions["subscription_renewals"].stop()
-    app.extensions["mail_sender"].stop()
-    app.extensions["audit_log"].stop()  # what it could not write is logged, entry by entry
+    The rate limiter's storage otherwise closes its client in ``__del__`` at interpreter exit,
+    when the database may be gone, and pymongo then waits for a server that never answers."""
+    stop_background_work(app)
     app.extensions["mongo"].client.close()
     close_rate_limit_storage()
+
+
+def stop_background_work(app):
+    """Stop the sweeps and senders first: one running after the client closed logs failures."""
+    for name in ("payment_jobs", "subscription_renewals", "mail_sender"):
+        app.extensions[name].stop()
+    app.extensions["media_jobs"].stop_sweeping()
+    app.extensions["account_deletions"].stop_sweeping()
+    app.extensions["audit_log"].stop()  # what it could not write is logged, entry by entry
 
 
 def close_rate_limit_storage():

@@ -14,7 +14,7 @@ import uuid
 
 import pytest
 
-from app import create_app
+from app import create_app, stop_background_work
 from demo import synthetic_media
 from devtools.embedded_mongo import EmbeddedMongo
 from tests.support.accounts import Accounts, Library
@@ -73,6 +73,9 @@ def make_app(database_uri):
 
     yield build
     for app in apps:
+        # A development or production app runs its sweeps: stopped first, or they log failures
+        # from threads (and a traceback's formatting races pytest's own ast.parse on 3.11).
+        stop_background_work(app)
         app.extensions["mongo"].client.close()
 
 

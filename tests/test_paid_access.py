@@ -1,5 +1,5 @@
-"""Paid and subscribers' videos: who may watch, locked listing items, and the price fields
-(docs/videos.md#access-and-price, docs/playback.md#locked-items). Both backends.
+"""Paid and subscribers' videos: who may watch, and locked listing items
+(docs/playback.md#locked-items). Both backends. The price fields: test_access_fields.py.
 
 Purchases, subscriptions, plans and courses are inserted as documents, in the shapes their
 models document (models/purchase.py, models/subscription.py, models/plan.py,
@@ -13,113 +13,14 @@ import pytest
 from bson import ObjectId
 
 from models.common import utcnow
-from models.db import get_db
 from services import tokens
 from tests.support.errors import assert_error
-from tests.support.uploads import upload
-
-PRICE, PLAN_PRICE = 500, 799
-
-
-class Shop:
-    """Money records written straight into the database, as the purchase API will."""
-
-    def __init__(self, app):
-        self.app = app
-
-    def _insert(self, collection, document):
-        with self.app.app_context():
-            return get_db()[collection].insert_one(document).inserted_id
-
-    def buy(self, user_id, item_type, item_id, status="succeeded"):
-        user_id, item_id = ObjectId(user_id), ObjectId(item_id)
-        return self._insert(
-            "purchases",
-            {
-                "user_id": user_id,
-                "item": {"type": item_type, "id": item_id},
-                "creator_id": None,
-                "amount": PRICE,
-                "currency": "USD",
-                "status": status,
-                "payment_id": f"pay_{ObjectId()}",
-                "provider": "sandbox",
-                "failure_reason": None,
-                "created_at": utcnow(),
-                "settled_at": utcnow(),
-                "refunded_at": None,
-                "holding": f"{user_id}:{item_type}:{item_id}",
-            },
-        )
-
-    def refund(self, purchase_id):
-        with self.app.app_context():
-            get_db().purchases.update_one(
-                {"_id": purchase_id},
-                {
-                    "$set": {"status": "refunded", "refunded_at": utcnow()},
-                    "$unset": {"holding": ""},
-                },
-            )
-
-    def subscribe(self, user_id, creator_id, period_end):
-        user_id, creator_id = ObjectId(user_id), ObjectId(creator_id)
-        return self._insert(
-            "subscriptions",
-            {
-                "user_id": user_id,
-                "creator_id": creator_id,
-                "amount": PLAN_PRICE,
-                "currency": "USD",
-                "status": "active",
-                "cancel_at_period_end": False,
-                "current_period_end": period_end,
-                "payment_id": f"pay_{ObjectId()}",
-                "created_at": utcnow(),
-                "ended_at": None,
-                "holding": f"{user_id}:{creator_id}",
-            },
-        )
-
-    def end_subscription(self, subscription_id):
-        with self.app.app_context():
-            get_db().subscriptions.update_one(
-                {"_id": subscription_id},
-                {"$set": {"status": "ended", "ended_at": utcnow()}, "$unset": {"holding": ""}},
-            )
-
-    def plan(self, creator_id, price=PLAN_PRICE):
-        self._insert(
-            "subscription_plans",
-            {
-                "_id": ObjectId(creator_id),
-                "price": price,
-                "currency": "USD",
-                "updated_at": utcnow(),
-            },
-        )
-
-    def course(self, owner_id, video_ids, price):
-        return self._insert(
-            "courses",
-            {
-                "owner_id": ObjectId(owner_id),
-                "title": "A course",
-                "description": "",
-                "category": None,
-                "price": price,
-                "video_ids": [ObjectId(video_id) for video_id in video_ids],
-                "keywords": [],
-                "created_at": utcnow(),
-                "updated_at": utcnow(),
-                "deleted_at": None,
-            },
-        )
+from tests.support.records import PLAN_PRICE, PRICE, Records
 
 
 @pytest.fixture
 def shop(app):
-    return Shop(app)
+    return Records(app)
 
 
 @pytest.fixture
@@ -397,119 +298,3 @@ def assert_thumbnail_only(client, item):
     picture = client.get(item["thumbnail_url"])
     assert picture.status_code == 200 and picture.headers["Content-Type"] == "image/jpeg"
     assert_error(client.get(media_url_of(item, token_of(item))), 403, "token_preview_only")
-
-
-BAD_PRICES = [
-    pytest.param(-1, id="negative"),
-    pytest.param(0, id="zero"),
-    pytest.param(9.99, id="fractional"),
-    pytest.param(10.0, id="float"),
-    pytest.param(True, id="bool"),
-    pytest.param(10**12, id="huge"),
-    pytest.param("500", id="string"),
-    pytest.param({"$gt": 0}, id="object"),
-]
-
-
-class TestEditingAccess:
-    @pytest.fixture
-    def video(self, library, multi_chunk_mp4):
-        return library.ready_video(multi_chunk_mp4)
-
-    def patch(self, client, accounts, bundle, video, body):
-        return client.patch(f"/video/{video['id']}", json=body, headers=headers(accounts, bundle))
-
-    @pytest.mark.parametrize("price", BAD_PRICES)
-    def test_a_bad_price_is_400_naming_it(self, client, accounts, library, video, price):
-        response = self.patch(
-            client, accounts, library.owner, video, {"access": "paid", "price": price}
-        )
-        body = assert_error(response, 400, "invalid_price")
-        assert list(body["details"]) == ["price"] and "price" in body["error"].lower()
-
-    @pytest.mark.parametrize(
-        ("body", "status", "code"),
-        [
-            ({"access": "free", "price": PRICE}, 400, "price_not_allowed"),
-            ({"access": "subscribers", "price": PRICE}, 400, "price_not_allowed"),
-            ({"access": "paid", "price": None}, 400, "validation_error"),
-            ({"price": None}, 400, "validation_error"),
-            # What the video is now decides these: a conflict with its state.
-            ({"price": PRICE}, 409, "price_not_allowed"),  # the video is free
-            ({"access": "paid"}, 409, "price_required"),  # and it has no price
-        ],
-    )
-    def test_a_price_that_does_not_fit_the_level_is_refused(
-        self, client, accounts, library, video, body, status, code
-    ):
-        response = self.patch(client, accounts, library.owner, video, body)
-        assert list(assert_error(response, status, code)["details"]) == ["price"]
-
-    def test_an_unknown_level_is_400_naming_it(self, client, accounts, library, video):
-        response = self.patch(client, accounts, library.owner, video, {"access": "premium"})
-        details = assert_error(response, 400)["details"]
-        assert list(details) == ["access"] and "subscribers" in details["access"][0]
-
-    def test_owner_sets_changes_and_clears_the_price(self, client, accounts, library, video):
-        owner = library.owner
-        body = self.patch(client, accounts, owner, video, {"access": "paid", "price": 1200}).json
-        assert (body["video"]["access"], body["video"]["price"]) == ("paid", 1200)
-        body = self.patch(client, accounts, owner, video, {"price": 1500}).json
-        assert body["video"]["price"] == 1500
-        body = self.patch(client, accounts, owner, video, {"title": "Renamed"}).json
-        assert body["video"]["price"] == 1500
-        body = self.patch(client, accounts, owner, video, {"access": "free"}).json
-        assert (body["video"]["access"], body["video"]["price"]) == ("free", None)
-        with client.application.app_context():
-            assert get_db().videos.find_one({"_id": ObjectId(video["id"])})["price"] is None
-        body = self.patch(client, accounts, owner, video, {"access": "subscribers"}).json
-        assert (body["video"]["access"], body["video"]["price"]) == ("subscribers", None)
-
-    def test_only_owner_or_admin(self, client, accounts, viewer, video):
-        response = self.patch(client, accounts, viewer, video, {"access": "paid", "price": 100})
-        assert_error(response, 403, "not_owner")
-        admin = accounts.user_with_token("admin")
-        response = self.patch(client, accounts, admin, video, {"access": "paid", "price": 100})
-        assert response.status_code == 200 and response.json["video"]["price"] == 100
-
-
-class TestUploadAccess:
-    @pytest.mark.parametrize(
-        ("fields", "field", "code"),
-        [
-            ({"access": "paid", "price": "-1"}, "price", "invalid_price"),
-            ({"access": "paid", "price": "0"}, "price", "invalid_price"),
-            ({"access": "paid", "price": "9.99"}, "price", "invalid_price"),
-            ({"access": "paid", "price": "10.0"}, "price", "invalid_price"),
-            ({"access": "paid", "price": "true"}, "price", "invalid_price"),
-            ({"access": "paid", "price": "1" * 25}, "price", "invalid_price"),
-            ({"access": "paid", "price": "five"}, "price", "invalid_price"),
-            ({"access": "paid"}, "price", "price_required"),
-            ({"price": "500"}, "price", "price_not_allowed"),
-            ({"access": "subscribers", "price": "500"}, "price", "price_not_allowed"),
-            ({"access": "premium"}, "access", None),
-        ],
-    )
-    def test_bad_access_fields_are_400_and_store_nothing(
-        self, app, client, accounts, library, multi_chunk_mp4, fields, field, code
-    ):
-        response = upload(client, headers(accounts, library.owner), multi_chunk_mp4, **fields)
-        details = assert_error(response, 400, code)["details"]
-        assert list(details) == [field]
-        if field == "access":  # refused as a level, not as an unknown field
-            assert "subscribers" in details["access"][0]
-        with app.app_context():
-            assert get_db().videos.count_documents({}) == 0
-            assert get_db()["fs.files"].count_documents({}) == 0
-
-    def test_a_paid_upload_keeps_its_price(self, client, accounts, library, multi_chunk_mp4):
-        response = upload(
-            client,
-            headers(accounts, library.owner),
-            multi_chunk_mp4,
-            access="paid",
-            price=str(PRICE),
-        )
-        assert response.status_code == 202, response.json
-        video = response.json["video"]
-        assert (video["access"], video["price"], video["currency"]) == ("paid", PRICE, "USD")

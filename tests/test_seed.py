@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 import pytest
 from pymongo import MongoClient
 
-from app import create_app
+from app import create_app, stop_background_work
 from demo import money
 from models.db import get_db
 from seed_videos import DEMO_PASSWORD, seed, seed_if_empty
@@ -48,6 +48,7 @@ def seeded(embedded_server):
     after_first = counts(app)
     second = seed(app)
     yield app, first, after_first, second, counts(app)
+    stop_background_work(app)  # a development app runs its sweeps: stop them first
     app.extensions["mongo"].client.close()
     with MongoClient(embedded_server.uri(), serverSelectionTimeoutMS=2000) as client:
         client.drop_database(name)
