@@ -8,7 +8,9 @@ seek forward is not watching), and at most MAX_CREDIT_SECONDS (a player that sto
 for a while is not assumed to have watched all along). The first report credits nothing. The
 credit goes to ``watched_seconds`` on the progress document (a float, so fractions add up) and
 its whole seconds to the day's ``watch_seconds`` counter (models.daily_stats): the counter
-never gets more than the wall time between reports.
+never gets more than the wall time between reports. The report that first passes FINISHED
+(the one that sets ``finished_at``) adds 1 to the day's ``completions``: once per user and
+video, whatever seeking back and finishing again.
 
 Two reports at once: the write is conditional on the document's version as read
 (models.progress.replace_if_unchanged); the loser reads again, now a moment after the
@@ -100,7 +102,7 @@ def _record(user_id, video, position, digest):
     previous = entries.find(user_id, video["_id"])
     if previous is None:
         first = {"first_watched_at": now, "finished_at": now if finished else None}
-        return entries.insert_first(
+        inserted = entries.insert_first(
             {
                 "_id": entries.entry_id(user_id, video["_id"]),
                 "user_id": user_id,
@@ -111,15 +113,22 @@ def _record(user_id, video, position, digest):
                 **fields,
             }
         )
+        if inserted and finished:
+            daily_stats.add(video["_id"], video["owner_id"], now, completions=1)
+        return inserted
     before = previous.get("watched_seconds") or 0.0
     fields["watched_seconds"] = before + credited_seconds(previous, position, now)
-    if finished and not previous.get("finished_at"):
+    completed = finished and not previous.get("finished_at")
+    if completed:
         fields["finished_at"] = now
     if not entries.replace_if_unchanged(previous, fields):
         return False
-    whole = int(fields["watched_seconds"]) - int(before)
-    if whole > 0:
-        daily_stats.add(video["_id"], video["owner_id"], now, watch_seconds=whole)
+    # The write that set finished_at is the user's one completion of the video (analytics).
+    counted = {"watch_seconds": int(fields["watched_seconds"]) - int(before)}
+    counted["completions"] = 1 if completed else 0
+    increments = {name: value for name, value in counted.items() if value > 0}
+    if increments:
+        daily_stats.add(video["_id"], video["owner_id"], now, **increments)
     return True
 
 
