@@ -20,6 +20,7 @@ from models import daily_stats
 from models.common import object_id
 from models.db import get_db
 from services import playback, progress
+from services.errors import InvalidInput
 from tests.support.payments import VISA, Shop
 
 
@@ -239,3 +240,23 @@ def test_raw_per_event_records_expire(app, client, library, viewer, video):
         viewers = database.video_day_viewers.index_information()
         days = [i["expireAfterSeconds"] for i in viewers.values() if "expireAfterSeconds" in i]
         assert days == [daily_stats.VIEWER_ENTRY_DAYS * 86400]
+
+
+def test_the_progress_rules_hold_in_the_service_too():
+    """The schema refuses a negative position before the service sees it; the service refuses
+    it again, so another caller of services.progress (a job, a future route) cannot store one."""
+    for bad in (-0.5, float("nan"), float("inf")):
+        with pytest.raises(InvalidInput):
+            progress.checked_position(bad, 100.0)
+    with pytest.raises(InvalidInput) as beyond:
+        progress.checked_position(102.01, 100.0)
+    assert beyond.value.code == "position_beyond_duration"
+    assert beyond.value.details["duration"] == 100.0
+    assert progress.checked_position(102, 100.0) == 100.0  # within the slack: the end
+    assert progress.checked_position(5000, None) == 5000  # no known length: taken as is
+    # (progress, finished, in continue-watching) at the boundaries: 5% and 90% included.
+    assert progress.state(4.99, 100) == (0.0499, False, False)
+    assert progress.state(5, 100) == (0.05, False, True)
+    assert progress.state(89.99, 100)[1:] == (False, True)
+    assert progress.state(90, 100) == (0.9, True, False)
+    assert progress.state(30, None) == (0.0, False, False)
