@@ -144,3 +144,17 @@ def test_more_malformed_queries_are_400(client, headers, query):
     response = client.get("/admin/audit", query_string=query, headers=headers)
     assert response.status_code == 400, response.json
     assert set(response.json) == {"error", "code", "details"}
+
+
+def test_the_retention_index_is_on_the_moment_of_every_entry(app, accounts):
+    """The TTL index removes entries by ``at``, which every written entry carries as a date
+    (an index on a field the entries lack, or a string, would keep them for ever)."""
+    accounts.signup()
+    assert app.extensions["audit_log"].flush(10)
+    with app.app_context():
+        collection = records.collection()
+        ttl = collection.index_information()[records.TTL_INDEX]
+        found = list(collection.find())
+    assert [tuple(key) for key in ttl["key"]] == [("at", 1)]
+    assert ttl["expireAfterSeconds"] == app.config["AUDIT_RETENTION_DAYS"] * 86400
+    assert found and all(isinstance(entry["at"], datetime) for entry in found)
