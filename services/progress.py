@@ -101,21 +101,7 @@ def _record(user_id, video, position, digest):
     }
     previous = entries.find(user_id, video["_id"])
     if previous is None:
-        first = {"first_watched_at": now, "finished_at": now if finished else None}
-        inserted = entries.insert_first(
-            {
-                "_id": entries.entry_id(user_id, video["_id"]),
-                "user_id": user_id,
-                "video_id": video["_id"],
-                "watched_seconds": 0.0,
-                "reports": 1,
-                **first,
-                **fields,
-            }
-        )
-        if inserted and finished:
-            daily_stats.add(video["_id"], video["owner_id"], now, completions=1)
-        return inserted
+        return _first_report(user_id, video, fields)
     before = previous.get("watched_seconds") or 0.0
     fields["watched_seconds"] = before + credited_seconds(previous, position, now)
     completed = finished and not previous.get("finished_at")
@@ -124,12 +110,37 @@ def _record(user_id, video, position, digest):
     if not entries.replace_if_unchanged(previous, fields):
         return False
     # The write that set finished_at is the user's one completion of the video (analytics).
-    counted = {"watch_seconds": int(fields["watched_seconds"]) - int(before)}
-    counted["completions"] = 1 if completed else 0
-    increments = {name: value for name, value in counted.items() if value > 0}
+    watched = int(fields["watched_seconds"]) - int(before)
+    _count(video, now, watch_seconds=watched, completions=1 if completed else 0)
+    return True
+
+
+def _first_report(user_id, video, fields):
+    """The user's first report of the video: it credits no watch time; one past 90% is
+    already a completion. False when another first report inserted the entry."""
+    now, finished = fields["updated_at"], fields["finished"]
+    inserted = entries.insert_first(
+        {
+            "_id": entries.entry_id(user_id, video["_id"]),
+            "user_id": user_id,
+            "video_id": video["_id"],
+            "watched_seconds": 0.0,
+            "reports": 1,
+            "first_watched_at": now,
+            "finished_at": now if finished else None,
+            **fields,
+        }
+    )
+    if inserted and finished:
+        _count(video, now, completions=1)
+    return inserted
+
+
+def _count(video, now, **counts):
+    """Add the report's positive ``counts`` to the video's counters of the day."""
+    increments = {name: value for name, value in counts.items() if value > 0}
     if increments:
         daily_stats.add(video["_id"], video["owner_id"], now, **increments)
-    return True
 
 
 def continue_watching(caller, per_page, cursor=None):

@@ -1,6 +1,7 @@
-"""SPEC "Engagement and analytics", end to end through the API: what the other test files
-check on one side only (the progress entry, the stored counters) is checked here where the
-caller sees it (the lists' bodies, the analytics reports).
+"""The engagement and analytics contract (docs/engagement.md, progress.md, analytics.md), end
+to end through the API: what the other test files check on one side only (the progress entry,
+the stored counters) is checked here where the caller sees it (the lists' bodies, the
+analytics reports).
 
 - the progress lists' items carry ``likes``, ``dislikes`` and ``my_reaction`` like every
   video body;
