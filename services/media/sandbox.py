@@ -22,9 +22,11 @@ import json
 import logging
 import os
 import resource
+import selectors
 import subprocess
 import sys
 import tempfile
+import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -49,10 +51,17 @@ CHILD_ENVIRONMENT = {
     "MALLOC_ARENA_MAX": "2",
 }
 ERROR_TAIL = 2000  # characters of the child's stderr kept for the log
+POLL_SECONDS = 0.5  # how often the parent asks whether the work is still wanted
+ORPHANED_EXIT = 3  # the child found its parent gone
+MAX_OUTPUT = 1024 * 1024  # the answer is a few hundred bytes; progress lines are read as they come
 
 
 class SandboxFailed(Exception):
     """The child ran out of memory or time, or died: the message says which."""
+
+
+class SandboxCancelled(Exception):
+    """The caller no longer wanted the work (its lease lost, its worker stopping): killed."""
 
 
 @dataclass(frozen=True)
@@ -71,8 +80,11 @@ def probe_upload(path, config):
     return MediaInfo(**answer)
 
 
-def prepare_media(source, workdir, config):
-    """services.media.steps.prepare, in a child with the processing budget."""
+def prepare_media(source, workdir, config, on_progress=None, cancelled=None):
+    """services.media.steps.prepare, in a child with the processing budget.
+
+    ``on_progress(stage, done)`` hears the child's progress lines; ``cancelled()`` is asked
+    while it works, and the child is killed (SandboxCancelled) once it says True."""
     return run(
         "prepare",
         {
@@ -81,31 +93,77 @@ def prepare_media(source, workdir, config):
             "limits": asdict(MediaLimits.from_config(config)),
         },
         Budget(config["MEDIA_JOB_MEMORY_MB"], config["MEDIA_JOB_SECONDS"]),
+        on_progress,
+        cancelled,
     )
 
 
-def run(operation, arguments, budget):
+def run(operation, arguments, budget, on_progress=None, cancelled=None):
     """The child's answer to ``operation``; NotMedia or SandboxFailed when it has none."""
     request = {"operation": operation, "arguments": arguments, "memory_mb": budget.memory_mb}
     request["cpu_seconds"] = budget.seconds * CPU_SECONDS_PER_WALL_SECOND
     with tempfile.TemporaryFile() as errors:
+        child = subprocess.Popen(
+            [sys.executable, "-m", "services.media.sandbox"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=errors,
+            cwd=PROJECT_ROOT,
+            env=_child_environment(),
+        )
         try:
-            # run() kills and waits for the child when the timeout expires.
-            finished = subprocess.run(
-                [sys.executable, "-m", "services.media.sandbox"],
-                input=json.dumps(request).encode(),
-                stdout=subprocess.PIPE,
-                stderr=errors,
-                cwd=PROJECT_ROOT,
-                env=_child_environment(),
-                timeout=budget.seconds,
-                check=False,
-            )
-        except subprocess.TimeoutExpired:
-            raise SandboxFailed(
-                f"the media step took longer than {budget.seconds} s and was stopped"
-            ) from None
-        return _answer(finished, budget, _tail(errors))
+            answer = _converse(child, request, budget, on_progress, cancelled)
+        finally:  # a timeout, a cancel or a parent error: the child never outlives the call
+            if child.poll() is None:
+                child.kill()
+            child.stdout.close()
+            child.wait()
+        return _answer(answer, child.returncode, budget, _tail(errors))
+
+
+def _converse(child, request, budget, on_progress, cancelled):
+    """Send the request, relay the progress lines until the child closes its stdout, and
+    return its last line (the answer). The request is small: it fits in the pipe at once."""
+    child.stdin.write(json.dumps(request).encode())
+    child.stdin.close()
+    deadline, lines = time.monotonic() + budget.seconds, _Lines()
+    with selectors.DefaultSelector() as selector:
+        selector.register(child.stdout, selectors.EVENT_READ)
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise SandboxFailed(
+                    f"the media step took longer than {budget.seconds} s and was stopped"
+                )
+            if cancelled is not None and cancelled():
+                raise SandboxCancelled("the media step was cancelled")
+            if not selector.select(min(remaining, POLL_SECONDS)):
+                continue
+            chunk = os.read(child.stdout.fileno(), 65536)
+            if not chunk:
+                return lines.rest
+            for stage, done in lines.feed(chunk):
+                if on_progress is not None:
+                    on_progress(stage, done)
+
+
+class _Lines:
+    """The child's stdout, split into progress lines (relayed) and the answer (kept)."""
+
+    def __init__(self):
+        self.rest = b""
+
+    def feed(self, chunk):
+        self.rest += chunk
+        if len(self.rest) > MAX_OUTPUT:
+            raise SandboxFailed("the media step wrote more than it may")
+        *complete, self.rest = self.rest.split(b"\n")
+        for line in complete:
+            try:
+                stage, done = json.loads(line)["progress"]
+                yield str(stage), float(done)
+            except (ValueError, KeyError, TypeError):
+                continue  # not a progress line: nothing else comes before the answer
 
 
 def _child_environment():
@@ -118,9 +176,9 @@ def _tail(errors):
     return errors.read().decode("utf-8", "replace")
 
 
-def _answer(finished, budget, stderr):
+def _answer(output, returncode, budget, stderr):
     try:
-        answer = json.loads(finished.stdout)
+        answer = json.loads(output)
     except ValueError:
         answer = None
     if isinstance(answer, dict) and answer.get("ok"):
@@ -129,13 +187,13 @@ def _answer(finished, budget, stderr):
         raise NotMedia(answer["message"])
     if isinstance(answer, dict):
         raise SandboxFailed(answer["message"])
-    if finished.returncode < 0:
+    if returncode < 0:
         raise SandboxFailed(
-            f"the media step was killed by signal {-finished.returncode} "
+            f"the media step was killed by signal {-returncode} "
             f"(limits: {budget.memory_mb} MB, {budget.seconds} s)"
         )
-    log.warning("media child died (exit %s): %s", finished.returncode, stderr)
-    raise SandboxFailed(f"the media step died (exit {finished.returncode})")  # no paths in it
+    log.warning("media child died (exit %s): %s", returncode, stderr)
+    raise SandboxFailed(f"the media step died (exit {returncode})")  # no paths in it
 
 
 # ---- the child ------------------------------------------------------------------------
@@ -148,7 +206,7 @@ def _limit_self(memory_mb, cpu_seconds):
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
 
 
-def _perform(operation, arguments):
+def _perform(operation, arguments, report):
     from services.media import steps
     from services.media.probe import probe
 
@@ -157,8 +215,24 @@ def _perform(operation, arguments):
         return asdict(probe(arguments["path"], limits))
     if operation == "prepare":
         workdir = Path(arguments["workdir"])
-        return steps.prepare(Path(arguments["source"]), workdir, limits)
+        return steps.prepare(Path(arguments["source"]), workdir, limits, report)
     raise ValueError(f"unknown operation {operation!r}")
+
+
+class _Reporter:
+    """The child's ``report(stage, done)``: a JSON line on stdout, and the moment to check
+    that the parent is alive. A parent killed with SIGKILL cannot kill its child, and the
+    repo starts children without ``preexec_fn`` (so no PDEATHSIG): an orphan would encode
+    on, for nobody, until RLIMIT_CPU; it stops at its next report instead."""
+
+    def __init__(self):
+        self.parent = os.getppid()
+
+    def __call__(self, stage, done=0.0):
+        if os.getppid() != self.parent:
+            os._exit(ORPHANED_EXIT)  # at once: nothing is owed to a dead parent
+        sys.stdout.write(json.dumps({"progress": [stage, round(done, 4)]}) + "\n")
+        sys.stdout.flush()
 
 
 def _failure(error, memory_mb):
@@ -176,7 +250,8 @@ def main():
     request = json.loads(sys.stdin.buffer.read())
     _limit_self(request["memory_mb"], request["cpu_seconds"])
     try:
-        answer = {"ok": True, "result": _perform(request["operation"], request["arguments"])}
+        result = _perform(request["operation"], request["arguments"], _Reporter())
+        answer = {"ok": True, "result": result}
     except Exception as error:  # every failure is an answer; the parent decides what it means
         answer = _failure(error, request["memory_mb"])
     sys.stdout.write(json.dumps(answer))
