@@ -20,8 +20,9 @@ STAGES = (
     ("thumbnail", 0.05),
     ("store", 0.22),
 )
+NAMES = tuple(name for name, _ in STAGES)
 QUEUED = "queued"  # processing, but no job has the video yet
-STATUS_STAGES = (QUEUED, *(name for name, _ in STAGES))
+STATUS_STAGES = (QUEUED, *NAMES)
 MIN_INTERVAL = 1.0  # seconds between two writes within a stage
 MIN_STEP = 0.01  # and only when the bar moved by a percent at least
 

@@ -223,7 +223,8 @@ class _Reporter:
     """The child's ``report(stage, done)``: a JSON line on stdout, and the moment to check
     that the parent is alive. A parent killed with SIGKILL cannot kill its child, and the
     repo starts children without ``preexec_fn`` (so no PDEATHSIG): an orphan would encode
-    on, for nobody, until RLIMIT_CPU; it stops at its next report instead."""
+    on, for nobody, until RLIMIT_CPU. It stops at its next report instead: its parent has
+    changed, and the write would fail anyway (BrokenPipeError, the pipe has no reader)."""
 
     def __init__(self):
         self.parent = os.getppid()
