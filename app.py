@@ -14,6 +14,7 @@ from models import (
     email_tokens,
     export,
     idempotency,
+    job_files,
     ledger,
     mail_outbox,
     media_file,
@@ -24,7 +25,6 @@ from models import (
     recent_view,
     sandbox_payment,
     subscription,
-    video_jobs,
     webhook_event,
 )
 from models import session as sessions
@@ -91,7 +91,7 @@ def register_database(app, background=True):
     mongo.on_ready(sessions.create_indexes)
     mongo.on_ready(sessions.drop_raw_addresses)
     mongo.on_ready(videos.create_indexes)
-    mongo.on_ready(video_jobs.create_indexes)
+    mongo.on_ready(job_files.create_indexes)
     mongo.on_ready(videos.add_missing_keywords)
     mongo.on_ready(videos.add_missing_share_keys)
     mongo.on_ready(media_file.create_indexes)

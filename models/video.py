@@ -2,6 +2,7 @@
 
 import logging
 import secrets
+from datetime import timedelta
 
 from pymongo import ASCENDING, DESCENDING
 
@@ -134,6 +135,82 @@ def update(video_id, **fields):
         fields.update(search_fields({**current, **fields}))
     fields["updated_at"] = utcnow()
     collection().update_one({"_id": video_id}, {"$set": fields})
+
+
+def claim_for_processing(video_id, lease, owner):
+    """Take the processing lease of one video for ``owner`` (a token no other claim shares);
+    False when someone else holds it."""
+    now = utcnow()
+    result = collection().update_one(
+        {
+            "_id": video_id,
+            "status": PROCESSING,
+            "$or": [{"lease_until": None}, {"lease_until": {"$lt": now}}],
+        },
+        {"$set": {"lease_until": now + lease, "lease_owner": owner}},
+    )
+    return result.modified_count == 1
+
+
+def _held_by(video_id, owner):
+    return {"_id": video_id, "status": PROCESSING, "lease_owner": owner}
+
+
+def renew_lease(video_id, lease, owner):
+    """Extend ``owner``'s lease; False when the lease is no longer theirs (it ran out and
+    another process claimed the video, or the video is no longer processing)."""
+    result = collection().update_one(
+        _held_by(video_id, owner), {"$set": {"lease_until": utcnow() + lease}}
+    )
+    return result.matched_count == 1
+
+
+def release_lease(video_id, owner):
+    """Put the video back in the queue at once (a worker stopping mid-job): True if it was
+    ``owner``'s. The next claim starts it again, without waiting for the lease to run out."""
+    result = collection().update_one(
+        _held_by(video_id, owner), {"$set": {"lease_until": None, "lease_owner": None}}
+    )
+    return result.matched_count == 1
+
+
+def report_progress(video_id, owner, stage, progress):
+    """Record the holder's ``stage`` and ``progress`` (0-1); ``$max``: a job that starts over
+    after another died never moves the bar back. False when the lease is not ``owner``'s."""
+    result = collection().update_one(
+        _held_by(video_id, owner), {"$set": {"stage": stage}, "$max": {"progress": progress}}
+    )
+    return result.matched_count == 1
+
+
+def finish_processing(video_id, owner, **fields):
+    """Record the outcome (``status`` ready or failed) only if ``owner`` still holds the lease,
+    in one conditional update: a holder that lost it can never overwrite the new holder's work.
+    False when the lease was not theirs."""
+    fields.update(lease_until=None, lease_owner=None, stage=None, progress=None)
+    fields["updated_at"] = utcnow()
+    result = collection().update_one(_held_by(video_id, owner), {"$set": fields})
+    return result.matched_count == 1
+
+
+def abandoned(limit=20):
+    """Videos still processing with no lease (queued), or whose lease ran out (their process
+    died).
+
+    Two queries, each served by the ``processing`` index: an ``$or`` of the two is not, on the
+    embedded server, and the sweep runs every 30 s in every process.
+    """
+    found = []
+    for lease in (None, {"$lt": utcnow()}):
+        if len(found) < limit:
+            query = {"status": PROCESSING, "lease_until": lease}
+            cursor = collection().find(query, {"_id": 1}).limit(limit - len(found))
+            found += [document["_id"] for document in cursor]
+    return found
+
+
+def lease_length(seconds):
+    return timedelta(seconds=seconds)
 
 
 def catalogue_page(per_page, after=None, window=None, words=(), category=None, creator_id=None):

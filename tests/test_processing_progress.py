@@ -16,7 +16,7 @@ import pytest
 from bson import ObjectId
 
 from demo import synthetic_media
-from models import video_jobs
+from models import video as videos
 from models.db import get_db
 from services.media import progress, sandbox
 from services.media.progress import Progress
@@ -208,13 +208,13 @@ class TestTheStatusRoute:
         self, app, client, creator, long_mp4v, monkeypatch
     ):
         written = []
-        real = video_jobs.report_progress
+        real = videos.report_progress
 
         def spy(video_id, owner, stage, value):
             written.append((stage, value))
             return real(video_id, owner, stage, value)
 
-        monkeypatch.setattr(video_jobs, "report_progress", spy)
+        monkeypatch.setattr(videos, "report_progress", spy)
         video_id = upload(client, creator, long_mp4v).json["video"]["id"]
         seen = _poll_until_done(client, creator, video_id)
 

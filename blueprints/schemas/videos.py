@@ -133,13 +133,16 @@ class VideoStatusSchema(ma.Schema):
     id = ObjectIdString(attribute="_id", required=True)
     status = ma.fields.String(required=True)
     failure_reason = ma.fields.String(allow_none=True)
+    # Not an enum: later versions add stages (hls), and an app shows one it does not know
+    # as plain "processing".
     stage = ma.fields.String(
         required=True,
         allow_none=True,
-        validate=validate.OneOf(STAGES),
         metadata={
-            "description": "While processing: the step under way (queued until a worker "
-            "takes the video); null once ready or failed"
+            "description": "While processing, the step under way: "
+            + ", ".join(STAGES)
+            + " (queued until a worker takes the video; more may be added); null once ready "
+            "or failed"
         },
     )
     progress = FiniteFloat(

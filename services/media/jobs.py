@@ -19,7 +19,7 @@ from pathlib import Path
 
 from flask import current_app
 
-from models import media_file, video_jobs
+from models import job_files, media_file
 from models import video as videos
 from services.media import renditions, sandbox
 from services.media.lease import FilesMade, JobAbandoned, Lease, LeaseLost
@@ -71,7 +71,7 @@ class MediaJobs:
         half-written."""
         with self.app.app_context():
             media_file.remove_abandoned_uploads()
-            found = video_jobs.abandoned() if self.executor is not None else []
+            found = videos.abandoned() if self.executor is not None else []
         for video_id in found:
             log.info("resuming processing of %s", video_id)
             self.submit(video_id)
@@ -83,7 +83,7 @@ class MediaJobs:
         Returns the ids claimed."""
         claimed = []
         with self.app.app_context():
-            for video_id in video_jobs.abandoned(limit=self.workers):
+            for video_id in videos.abandoned(limit=self.workers):
                 if not self.slots.acquire(blocking=False):
                     break
                 lease = Lease(self.app, video_id, self.lease_seconds, self.stopping)
@@ -126,7 +126,7 @@ def process(video_id, lease):
         return
     # A soft-deleted video is processed too: an admin may restore it, and a job that
     # returned early would hold its lease until it ran out, then be claimed again forever.
-    media_file.delete(*video_jobs.leftover_files(video))  # a killed job's, if any
+    media_file.delete(*job_files.leftover_files(video))  # a killed job's, if any
     created = FilesMade(lease)
     try:
         with tempfile.TemporaryDirectory(prefix="video-") as workdir:

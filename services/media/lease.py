@@ -13,7 +13,7 @@ import secrets
 import threading
 from contextlib import contextmanager
 
-from models import video_jobs
+from models import video as videos
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +33,7 @@ class Lease:
     def __init__(self, app, video_id, seconds, stopping=None):
         self.app = app
         self.video_id = video_id
-        self.length = video_jobs.lease_length(seconds)
+        self.length = videos.lease_length(seconds)
         self.interval = seconds / HEARTBEATS_PER_LEASE
         self.owner = secrets.token_hex(16)
         self.lost = threading.Event()
@@ -41,7 +41,7 @@ class Lease:
 
     def claim(self):
         """True when this job now holds the video; call in an app context."""
-        return video_jobs.claim_for_processing(self.video_id, self.length, self.owner)
+        return videos.claim_for_processing(self.video_id, self.length, self.owner)
 
     def should_stop(self):
         """Whether the work in progress is wasted (lost) or unwanted (stopping): the sandbox
@@ -60,18 +60,18 @@ class Lease:
     def report(self, stage, progress):
         """Record how far the job got; a failed write costs nothing but this report."""
         try:
-            if not video_jobs.report_progress(self.video_id, self.owner, stage, progress):
+            if not videos.report_progress(self.video_id, self.owner, stage, progress):
                 self.lost.set()
         except Exception:  # the database may be away: the lease heartbeat decides
             log.warning("reporting the progress of %s failed", self.video_id, exc_info=True)
 
     def release(self):
         """Give the video back to the queue (JobAbandoned); False if it was not ours."""
-        return video_jobs.release_lease(self.video_id, self.owner)
+        return videos.release_lease(self.video_id, self.owner)
 
     def finish(self, **fields):
         """Record the outcome if the lease is still ours; False (nothing written) if not."""
-        if video_jobs.finish_processing(self.video_id, self.owner, **fields):
+        if videos.finish_processing(self.video_id, self.owner, **fields):
             return True
         self.lost.set()
         return False
@@ -101,7 +101,7 @@ class Lease:
     def _renew(self):
         """False only when the lease is known to be someone else's now."""
         try:
-            return video_jobs.renew_lease(self.video_id, self.length, self.owner)
+            return videos.renew_lease(self.video_id, self.length, self.owner)
         except Exception:  # the database may be away: the next beat tries again
             log.warning("renewing the lease of %s failed", self.video_id, exc_info=True)
             return True
