@@ -199,6 +199,7 @@ def test_a_killed_worker_s_video_is_finished_by_another_with_no_orphan_files(
 
     rescuer = workers()
     assert eventually(lambda: all_ready(api, [video_id]), timeout=WAIT), rescuer.messages()[-5:]
+    assert rescuer.stop() == 0  # its log is complete: "ready" is logged after the write
     assert held.matching(CLAIMED) == [video_id] and held.matching(READY) == []
     assert rescuer.matching(CLAIMED) == [video_id] and rescuer.matching(READY) == [video_id]
     document = video(api, video_id)
@@ -221,4 +222,5 @@ def test_a_stopping_worker_gives_its_video_back_at_once(api, creator, clips, wor
 
     taker = workers()
     assert eventually(lambda: all_ready(api, [video_id]), timeout=WAIT), taker.messages()[-5:]
+    assert taker.stop() == 0
     assert taker.matching(READY) == [video_id]

@@ -32,6 +32,7 @@ log = logging.getLogger(__name__)
 
 LEASE_SECONDS = 120  # PROCESSING_LEASE_SECONDS; the heartbeat renews it four times as often
 SWEEP_SECONDS = 30
+CLAIM_SPARE = 4  # candidates a worker reads beyond its free slots
 
 
 class MediaJobs:
@@ -44,8 +45,7 @@ class MediaJobs:
         self.executor = None
         if self.workers > 0:
             self.executor = ThreadPoolExecutor(self.workers, thread_name_prefix="media")
-        self.slots = threading.BoundedSemaphore(max(self.workers, 1))  # claim_free's
-        self._claimed_jobs = []  # their futures, for busy()
+        self._claimed_jobs = []  # claim_free's, for busy()
         self.stopping = threading.Event()  # set: every running job gives its video back
         self._sweeper = Sweeper("media-sweep", SWEEP_SECONDS, self.sweep)
 
@@ -78,21 +78,24 @@ class MediaJobs:
         return found
 
     def claim_free(self):
-        """worker.py's turn: claim queued or abandoned videos while a slot is free, each
+        """worker.py's turn: claim queued or abandoned videos while a job slot is free, each
         claimed here (not in the pool's queue) so no video waits behind a busy worker.
-        Returns the ids claimed."""
+        Returns the ids claimed. Called from one thread (the worker's loop)."""
+        free = self.workers - self.busy()
+        if free <= 0:
+            return []
         claimed = []
         with self.app.app_context():
-            for video_id in videos.abandoned(limit=self.workers):
-                if not self.slots.acquire(blocking=False):
-                    break
+            # A few more candidates than slots: workers polling together race for the first.
+            for video_id in videos.abandoned(limit=free + CLAIM_SPARE):
                 lease = Lease(self.app, video_id, self.lease_seconds, self.stopping)
                 if not lease.claim():  # another worker was first
-                    self.slots.release()
                     continue
                 log.info("claimed video %s for processing", video_id)
                 claimed.append(video_id)
                 self._claimed_jobs.append(self.executor.submit(self._claimed, lease))
+                if len(claimed) == free:
+                    break
         return claimed
 
     def busy(self):
@@ -101,11 +104,11 @@ class MediaJobs:
         return len(self._claimed_jobs)
 
     def _claimed(self, lease):
-        try:
-            with self.app.app_context():
+        with self.app.app_context():
+            try:
                 self._work(lease)
-        finally:
-            self.slots.release()
+            except Exception:  # the database away at the end: the lease runs out, and is retried
+                log.exception("processing of %s stopped", lease.video_id)
 
     def start_sweeping(self):
         self._sweeper.start()

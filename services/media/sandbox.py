@@ -23,6 +23,7 @@ import logging
 import os
 import resource
 import selectors
+import signal
 import subprocess
 import sys
 import tempfile
@@ -248,6 +249,9 @@ def _failure(error, memory_mb):
 
 
 def main():
+    # A Ctrl-C reaches the whole foreground group: the worker's, not the child's to act on
+    # (it drains, then kills the child itself); dying here would fail the video instead.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     request = json.loads(sys.stdin.buffer.read())
     _limit_self(request["memory_mb"], request["cpu_seconds"])
     try:
