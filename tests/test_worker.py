@@ -224,3 +224,9 @@ def test_a_stopping_worker_gives_its_video_back_at_once(api, creator, clips, wor
     assert eventually(lambda: all_ready(api, [video_id]), timeout=WAIT), taker.messages()[-5:]
     assert taker.stop() == 0
     assert taker.matching(READY) == [video_id]
+
+
+def test_a_worker_with_no_job_slot_refuses_to_start(workers):
+    idle = workers(jobs=0)
+    assert idle.process.wait(WAIT) == 2
+    assert "PROCESSING_WORKERS must be at least 1 for a worker" in idle.messages()
