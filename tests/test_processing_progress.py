@@ -19,6 +19,7 @@ from demo import synthetic_media
 from models import video as videos
 from models.db import get_db
 from services.media import progress, sandbox
+from services.media.conversation import SandboxCancelled
 from services.media.progress import Progress
 from tests.support.uploads import eventually, upload
 
@@ -123,7 +124,7 @@ class TestTheChild:
 
     def test_a_cancelled_child_is_killed_and_reaped(self, long_mp4v, tmp_path):
         heard, before = [], set(_children_of(os.getpid()))  # the database server's, ...
-        with pytest.raises(sandbox.SandboxCancelled):
+        with pytest.raises(SandboxCancelled):
             sandbox.prepare_media(
                 long_mp4v,
                 tmp_path,

@@ -22,10 +22,10 @@ from flask import current_app
 from models import job_files, media_file
 from models import video as videos
 from services.media import renditions, sandbox
+from services.media.conversation import SandboxCancelled, SandboxFailed
 from services.media.lease import FilesMade, JobAbandoned, Lease, LeaseLost
 from services.media.probe import MediaInfo, NotMedia
 from services.media.progress import Progress
-from services.media.sandbox import SandboxCancelled, SandboxFailed
 from services.sweeper import Sweeper
 
 log = logging.getLogger(__name__)

@@ -10,29 +10,30 @@ thumbnail) runs in a fresh child, ``python -m services.media.sandbox``:
 - the child lowers its own RLIMIT_AS (address space) and RLIMIT_CPU before
   it opens anything, so a decoder that asks for too much gets ENOMEM, and a
   child whose parent died still stops;
-- the parent waits at most a wall-clock budget, then kills and reaps it.
+- the parent waits at most a wall-clock budget, then kills and reaps it; it
+  kills it as soon as the work is unwanted too (a lost lease, a stopping worker).
 
-The request (paths and limits) goes to the child's stdin as JSON and the
-answer comes back on its stdout, small; the database and GridFS stay in the
-parent. Starting a child costs about a tenth of a second (PyAV imports fast;
-OpenCV is only imported by the thumbnail step).
+The request (paths and limits) goes to the child's stdin as JSON; progress
+lines and then the answer come back on its stdout, small
+(services.media.conversation); the database and GridFS stay in the parent.
+Starting a child costs about a tenth of a second (PyAV imports fast; OpenCV is
+only imported by the thumbnail step).
 """
 
 import json
 import logging
 import os
 import resource
-import selectors
 import signal
 import subprocess
 import sys
 import tempfile
-import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import av
 
+from services.media.conversation import SandboxFailed, converse, let_exit
 from services.media.limits import MediaLimits
 from services.media.probe import MediaInfo, NotMedia
 
@@ -52,17 +53,7 @@ CHILD_ENVIRONMENT = {
     "MALLOC_ARENA_MAX": "2",
 }
 ERROR_TAIL = 2000  # characters of the child's stderr kept for the log
-POLL_SECONDS = 0.5  # how often the parent asks whether the work is still wanted
 ORPHANED_EXIT = 3  # the child found its parent gone
-MAX_OUTPUT = 1024 * 1024  # the answer is a few hundred bytes; progress lines are read as they come
-
-
-class SandboxFailed(Exception):
-    """The child ran out of memory or time, or died: the message says which."""
-
-
-class SandboxCancelled(Exception):
-    """The caller no longer wanted the work (its lease lost, its worker stopping): killed."""
 
 
 @dataclass(frozen=True)
@@ -113,58 +104,14 @@ def run(operation, arguments, budget, on_progress=None, cancelled=None):
             env=_child_environment(),
         )
         try:
-            answer = _converse(child, request, budget, on_progress, cancelled)
+            answer = converse(child, request, budget.seconds, on_progress, cancelled)
+            let_exit(child)
         finally:  # a timeout, a cancel or a parent error: the child never outlives the call
             if child.poll() is None:
                 child.kill()
             child.stdout.close()
             child.wait()
         return _answer(answer, child.returncode, budget, _tail(errors))
-
-
-def _converse(child, request, budget, on_progress, cancelled):
-    """Send the request, relay the progress lines until the child closes its stdout, and
-    return its last line (the answer). The request is small: it fits in the pipe at once."""
-    child.stdin.write(json.dumps(request).encode())
-    child.stdin.close()
-    deadline, lines = time.monotonic() + budget.seconds, _Lines()
-    with selectors.DefaultSelector() as selector:
-        selector.register(child.stdout, selectors.EVENT_READ)
-        while True:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise SandboxFailed(
-                    f"the media step took longer than {budget.seconds} s and was stopped"
-                )
-            if cancelled is not None and cancelled():
-                raise SandboxCancelled("the media step was cancelled")
-            if not selector.select(min(remaining, POLL_SECONDS)):
-                continue
-            chunk = os.read(child.stdout.fileno(), 65536)
-            if not chunk:
-                return lines.rest
-            for stage, done in lines.feed(chunk):
-                if on_progress is not None:
-                    on_progress(stage, done)
-
-
-class _Lines:
-    """The child's stdout, split into progress lines (relayed) and the answer (kept)."""
-
-    def __init__(self):
-        self.rest = b""
-
-    def feed(self, chunk):
-        self.rest += chunk
-        if len(self.rest) > MAX_OUTPUT:
-            raise SandboxFailed("the media step wrote more than it may")
-        *complete, self.rest = self.rest.split(b"\n")
-        for line in complete:
-            try:
-                stage, done = json.loads(line)["progress"]
-                yield str(stage), float(done)
-            except (ValueError, KeyError, TypeError):
-                continue  # not a progress line: nothing else comes before the answer
 
 
 def _child_environment():
