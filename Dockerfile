@@ -1,4 +1,5 @@
-# The API image: `docker compose up` runs it as `api` and, once, as `seed` (docker-compose.yml).
+# The API image: `docker compose up` runs it as `api`, as `worker` (python worker.py) and, once, as
+# `seed` (docker-compose.yml).
 # Static checks (no Docker engine needed): `make containers` (hadolint + `docker-compose config`).
 # The CMD and HEALTHCHECK below are run for real by tests/test_container_command.py.
 

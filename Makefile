@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install tools run test lint format clean postman containers load-smoke
+.PHONY: install tools run worker test lint format clean postman containers load-smoke
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -20,6 +20,11 @@ tools:
 
 run: install
 	$(BIN)/python scripts/dev_server.py
+
+# A processing worker (worker.py) on make run's database: try `PROCESSING_WORKERS=0 make run`.
+worker: install
+	MONGODB_URI=$${MONGODB_URI:-mongodb://127.0.0.1:$${EMBEDDED_DB_PORT:-27027}/video_app} \
+		PROCESSING_WORKERS=$${PROCESSING_WORKERS:-1} $(BIN)/python worker.py
 
 test: install tools
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

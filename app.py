@@ -14,6 +14,7 @@ from models import (
     email_tokens,
     export,
     idempotency,
+    job_files,
     ledger,
     mail_outbox,
     media_file,
@@ -43,18 +44,19 @@ from web.request_class import ApiRequest
 EXPOSED_HEADERS = ["Content-Range", "Accept-Ranges", "Content-Length", "ETag", "X-Request-ID"]
 
 
-def create_app(config=None):
+def create_app(config=None, background=True):
+    """``background=False``: no sweeps nor senders (worker.py runs only its own loop)."""
     app = Flask(__name__, static_folder=None)  # no static files; /docs has its own
     app.request_class = ApiRequest  # uploads spool to disk (web.upload_spool)
     app.config.update(settings.load_config(config))
     configure_logging(app)
     configure_proxy(app)
-    register_database(app)
+    register_database(app, background)
     register_mail(app)
     register_extensions(app)
     register_blueprints(app)
     register_web_hooks(app)
-    run_startup_tasks(app)
+    run_startup_tasks(app, background)
     return app
 
 
@@ -83,25 +85,27 @@ def configure_proxy(app):
         )
 
 
-def register_database(app):
+def register_database(app, background=True):
     mongo = db.init_app(app)
     mongo.on_ready(users.create_indexes)
     mongo.on_ready(sessions.create_indexes)
     mongo.on_ready(sessions.drop_raw_addresses)
     mongo.on_ready(videos.create_indexes)
+    mongo.on_ready(job_files.create_indexes)
     mongo.on_ready(videos.add_missing_keywords)
     mongo.on_ready(videos.add_missing_share_keys)
     mongo.on_ready(media_file.create_indexes)
     mongo.on_ready(playback_view.create_indexes)
     mongo.on_ready(recent_view.create_indexes)
     mongo.on_ready(lambda database: accounts.bootstrap_admin())
-    jobs = app.extensions["media_jobs"] = MediaJobs(app)
-    # Videos a dead process left half-processed are picked up once the DB answers.
-    mongo.on_ready(lambda database: jobs.sweep())
+    jobs = app.extensions["media_jobs"] = MediaJobs(app)  # PROCESSING_WORKERS threads
+    if background:  # Videos a dead process left half-processed, once the DB answers.
+        mongo.on_ready(lambda database: jobs.sweep())
     mongo.on_ready(deleted_account.create_indexes)
     mongo.on_ready(export.create_indexes)
     deletions = app.extensions["account_deletions"] = AccountDeletions(app)
-    mongo.on_ready(lambda database: deletions.sweep())  # deletions a dead process left
+    if background:
+        mongo.on_ready(lambda database: deletions.sweep())  # deletions a dead process left
     for model in (course, purchase, subscription, ledger, daily_stats, reaction, progress):
         mongo.on_ready(model.create_indexes)
     register_payments(app)
@@ -224,7 +228,7 @@ def register_web_hooks(app):
     audit.init_app(app)
 
 
-def run_startup_tasks(app):
+def run_startup_tasks(app, background=True):
     """Indexes, the admin account, the sweep: now, or once MongoDB answers.
 
     A refusal (db.StartupRefused: e.g. ADMIN_EMAIL is someone else's account) goes
@@ -238,7 +242,7 @@ def run_startup_tasks(app):
         except db.StartupRefused:
             mongo.client.close()
             raise
-    if not app.config["TESTING"]:
+    if background and not app.config["TESTING"]:
         app.extensions["media_jobs"].start_sweeping()
         app.extensions["account_deletions"].start_sweeping()
         app.extensions["payment_jobs"].start()

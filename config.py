@@ -5,8 +5,10 @@ plain dict that ``create_app`` puts on ``app.config``; tests pass overrides on
 top. Production refuses to start with a missing or default secret.
 """
 
-import os
 from urllib.parse import unquote, urlsplit
+
+# The environment readers live beside: ConfigError is imported from here by the rest of the app.
+from config_env import ConfigError, env_bool, env_int, env_list, env_str
 
 DEFAULT_SECRET = "dev-insecure-secret-change-me-before-production"
 SECRET_NAMES = ("SECRET_KEY", "JWT_SECRET_KEY", "PLAYBACK_SECRET_KEY")
@@ -23,39 +25,7 @@ PAYMENT_PROVIDERS = ("sandbox", "stripe")
 # A minute: the grace is for a retry in flight; longer widens what a stolen token may do.
 MAX_REFRESH_GRACE_SECONDS = 60
 MAX_AUDIT_RETENTION_DAYS = 3650
-
-
-class ConfigError(RuntimeError):
-    """The environment cannot be used to start the service."""
-
-
-def env_str(name, default=None):
-    value = os.environ.get(name)
-    return default if value is None or value.strip() == "" else value.strip()
-
-
-def env_int(name, default):
-    value = env_str(name)
-    if value is None:
-        return default
-    try:
-        return int(value)
-    except ValueError as error:
-        raise ConfigError(f"{name} must be an integer, got {value!r}") from error
-
-
-def env_bool(name, default):
-    value = env_str(name)
-    if value is None:
-        return default
-    return value.lower() in ("1", "true", "yes", "on")
-
-
-def env_list(name, default):
-    value = env_str(name)
-    if value is None:
-        return default
-    return [item.strip() for item in value.split(",") if item.strip()]
+MAX_PROCESSING_WORKERS = 64  # each job runs an FFmpeg child of MEDIA_JOB_MEMORY_MB
 
 
 class BaseConfig:
@@ -113,6 +83,9 @@ class BaseConfig:
         self.MEDIA_JOB_MEMORY_MB = env_int("MEDIA_JOB_MEMORY_MB", 1024)
         self.MEDIA_JOB_SECONDS = env_int("MEDIA_JOB_SECONDS", 600)
         self.MEDIA_PROBE_SECONDS = env_int("MEDIA_PROBE_SECONDS", 60)
+        # Jobs each API process runs at once; 0: it only queues them for worker.py.
+        self.PROCESSING_WORKERS = env_int("PROCESSING_WORKERS", 2)
+        self.WORKER_POLL_SECONDS = env_int("WORKER_POLL_SECONDS", 2)  # worker.py's claim loop
 
     def _serving(self):
         # Chunk fetches of one process that may wait on MongoDB at once: streams take
@@ -182,6 +155,8 @@ class BaseConfig:
             ("REFRESH_GRACE_SECONDS", 0, MAX_REFRESH_GRACE_SECONDS),
             ("PLAYBACK_TOKEN_MAX_HOURS", 1, MAX_PLAYBACK_TOKEN_HOURS),
             ("AUDIT_RETENTION_DAYS", 1, MAX_AUDIT_RETENTION_DAYS),
+            ("PROCESSING_WORKERS", 0, MAX_PROCESSING_WORKERS),
+            ("WORKER_POLL_SECONDS", 1, 3600),
         ):
             if not low <= getattr(self, name) <= high:
                 raise ConfigError(f"{name} must be from {low} to {high}, got {getattr(self, name)}")

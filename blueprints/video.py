@@ -13,7 +13,7 @@ from blueprints.schemas.videos import (
     VideoStatusSchema,
 )
 from services import access, library
-from services.media import uploads
+from services.media import progress, uploads
 from web.api import ApiBlueprint
 from web.guards import auth_required, current_caller
 from web.upload_spool import allow_large_body, spooled_path
@@ -79,8 +79,9 @@ def details(args, video_id):
 @blp.response(200, VideoStatusSchema)
 @blp.alt_response(404, description="Unknown, deleted, or hidden from the caller")
 def status(args, video_id):
-    """processing, ready or failed (with a reason)."""
-    return library.details(current_caller(), video_id, args.get("key"))
+    """processing (with its stage and progress), ready or failed (with a reason)."""
+    video = library.details(current_caller(), video_id, args.get("key"))
+    return {**video, **progress.shown(video)}
 
 
 MANAGE_403 = (

@@ -165,17 +165,37 @@ def renew_lease(video_id, lease, owner):
     return result.matched_count == 1
 
 
+def release_lease(video_id, owner):
+    """Put the video back in the queue at once (a worker stopping mid-job): True if it was
+    ``owner``'s. The next claim starts it again, without waiting for the lease to run out."""
+    result = collection().update_one(
+        _held_by(video_id, owner), {"$set": {"lease_until": None, "lease_owner": None}}
+    )
+    return result.matched_count == 1
+
+
+def report_progress(video_id, owner, stage, progress):
+    """Record the holder's ``stage`` and ``progress`` (0-1); ``$max``: a job that starts over
+    after another died never moves the bar back. False when the lease is not ``owner``'s."""
+    result = collection().update_one(
+        _held_by(video_id, owner), {"$set": {"stage": stage}, "$max": {"progress": progress}}
+    )
+    return result.matched_count == 1
+
+
 def finish_processing(video_id, owner, **fields):
     """Record the outcome (``status`` ready or failed) only if ``owner`` still holds the lease,
     in one conditional update: a holder that lost it can never overwrite the new holder's work.
     False when the lease was not theirs."""
-    fields.update(lease_until=None, lease_owner=None, updated_at=utcnow())
+    fields.update(lease_until=None, lease_owner=None, stage=None, progress=None)
+    fields["updated_at"] = utcnow()
     result = collection().update_one(_held_by(video_id, owner), {"$set": fields})
     return result.matched_count == 1
 
 
 def abandoned(limit=20):
-    """Videos still processing with no lease, or whose lease ran out: their process died.
+    """Videos still processing with no lease (queued), or whose lease ran out (their process
+    died).
 
     Two queries, each served by the ``processing`` index: an ``$or`` of the two is not, on the
     embedded server, and the sweep runs every 30 s in every process.

@@ -120,7 +120,7 @@ echo "docker-compose config: refused, e.g. $(head -n 1 "$WORK/refused.txt")"
 
 echo "== the stack's shape"
 "$PYTHON" - "$WORK/resolved.json" "$WORK/raw.json" "$WORK/ci.env" <<'EOF'
-"""What the resolved project must be: docs/operations.md#docker-compose (MongoDB 7, API, seed, nginx)."""
+"""What the resolved project must be: docs/operations.md#docker-compose (MongoDB 7, API, worker, seed, nginx)."""
 import json
 import re
 import sys
@@ -136,8 +136,9 @@ def expect(condition, message):
 
 
 services = resolved["services"]
-expect(set(services) == {"mongo", "api", "seed", "proxy"}, f"services: {sorted(services)}")
-mongo, api, seed, proxy = (services[name] for name in ("mongo", "api", "seed", "proxy"))
+expected = {"mongo", "api", "worker", "seed", "proxy"}
+expect(set(services) == expected, f"services: {sorted(services)}")
+mongo, api, worker, seed, proxy = (services[name] for name in ("mongo", "api", "worker", "seed", "proxy"))
 
 expect(mongo["image"].startswith("mongo:7"), f"mongo image {mongo['image']}")
 expect("mongosh" in mongo.get("healthcheck", {}).get("test", []), "mongo healthcheck: mongosh")
@@ -147,7 +148,7 @@ expect(
 )
 expect(not mongo.get("ports"), "mongo must not publish a port")
 
-for name, service in (("api", api), ("seed", seed)):
+for name, service in (("api", api), ("worker", worker), ("seed", seed)):
     expect(service.get("build", {}).get("context"), f"{name}: built from the Dockerfile")
     expect(service.get("image") == api.get("image"), f"{name}: the same image as api")
     condition = service.get("depends_on", {}).get("mongo", {}).get("condition")
@@ -195,13 +196,19 @@ expect(all(envsubst_filter.search(name) for name in placeholders), "proxy: envsu
 condition = proxy.get("depends_on", {}).get("api", {}).get("condition")
 expect(condition == "service_healthy", f"proxy: depends on a healthy api, not {condition}")
 expect(seed.get("command") == ["python", "seed_videos.py"], f"seed command {seed.get('command')}")
+# Processing: the API only queues (PROCESSING_WORKERS=0), the worker service processes.
+expect(api["environment"].get("PROCESSING_WORKERS") == "0", "api: PROCESSING_WORKERS=0")
+expect(worker.get("command") == ["python", "worker.py"], f"worker command {worker.get('command')}")
+expect(int(worker["environment"].get("PROCESSING_WORKERS", "0")) >= 1, "worker: PROCESSING_WORKERS>=1")
+expect(worker.get("healthcheck", {}).get("disable") is True, "worker: no HTTP healthcheck")
+expect(not worker.get("ports"), "worker must not publish a port")
 expect(seed.get("restart") in (None, "no"), "seed: one-shot, never restarted")
 expect("mongo-data" in resolved.get("volumes", {}), "volume mongo-data")
 
 if problems:
     sys.exit("docker-compose.yml:\n  " + "\n  ".join(problems))
 print(
-    "the stack: mongo 7 (healthy, /data/db volume), api and seed on one image, secrets from .env,"
+    "the stack: mongo 7 (healthy, /data/db volume), api, worker and seed on one image, secrets from .env,"
     " nginx in front"
 )
 EOF

@@ -134,3 +134,20 @@ def test_the_sandbox_in_production_needs_its_own_webhook_secret(clean_env):
         load_config()
     clean_env.setenv("SANDBOX_WEBHOOK_SECRET", "s" * 40)
     assert load_config()["PAYMENT_PROVIDER"] == "sandbox"
+
+
+def test_processing_workers_default_to_two_in_each_process(clean_env):
+    config = load_config({"APP_ENV": "testing"})
+    assert (config["PROCESSING_WORKERS"], config["WORKER_POLL_SECONDS"]) == (2, 2)
+    clean_env.setenv("PROCESSING_WORKERS", "0")  # the API only queues; worker.py processes
+    assert load_config({"APP_ENV": "testing"})["PROCESSING_WORKERS"] == 0
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("PROCESSING_WORKERS", "-1"), ("PROCESSING_WORKERS", "65"), ("WORKER_POLL_SECONDS", "0")],
+)
+def test_processing_workers_out_of_range_are_refused(clean_env, name, value):
+    clean_env.setenv(name, value)
+    with pytest.raises(ConfigError, match=name):
+        load_config({"APP_ENV": "testing"})

@@ -28,8 +28,10 @@ def app_modules():
     """(path, layer) of every module of the app."""
     yield ROOT / "app.py", "app"
     yield ROOT / "gunicorn.conf.py", "app"
+    yield ROOT / "worker.py", "app"
     yield ROOT / "extensions.py", "extensions"
     yield ROOT / "config.py", "config"
+    yield ROOT / "config_env.py", "config"
     for package in ("blueprints", "web", "services", "models"):
         for path in sorted((ROOT / package).rglob("*.py")):
             yield path, package

@@ -18,6 +18,7 @@ from models.common import OBJECT_ID_HEX
 from models.reaction import VALUES as REACTIONS
 from models.vocabulary import ACCESS_LEVELS, FREE, PAID, PUBLIC, VISIBILITIES
 from services import money
+from services.media.progress import STATUS_STAGES as STAGES
 
 
 class FilePart(ma.fields.Field):
@@ -132,6 +133,27 @@ class VideoStatusSchema(ma.Schema):
     id = ObjectIdString(attribute="_id", required=True)
     status = ma.fields.String(required=True)
     failure_reason = ma.fields.String(allow_none=True)
+    # Not an enum: later versions add stages (hls), and an app shows one it does not know
+    # as plain "processing".
+    stage = ma.fields.String(
+        required=True,
+        allow_none=True,
+        metadata={
+            "description": "While processing, the step under way: "
+            + ", ".join(STAGES)
+            + " (queued until a worker takes the video; more may be added); null once ready "
+            "or failed"
+        },
+    )
+    progress = FiniteFloat(
+        required=True,
+        allow_none=True,
+        validate=validate.Range(min=0, max=1),
+        metadata={
+            "description": "While processing: the fraction of the job done, 0 to 1, never "
+            "going back; null once ready or failed"
+        },
+    )
 
 
 class CatalogueArgs(PaginationArgs):

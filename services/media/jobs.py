@@ -5,58 +5,110 @@ while the work goes on (services.media.lease); a process that dies leaves
 an expired lease, and the sweep that runs at start-up (and every
 ``SWEEP_SECONDS``) picks the video up again. Every GridFS file made on the way
 is deleted if a later step fails, or if the lease was lost to another job.
+
+Where jobs run is ``PROCESSING_WORKERS``: each API process runs that many (2 by default),
+or, with 0, none: an upload then only queues its video (``lease_until`` null) and
+``worker.py`` processes claim them (``claim_free``), as many at a time as they have slots.
 """
 
 import logging
 import tempfile
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from flask import current_app
 
-from models import media_file
+from models import job_files, media_file
 from models import video as videos
 from services.media import renditions, sandbox
-from services.media.lease import FilesMade, Lease, LeaseLost
+from services.media.conversation import SandboxCancelled, SandboxFailed
+from services.media.lease import FilesMade, JobAbandoned, Lease, LeaseLost
 from services.media.probe import MediaInfo, NotMedia
-from services.media.sandbox import SandboxFailed
+from services.media.progress import Progress
 from services.sweeper import Sweeper
 
 log = logging.getLogger(__name__)
 
 LEASE_SECONDS = 120  # PROCESSING_LEASE_SECONDS; the heartbeat renews it four times as often
 SWEEP_SECONDS = 30
+CLAIM_SPARE = 4  # candidates a worker reads beyond its free slots
 
 
 class MediaJobs:
-    """A small thread pool per process that processes uploaded videos."""
+    """The processing jobs of one process: a small thread pool, or none (workers=0)."""
 
-    def __init__(self, app, workers=2):
+    def __init__(self, app, workers=None):
         self.app = app
         self.lease_seconds = app.config.get("PROCESSING_LEASE_SECONDS", LEASE_SECONDS)
-        self.executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="media")
+        self.workers = app.config.get("PROCESSING_WORKERS", 2) if workers is None else workers
+        self.executor = None
+        if self.workers > 0:
+            self.executor = ThreadPoolExecutor(self.workers, thread_name_prefix="media")
+        self._claimed_jobs = []  # claim_free's, for busy()
+        self.stopping = threading.Event()  # set: every running job gives its video back
         self._sweeper = Sweeper("media-sweep", SWEEP_SECONDS, self.sweep)
 
     def submit(self, video_id):
+        """Process ``video_id`` here; with no workers it stays queued for worker.py."""
+        if self.executor is None:
+            return None
         return self.executor.submit(self._run, video_id)
 
     def _run(self, video_id):
         with self.app.app_context():
-            lease = Lease(self.app, video_id, self.lease_seconds)
+            lease = Lease(self.app, video_id, self.lease_seconds, self.stopping)
             if lease.claim():
-                with lease.kept_alive():
-                    process(video_id, lease)
+                self._work(lease)
+
+    def _work(self, lease):
+        with lease.kept_alive():
+            process(lease.video_id, lease)
 
     def sweep(self):
-        """Queue every video whose processing was abandoned by a dead process,
-        and remove the chunks of uploads that a dead process left half-written."""
+        """Queue every video whose processing was abandoned by a dead process (none when this
+        process has no workers), and remove the chunks of uploads that a dead process left
+        half-written."""
         with self.app.app_context():
             media_file.remove_abandoned_uploads()
-            found = videos.abandoned()
+            found = videos.abandoned() if self.executor is not None else []
         for video_id in found:
             log.info("resuming processing of %s", video_id)
             self.submit(video_id)
         return found
+
+    def claim_free(self):
+        """worker.py's turn: claim queued or abandoned videos while a job slot is free, each
+        claimed here (not in the pool's queue) so no video waits behind a busy worker.
+        Returns the ids claimed. Called from one thread (the worker's loop)."""
+        free = self.workers - self.busy()
+        if free <= 0:
+            return []
+        claimed = []
+        with self.app.app_context():
+            # A few more candidates than slots: workers polling together race for the first.
+            for video_id in videos.abandoned(limit=free + CLAIM_SPARE):
+                lease = Lease(self.app, video_id, self.lease_seconds, self.stopping)
+                if not lease.claim():  # another worker was first
+                    continue
+                log.info("claimed video %s for processing", video_id)
+                claimed.append(video_id)
+                self._claimed_jobs.append(self.executor.submit(self._claimed, lease))
+                if len(claimed) == free:
+                    break
+        return claimed
+
+    def busy(self):
+        """How many jobs claim_free started are still running."""
+        self._claimed_jobs = [job for job in self._claimed_jobs if not job.done()]
+        return len(self._claimed_jobs)
+
+    def _claimed(self, lease):
+        with self.app.app_context():
+            try:
+                self._work(lease)
+            except Exception:  # the database away at the end: the lease runs out, and is retried
+                log.exception("processing of %s stopped", lease.video_id)
 
     def start_sweeping(self):
         self._sweeper.start()
@@ -77,12 +129,15 @@ def process(video_id, lease):
         return
     # A soft-deleted video is processed too: an admin may restore it, and a job that
     # returned early would hold its lease until it ran out, then be claimed again forever.
+    media_file.delete(*job_files.leftover_files(video))  # a killed job's, if any
     created = FilesMade(lease)
     try:
         with tempfile.TemporaryDirectory(prefix="video-") as workdir:
-            fields = _process_in(Path(workdir), video, created)
-    except LeaseLost:
+            fields = _process_in(Path(workdir), video, created, lease)
+    except LeaseLost as lost:
         _discard(video_id, created)
+        if isinstance(lost, JobAbandoned) and lease.release():
+            log.info("processing of %s abandoned: it is queued again", video_id)
         return
     except Exception as error:
         log.warning("processing of %s failed", video_id, exc_info=True)
@@ -104,7 +159,7 @@ def process(video_id, lease):
 def _discard(video_id, created):
     """The work of a job that lost its lease: the files it made go; the video and its
     source belong to the job that holds the lease now."""
-    log.warning("processing lease of %s was lost: the work done is discarded", video_id)
+    log.warning("processing of %s stopped: the work done is discarded", video_id)
     media_file.delete(*created)
 
 
@@ -116,11 +171,12 @@ def _reason(error):
     return f"Processing failed: {type(error).__name__}: {error}"[:500]
 
 
-def _process_in(workdir, video, created):
-    source = workdir / "source"
+def _process_in(workdir, video, created, lease):
+    source, progress = workdir / "source", Progress(lease)
+    progress("download")
     media_file.download_to(video["source_file_id"], source)
-    # Every FFmpeg step runs in a child with bounded memory and time; GridFS stays here.
-    prepared = sandbox.prepare_media(source, workdir, current_app.config)
+    prepared = _prepared(source, workdir, lease, progress)
+    progress("store")
     plan, info = renditions.Plan(**prepared["plan"]), MediaInfo(**prepared["info"])
     fields = {"rendition": plan.action, "mime_type": plan.mime_type}
     if plan.action == renditions.AS_IS:
@@ -143,6 +199,18 @@ def _process_in(workdir, video, created):
         video, prepared["thumbnail"], created
     )
     return fields
+
+
+def _prepared(source, workdir, lease, progress):
+    """Every FFmpeg step runs in a child with bounded memory and time; GridFS stays here.
+    The child is killed as soon as the work is unwanted (lease lost, worker stopping)."""
+    try:
+        return sandbox.prepare_media(
+            source, workdir, current_app.config, progress, lease.should_stop
+        )
+    except SandboxCancelled:
+        lease.check()  # raises LeaseLost or JobAbandoned: why it was cancelled
+        raise
 
 
 def _describe(info):

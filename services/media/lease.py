@@ -24,24 +24,50 @@ class LeaseLost(Exception):
     """The job no longer holds its video's lease: it stops and discards what it made."""
 
 
+class JobAbandoned(LeaseLost):
+    """Its process is stopping (worker.py on SIGTERM): the job discards what it made and
+    gives the lease back, so another worker starts the video at once."""
+
+
 class Lease:
-    def __init__(self, app, video_id, seconds):
+    def __init__(self, app, video_id, seconds, stopping=None):
         self.app = app
         self.video_id = video_id
         self.length = videos.lease_length(seconds)
         self.interval = seconds / HEARTBEATS_PER_LEASE
         self.owner = secrets.token_hex(16)
         self.lost = threading.Event()
+        self.stopping = stopping or threading.Event()  # shared by the process's jobs
 
     def claim(self):
         """True when this job now holds the video; call in an app context."""
         return videos.claim_for_processing(self.video_id, self.length, self.owner)
 
+    def should_stop(self):
+        """Whether the work in progress is wasted (lost) or unwanted (stopping): the sandbox
+        asks while its child runs, and kills it."""
+        return self.lost.is_set() or self.stopping.is_set()
+
     def check(self):
-        """Renew now; LeaseLost if the heartbeat or this renewal found the lease taken."""
+        """Renew now; LeaseLost if the heartbeat or this renewal found the lease taken,
+        JobAbandoned if the process is stopping."""
+        if self.stopping.is_set():
+            raise JobAbandoned(f"processing of {self.video_id} abandoned: the worker stops")
         if self.lost.is_set() or not self._renew():
             self.lost.set()
             raise LeaseLost(f"the processing lease of {self.video_id} was lost")
+
+    def report(self, stage, progress):
+        """Record how far the job got; a failed write costs nothing but this report."""
+        try:
+            if not videos.report_progress(self.video_id, self.owner, stage, progress):
+                self.lost.set()
+        except Exception:  # the database may be away: the lease heartbeat decides
+            log.warning("reporting the progress of %s failed", self.video_id, exc_info=True)
+
+    def release(self):
+        """Give the video back to the queue (JobAbandoned); False if it was not ours."""
+        return videos.release_lease(self.video_id, self.owner)
 
     def finish(self, **fields):
         """Record the outcome if the lease is still ours; False (nothing written) if not."""

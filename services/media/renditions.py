@@ -19,6 +19,7 @@ from services.media.probe import MediaInfo
 AS_IS, REMUX, TRANSCODE = "as_is", "remux", "transcode"
 FASTSTART = {"movflags": "+faststart"}
 MP4_MIME, M4A_MIME, MP3_MIME = "video/mp4", "audio/mp4", "audio/mpeg"
+PROGRESS_EVERY = 30  # decoded frames (video and audio) between two progress reports
 
 
 @dataclass(frozen=True)
@@ -60,11 +61,11 @@ def remux_faststart(source, target, container_format="mp4"):
             dst.mux(packet)
 
 
-def transcode(source, target, kind, limits=DEFAULT_LIMITS):
+def transcode(source, target, kind, limits=DEFAULT_LIMITS, on_progress=None):
     """Re-encode to H.264 yuv420p + AAC MP4 (video) or AAC M4A (audio), moov first.
 
-    Every decoded picture is held to ``limits``: a stream may change size
-    mid-way whatever its header said."""
+    Every decoded picture is held to ``limits``: a stream may change size mid-way whatever
+    its header said. ``on_progress(seconds written)`` is called every PROGRESS_EVERY frames."""
     container_format = "mp4" if kind == "video" else "ipod"
     with (
         open_media(source) as src,
@@ -80,7 +81,9 @@ def transcode(source, target, kind, limits=DEFAULT_LIMITS):
         wanted = [s for s in (in_video, in_audio) if s is not None]
         # Fresh timestamps: constant frame rate for video, a sample count for audio.
         frames_written = samples_written = 0
-        for frame in src.decode(*wanted):
+        for count, frame in enumerate(src.decode(*wanted), start=1):
+            if on_progress is not None and count % PROGRESS_EVERY == 0:
+                on_progress(_written(frames_written, out_video, samples_written))
             if isinstance(frame, av.VideoFrame):
                 limits.check_picture(frame.width, frame.height)
                 frame = frame.reformat(
@@ -98,6 +101,13 @@ def transcode(source, target, kind, limits=DEFAULT_LIMITS):
         for stream in (out_video, out_audio):
             if stream is not None:
                 dst.mux(stream.encode())
+
+
+def _written(frames, out_video, samples):
+    """Seconds of media encoded so far: the video's clock, else the audio's."""
+    if out_video is not None:
+        return float(frames / Fraction(out_video.average_rate))
+    return samples / 48000
 
 
 def _h264_stream(dst, in_video):

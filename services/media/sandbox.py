@@ -10,18 +10,21 @@ thumbnail) runs in a fresh child, ``python -m services.media.sandbox``:
 - the child lowers its own RLIMIT_AS (address space) and RLIMIT_CPU before
   it opens anything, so a decoder that asks for too much gets ENOMEM, and a
   child whose parent died still stops;
-- the parent waits at most a wall-clock budget, then kills and reaps it.
+- the parent waits at most a wall-clock budget, then kills and reaps it; it
+  kills it as soon as the work is unwanted too (a lost lease, a stopping worker).
 
-The request (paths and limits) goes to the child's stdin as JSON and the
-answer comes back on its stdout, small; the database and GridFS stay in the
-parent. Starting a child costs about a tenth of a second (PyAV imports fast;
-OpenCV is only imported by the thumbnail step).
+The request (paths and limits) goes to the child's stdin as JSON; progress
+lines and then the answer come back on its stdout, small
+(services.media.conversation); the database and GridFS stay in the parent.
+Starting a child costs about a tenth of a second (PyAV imports fast; OpenCV is
+only imported by the thumbnail step).
 """
 
 import json
 import logging
 import os
 import resource
+import signal
 import subprocess
 import sys
 import tempfile
@@ -30,6 +33,7 @@ from pathlib import Path
 
 import av
 
+from services.media.conversation import SandboxFailed, converse, let_exit
 from services.media.limits import MediaLimits
 from services.media.probe import MediaInfo, NotMedia
 
@@ -49,10 +53,7 @@ CHILD_ENVIRONMENT = {
     "MALLOC_ARENA_MAX": "2",
 }
 ERROR_TAIL = 2000  # characters of the child's stderr kept for the log
-
-
-class SandboxFailed(Exception):
-    """The child ran out of memory or time, or died: the message says which."""
+ORPHANED_EXIT = 3  # the child found its parent gone
 
 
 @dataclass(frozen=True)
@@ -71,8 +72,11 @@ def probe_upload(path, config):
     return MediaInfo(**answer)
 
 
-def prepare_media(source, workdir, config):
-    """services.media.steps.prepare, in a child with the processing budget."""
+def prepare_media(source, workdir, config, on_progress=None, cancelled=None):
+    """services.media.steps.prepare, in a child with the processing budget.
+
+    ``on_progress(stage, done)`` hears the child's progress lines; ``cancelled()`` is asked
+    while it works, and the child is killed (SandboxCancelled) once it says True."""
     return run(
         "prepare",
         {
@@ -81,31 +85,33 @@ def prepare_media(source, workdir, config):
             "limits": asdict(MediaLimits.from_config(config)),
         },
         Budget(config["MEDIA_JOB_MEMORY_MB"], config["MEDIA_JOB_SECONDS"]),
+        on_progress,
+        cancelled,
     )
 
 
-def run(operation, arguments, budget):
+def run(operation, arguments, budget, on_progress=None, cancelled=None):
     """The child's answer to ``operation``; NotMedia or SandboxFailed when it has none."""
     request = {"operation": operation, "arguments": arguments, "memory_mb": budget.memory_mb}
     request["cpu_seconds"] = budget.seconds * CPU_SECONDS_PER_WALL_SECOND
     with tempfile.TemporaryFile() as errors:
+        child = subprocess.Popen(
+            [sys.executable, "-m", "services.media.sandbox"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=errors,
+            cwd=PROJECT_ROOT,
+            env=_child_environment(),
+        )
         try:
-            # run() kills and waits for the child when the timeout expires.
-            finished = subprocess.run(
-                [sys.executable, "-m", "services.media.sandbox"],
-                input=json.dumps(request).encode(),
-                stdout=subprocess.PIPE,
-                stderr=errors,
-                cwd=PROJECT_ROOT,
-                env=_child_environment(),
-                timeout=budget.seconds,
-                check=False,
-            )
-        except subprocess.TimeoutExpired:
-            raise SandboxFailed(
-                f"the media step took longer than {budget.seconds} s and was stopped"
-            ) from None
-        return _answer(finished, budget, _tail(errors))
+            answer = converse(child, request, budget.seconds, on_progress, cancelled)
+            let_exit(child)
+        finally:  # a timeout, a cancel or a parent error: the child never outlives the call
+            if child.poll() is None:
+                child.kill()
+            child.stdout.close()
+            child.wait()
+        return _answer(answer, child.returncode, budget, _tail(errors))
 
 
 def _child_environment():
@@ -118,9 +124,9 @@ def _tail(errors):
     return errors.read().decode("utf-8", "replace")
 
 
-def _answer(finished, budget, stderr):
+def _answer(output, returncode, budget, stderr):
     try:
-        answer = json.loads(finished.stdout)
+        answer = json.loads(output)
     except ValueError:
         answer = None
     if isinstance(answer, dict) and answer.get("ok"):
@@ -129,13 +135,13 @@ def _answer(finished, budget, stderr):
         raise NotMedia(answer["message"])
     if isinstance(answer, dict):
         raise SandboxFailed(answer["message"])
-    if finished.returncode < 0:
+    if returncode < 0:
         raise SandboxFailed(
-            f"the media step was killed by signal {-finished.returncode} "
+            f"the media step was killed by signal {-returncode} "
             f"(limits: {budget.memory_mb} MB, {budget.seconds} s)"
         )
-    log.warning("media child died (exit %s): %s", finished.returncode, stderr)
-    raise SandboxFailed(f"the media step died (exit {finished.returncode})")  # no paths in it
+    log.warning("media child died (exit %s): %s", returncode, stderr)
+    raise SandboxFailed(f"the media step died (exit {returncode})")  # no paths in it
 
 
 # ---- the child ------------------------------------------------------------------------
@@ -148,7 +154,7 @@ def _limit_self(memory_mb, cpu_seconds):
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
 
 
-def _perform(operation, arguments):
+def _perform(operation, arguments, report):
     from services.media import steps
     from services.media.probe import probe
 
@@ -157,8 +163,25 @@ def _perform(operation, arguments):
         return asdict(probe(arguments["path"], limits))
     if operation == "prepare":
         workdir = Path(arguments["workdir"])
-        return steps.prepare(Path(arguments["source"]), workdir, limits)
+        return steps.prepare(Path(arguments["source"]), workdir, limits, report)
     raise ValueError(f"unknown operation {operation!r}")
+
+
+class _Reporter:
+    """The child's ``report(stage, done)``: a JSON line on stdout, and the moment to check
+    that the parent is alive. A parent killed with SIGKILL cannot kill its child, and the
+    repo starts children without ``preexec_fn`` (so no PDEATHSIG): an orphan would encode
+    on, for nobody, until RLIMIT_CPU. It stops at its next report instead: its parent has
+    changed, and the write would fail anyway (BrokenPipeError, the pipe has no reader)."""
+
+    def __init__(self):
+        self.parent = os.getppid()
+
+    def __call__(self, stage, done=0.0):
+        if os.getppid() != self.parent:
+            os._exit(ORPHANED_EXIT)  # at once: nothing is owed to a dead parent
+        sys.stdout.write(json.dumps({"progress": [stage, round(done, 4)]}) + "\n")
+        sys.stdout.flush()
 
 
 def _failure(error, memory_mb):
@@ -173,10 +196,14 @@ def _failure(error, memory_mb):
 
 
 def main():
+    # A Ctrl-C reaches the whole foreground group: the worker's, not the child's to act on
+    # (it drains, then kills the child itself); dying here would fail the video instead.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     request = json.loads(sys.stdin.buffer.read())
     _limit_self(request["memory_mb"], request["cpu_seconds"])
     try:
-        answer = {"ok": True, "result": _perform(request["operation"], request["arguments"])}
+        result = _perform(request["operation"], request["arguments"], _Reporter())
+        answer = {"ok": True, "result": result}
     except Exception as error:  # every failure is an answer; the parent decides what it means
         answer = _failure(error, request["memory_mb"])
     sys.stdout.write(json.dumps(answer))
