@@ -1,0 +1,260 @@
+"""The HLS ladder of a video, encoded in the sandbox child in one decode pass.
+
+The source is decoded once; each picture is scaled (AREA) to every rung and
+encoded by that rung's libx264 into its own FFmpeg ``hls`` muxer, which cuts
+MPEG-TS segments into ``workdir/hls/<rung>/``. The sound is encoded once to
+AAC and the same packets are muxed into every rung. Every rung is retimed to
+the source's constant frame rate (frame n at n / rate, as
+services.media.renditions.transcode does) with an IDR frame every
+``segment_frames`` frames, so the segments line up across rungs.
+
+The answer is a JSON-able manifest of files in the workdir; the parent
+encrypts and stores them. The child never sees a key and touches no database.
+Audio-only sources get no ladder (None).
+"""
+
+import json
+import os
+import sys
+from fractions import Fraction
+from pathlib import Path
+
+import av
+
+from services.media import ladder_plan as plans
+from services.media import ladder_segments as segments
+from services.media.limits import DEFAULT_LIMITS, MediaLimits
+from services.media.opening import open_media
+
+LADDER_FOLDER = "hls"
+CHECK_EVERY = 50  # frames between parent checks and progress reports
+INTERPOLATION = "AREA"  # the cheapest good downscaler measured (4 ms a 1080p frame to 720+480)
+I_FRAME = av.video.frame.PictureType.I
+ANY_FRAME = av.video.frame.PictureType.NONE
+
+
+class ParentGone(Exception):
+    """The process that asked for the ladder died: nobody will read it."""
+
+
+def run_request(arguments):
+    """The sandbox's "ladder" operation: ``arguments`` as the parent sent them."""
+    report = _progress_lines if arguments.get("progress_lines") else None
+    return encode_ladder(
+        Path(arguments["source"]),
+        Path(arguments["workdir"]),
+        limits=MediaLimits(**arguments["limits"]) if "limits" in arguments else DEFAULT_LIMITS,
+        settings=plans.LadderSettings.from_dict(arguments.get("settings")),
+        progress=report,
+        parent_pid=arguments.get("parent_pid"),
+        expected_frames=arguments.get("expected_frames"),
+    )
+
+
+def _progress_lines(done, expected):
+    # One JSON line per report on stdout; the answer is the last line.
+    line = {"progress": {"stage": "hls", "done": round(min(1.0, done / max(expected, 1)), 4)}}
+    sys.stdout.write(json.dumps(line) + "\n")
+    sys.stdout.flush()
+
+
+def encode_ladder(
+    source,
+    workdir,
+    limits=DEFAULT_LIMITS,
+    settings=plans.DEFAULT_SETTINGS,
+    progress=None,
+    parent_pid=None,
+    expected_frames=None,
+):
+    """Encode ``source``'s ladder into ``workdir/hls``; its manifest, or None without video.
+
+    ``progress(done, expected)`` is called every CHECK_EVERY frames; so is a
+    check that this process's parent is still ``parent_pid`` (the parent at
+    the start by default): ParentGone otherwise."""
+    with open_media(source) as container:
+        video, audio = _main_streams(container)
+        if video is None:
+            return None
+        video.thread_type = "AUTO"
+        rate = plans.frame_rate_of(video)
+        gop = plans.segment_frames(rate, settings)
+        width, height = video.codec_context.width, video.codec_context.height
+        limits.check_picture(width, height)
+        rungs = plans.plan_rungs(width, height, settings)
+        watch = _Watch(progress, parent_pid, expected_frames or _expected(video, container, rate))
+        with _Outputs(Path(workdir) / LADDER_FOLDER, rungs, rate, gop, settings) as outputs:
+            if audio is not None:
+                outputs.add_audio(settings.audio_bit_rate)
+            total = _encode(container, video, audio, outputs, limits, watch)
+    return _manifest(outputs.outputs, total, rate, gop, has_audio=audio is not None)
+
+
+def _main_streams(container):
+    """The video (not cover art) and the audio stream the ladder is made from."""
+    attached = av.stream.Disposition.attached_pic
+    video = next((s for s in container.streams.video if not s.disposition & attached), None)
+    return video, next(iter(container.streams.audio), None)
+
+
+def _expected(video, container, rate):
+    """The frame count to expect, for progress only: the header's, or duration x rate."""
+    if video.frames:
+        return video.frames
+    seconds = container.duration / av.time_base if container.duration else 0
+    return max(1, round(seconds * rate))
+
+
+class _Watch:
+    """Every CHECK_EVERY frames: is the parent alive, and how far along are we."""
+
+    def __init__(self, progress, parent_pid, expected):
+        self.progress, self.expected = progress, expected
+        self.parent = parent_pid or os.getppid()
+
+    def frame_done(self, done):
+        if done % CHECK_EVERY:
+            return
+        if os.getppid() != self.parent:
+            # Reparented: the worker was killed and would never read this ladder.
+            raise ParentGone("the process that asked for the ladder is gone")
+        if self.progress is not None:
+            self.progress(done, max(self.expected, done))
+
+
+class _RungOutput:
+    """One rung: its libx264 encoder feeding its own ``hls`` muxer."""
+
+    def __init__(self, rung, folder, rate, gop, settings):
+        self.rung, self.folder = rung, folder
+        self.avc = None  # avc1.PPCCLL, from the first SPS the encoder makes
+        folder.mkdir(parents=True)
+        options = plans.hls_muxer_options(folder, rate, gop)
+        self.container = av.open(str(folder / segments.MUXER_PLAYLIST), "w", "hls", options=options)
+        self.video = self.container.add_stream("libx264", rate=rate)
+        self.video.width, self.video.height, self.video.pix_fmt = rung.width, rung.height, "yuv420p"
+        self.video.options = plans.x264_options(rung, gop, settings)
+        self.audio = None
+
+    def encode(self, frame):
+        """Encode ``frame`` (None to flush) and mux what comes out."""
+        for packet in self.video.encode(frame):
+            if self.avc is None:
+                # The hls muxer asks for global headers: the SPS is in the extradata
+                # (the mpegts muxer repeats it before each IDR), else in-band.
+                extradata = self.video.codec_context.extradata or b""
+                self.avc = segments.avc_codec(extradata + bytes(packet))
+            self.container.mux(packet)
+
+    def mux_audio_copy(self, packet, data):
+        copy = av.Packet(data)
+        copy.pts, copy.dts, copy.duration = packet.pts, packet.dts, packet.duration
+        copy.time_base, copy.stream = packet.time_base, self.audio
+        self.container.mux(copy)
+
+
+class _Outputs:
+    """Every rung's output, and the one AAC encoder whose packets they all share."""
+
+    def __init__(self, root, rungs, rate, gop, settings):
+        self.time_base, self.gop = 1 / Fraction(rate), gop
+        self.outputs, self.audio_encoder = [], None
+        try:
+            for rung in rungs:
+                self.outputs.append(_RungOutput(rung, root / rung.name, rate, gop, settings))
+        except BaseException:
+            self.close()
+            raise
+
+    def add_audio(self, bit_rate):
+        first = self.outputs[0]
+        encoder = first.container.add_stream("aac", rate=plans.AUDIO_SAMPLE_RATE)
+        encoder.layout, encoder.bit_rate = "stereo", bit_rate
+        # A template copies codec parameters that only exist once the encoder is open:
+        # made earlier, the copies get an empty AAC config and broken ADTS headers.
+        first.container.start_encoding()
+        first.audio = self.audio_encoder = encoder
+        for output in self.outputs[1:]:
+            output.audio = output.container.add_stream_from_template(encoder)
+
+    def encode_picture(self, frame, index):
+        kind = I_FRAME if index % self.gop == 0 else ANY_FRAME
+        for output in self.outputs:
+            scaled = frame.reformat(
+                width=output.video.width,
+                height=output.video.height,
+                format="yuv420p",
+                interpolation=INTERPOLATION,
+            )
+            scaled.pts, scaled.time_base, scaled.pict_type = index, self.time_base, kind
+            output.encode(scaled)
+
+    def encode_sound(self, frame):
+        for packet in self.audio_encoder.encode(frame):
+            data = bytes(packet)
+            for output in self.outputs:
+                output.mux_audio_copy(packet, data)
+
+    def flush(self):
+        for output in self.outputs:
+            output.encode(None)
+        if self.audio_encoder is not None:
+            self.encode_sound(None)
+
+    def close(self):
+        for output in self.outputs:
+            output.container.close()  # the muxer writes its playlist here
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *failure):
+        self.close()
+
+
+def _encode(container, video, audio, outputs, limits, watch):
+    """Decode once, feed every rung; the number of pictures encoded."""
+    resampler = av.AudioResampler(format="fltp", layout="stereo", rate=plans.AUDIO_SAMPLE_RATE)
+    sample_base = Fraction(1, plans.AUDIO_SAMPLE_RATE)
+    pictures = samples = 0
+    for frame in container.decode(*[s for s in (video, audio) if s is not None]):
+        if isinstance(frame, av.VideoFrame):
+            limits.check_picture(frame.width, frame.height)  # a stream may change size
+            outputs.encode_picture(frame, pictures)
+            pictures += 1
+            watch.frame_done(pictures)
+            continue
+        frame.pts = None
+        for resampled in resampler.resample(frame):
+            resampled.pts, resampled.time_base = samples, sample_base
+            samples += resampled.samples
+            outputs.encode_sound(resampled)
+    outputs.flush()
+    return pictures
+
+
+def _manifest(outputs, total, rate, gop, has_audio):
+    if total == 0:
+        raise segments.LadderMismatch("the video stream has no picture")
+    return {
+        "frames": total,
+        "frame_rate": f"{rate.numerator}/{rate.denominator}",
+        "segment_frames": gop,
+        "duration": float(total / Fraction(rate)),
+        "has_audio": has_audio,
+        "renditions": [_rendition(output, total, rate, gop, has_audio) for output in outputs],
+    }
+
+
+def _rendition(output, total, rate, gop, has_audio):
+    rung = output.rung
+    if output.avc is None:
+        raise segments.LadderMismatch(f"no H.264 parameter set in rung {rung.name}")
+    return {
+        "name": rung.name,
+        "width": rung.width,
+        "height": rung.height,
+        "codecs": segments.codecs(output.avc, has_audio),
+        "frame_rate": round(float(rate), 3),
+        "segments": segments.rung_segments(output.folder, total, gop, rate),
+    }
