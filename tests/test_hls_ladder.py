@@ -9,8 +9,10 @@ the encoder's CPU low; the rung plan itself is checked at every size.
 
 import json
 import os
+import select
 import shutil
 import subprocess
+import sys
 from fractions import Fraction
 from pathlib import Path
 
@@ -279,3 +281,38 @@ class TestInTheSandbox:
         # os.getpid() is not this process's parent: the check sees a "reparented" child.
         with pytest.raises(ladder.ParentGone):
             ladder.encode_ladder(short_clip, tmp_path, parent_pid=os.getpid())
+
+    def test_a_child_whose_parent_was_killed_stops_at_its_next_check(self, short_clip, tmp_path):
+        """A worker killed with SIGKILL cannot stop its child: the child sees it is
+        reparented and gives up, instead of encoding for nobody until RLIMIT_CPU."""
+        request, answer = tmp_path / "request", tmp_path / "answer"
+        os.mkfifo(request)
+        os.mkfifo(answer)
+        # sh starts the child in the background (its stdin and stdout are the fifos), says so,
+        # then waits: it is the child's parent until it is killed.
+        script = '"$0" -m services.media.sandbox <"$1" >"$2" 2>/dev/null & echo $!; wait'
+        middle = subprocess.Popen(
+            ["sh", "-c", script, sys.executable, request, answer],
+            cwd=sandbox.PROJECT_ROOT,
+            stdout=subprocess.PIPE,
+        )
+        assert int(middle.stdout.readline())  # the child is forked
+        middle.stdout.close()
+        arguments = {"source": str(short_clip), "workdir": str(tmp_path), "parent_pid": middle.pid}
+        middle.kill()
+        middle.wait()
+        # The child only starts work once it has read the whole request, after its parent died.
+        request.write_text(
+            json.dumps(
+                {
+                    "operation": "ladder",
+                    "arguments": arguments,
+                    "memory_mb": 1536,
+                    "cpu_seconds": 60,
+                }
+            )
+        )
+        with open(answer, "rb") as output:
+            assert select.select([output], [], [], 120)[0], "the orphaned child went on encoding"
+            reply = json.loads(output.read())  # to EOF: the child has exited
+        assert reply["ok"] is False and reply["message"].startswith("ParentGone")
