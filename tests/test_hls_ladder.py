@@ -17,11 +17,13 @@ from fractions import Fraction
 from pathlib import Path
 
 import av
+import numpy as np
 import pytest
 
 from demo import synthetic_media
 from services.media import ladder, ladder_plan, ladder_segments, sandbox
 from services.media.ladder_plan import LadderSettings, plan_rungs
+from services.media.limits import MediaLimits, OutOfBounds
 from services.media.opening import NotAllowedContainer
 from tests.support import hostile_media as hostile
 from tests.support.tools import require_tool
@@ -241,6 +243,13 @@ class TestOtherSources:
         assert ladder.encode_ladder(source, tmp_path / "work") is None
         assert not (tmp_path / "work").exists()
 
+    def test_a_stream_longer_than_the_limit_is_refused(self, tmp_path):
+        source = synthetic_media.write_video(
+            tmp_path / "long.mp4", seconds=3.0, fps=24, width=160, height=90, audio_codec=None
+        )
+        with pytest.raises(OutOfBounds):
+            ladder.encode_ladder(source, tmp_path / "work", limits=MediaLimits(max_seconds=2))
+
     def test_the_source_is_opened_locked_to_itself(self, tmp_path):
         canary = synthetic_media.write_video(tmp_path / "canary.ts", container="mpegts")
         script = tmp_path / "upload.mp4"
@@ -252,6 +261,49 @@ class TestOtherSources:
             assert not watch.opened()
         finally:
             watch.close()
+
+
+def turned_copy(source, target, rotation):
+    """``source``'s video with a display matrix that says "turn ``rotation`` degrees
+    counter-clockwise to show", as phones write portrait videos (packets copied)."""
+    with av.open(str(source)) as original, av.open(str(target), "w") as copy:
+        stream = copy.add_stream_from_template(original.streams.video[0])
+        stream.set_display_rotation(rotation)
+        for packet in original.demux(original.streams.video[0]):
+            if packet.dts is not None:
+                packet.stream = stream
+                copy.mux(packet)
+    return target
+
+
+def first_luma(path):
+    with av.open(str(path)) as container:
+        frame = next(container.decode(container.streams.video[0]))
+        return frame.reformat(format="gray").to_ndarray().astype(int)
+
+
+@pytest.fixture(scope="module")
+def landscape(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("turned")
+    return synthetic_media.write_video(
+        folder / "stored.mp4", seconds=0.5, fps=24, width=320, height=180, audio_codec=None
+    )
+
+
+class TestTurnedSources:
+    """MPEG-TS has no display matrix: the ladder turns the pictures themselves."""
+
+    @pytest.mark.parametrize(("rotation", "turns"), [(90, 1), (-90, 3), (180, 2)])
+    def test_a_rung_shows_the_picture_as_the_player_would(
+        self, landscape, tmp_path, rotation, turns
+    ):
+        source = turned_copy(landscape, tmp_path / "phone.mp4", rotation)
+        (rung,) = ladder.encode_ladder(source, tmp_path / "work")["renditions"]
+        shown = np.rot90(first_luma(landscape), turns)  # numpy turns counter-clockwise too
+        assert (rung["width"], rung["height"]) == (shown.shape[1], shown.shape[0])
+        encoded = first_luma(rung["segments"][0]["file"])
+        assert np.abs(encoded - shown).mean() < 8  # x264's loss, not another orientation
+        assert np.abs(encoded - np.rot90(shown, 2)).mean() > 30
 
 
 @pytest.fixture(scope="module")

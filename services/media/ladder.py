@@ -17,12 +17,14 @@ import json
 import os
 import sys
 from fractions import Fraction
+from itertools import chain
 from pathlib import Path
 
 import av
 
 from services.media import ladder_plan as plans
 from services.media import ladder_segments as segments
+from services.media.ladder_upright import Upright
 from services.media.limits import DEFAULT_LIMITS, MediaLimits
 from services.media.opening import open_media
 
@@ -77,17 +79,29 @@ def encode_ladder(
         if video is None:
             return None
         video.thread_type = "AUTO"
+        frames = container.decode(*[s for s in (video, audio) if s is not None])
+        first, head = _opening(frames)
+        limits.check_picture(first.width, first.height)
+        upright = Upright(first.rotation)  # the rungs are planned on the picture as shown
         rate = plans.frame_rate_of(video)
         gop = plans.segment_frames(rate, settings)
-        width, height = video.codec_context.width, video.codec_context.height
-        limits.check_picture(width, height)
-        rungs = plans.plan_rungs(width, height, settings)
+        rungs = plans.plan_rungs(*upright.size(first.width, first.height), settings)
         watch = _Watch(progress, parent_pid, expected_frames or _expected(video, container, rate))
         with _Outputs(Path(workdir) / LADDER_FOLDER, rungs, rate, gop, settings) as outputs:
             if audio is not None:
                 outputs.add_audio(settings.audio_bit_rate)
-            total = _encode(container, video, audio, outputs, limits, watch)
+            total = _encode(chain(head, frames), outputs, upright, limits, watch)
     return _manifest(outputs.outputs, total, rate, gop, has_audio=audio is not None)
+
+
+def _opening(frames):
+    """The first picture, and every frame decoded up to and including it."""
+    head = []
+    for frame in frames:
+        head.append(frame)
+        if isinstance(frame, av.VideoFrame):
+            return frame, head
+    raise segments.LadderMismatch("the video stream has no picture")
 
 
 def _main_streams(container):
@@ -212,16 +226,19 @@ class _Outputs:
         self.close()
 
 
-def _encode(container, video, audio, outputs, limits, watch):
-    """Decode once, feed every rung; the number of pictures encoded."""
+def _encode(frames, outputs, upright, limits, watch):
+    """Feed every rung from one decoding; the number of pictures encoded."""
     resampler = av.AudioResampler(format="fltp", layout="stereo", rate=plans.AUDIO_SAMPLE_RATE)
     sample_base = Fraction(1, plans.AUDIO_SAMPLE_RATE)
     pictures = samples = 0
-    for frame in container.decode(*[s for s in (video, audio) if s is not None]):
+    for frame in frames:
         if isinstance(frame, av.VideoFrame):
             limits.check_picture(frame.width, frame.height)  # a stream may change size
-            outputs.encode_picture(frame, pictures)
+            outputs.encode_picture(upright(frame), pictures)
             pictures += 1
+            if pictures % CHECK_EVERY == 0:
+                # More pictures than the probe's trusted duration allows: a lying stream.
+                limits.check_seconds(float(pictures * outputs.time_base), "its pictures run for")
             watch.frame_done(pictures)
             continue
         frame.pts = None
@@ -234,8 +251,6 @@ def _encode(container, video, audio, outputs, limits, watch):
 
 
 def _manifest(outputs, total, rate, gop, has_audio):
-    if total == 0:
-        raise segments.LadderMismatch("the video stream has no picture")
     return {
         "frames": total,
         "frame_rate": f"{rate.numerator}/{rate.denominator}",
