@@ -14,7 +14,6 @@ import shutil
 import subprocess
 import sys
 from fractions import Fraction
-from pathlib import Path
 
 import av
 import numpy as np
@@ -85,11 +84,16 @@ class TestRungPlan:
         assert ladder_plan.segment_frames(rate) == frames
 
 
-def keyframe_times(rung):
+def files(workdir, rung):
+    """The paths of the rung's segments, as the parent finds them."""
+    return [ladder_segments.segment_path(workdir, s["file"]) for s in rung["segments"]]
+
+
+def keyframe_times(workdir, rung):
     """Seconds of every video keyframe of the rung's segments, read with PyAV."""
     times = []
-    for segment in rung["segments"]:
-        with av.open(segment["file"]) as container:
+    for path in files(workdir, rung):
+        with av.open(str(path)) as container:
             for packet in container.demux(container.streams.video[0]):
                 if packet.is_keyframe and packet.pts is not None:
                     times.append(packet.pts * packet.time_base)
@@ -125,11 +129,11 @@ def clip(tmp_path_factory):
     source = synthetic_media.write_video(
         folder / "clip.mp4", seconds=8.0, fps=NTSC, width=640, height=360
     )
-    reports = []
+    reports, work = [], folder / "work"
     manifest = ladder.encode_ladder(
-        source, folder / "work", progress=lambda done, expected: reports.append((done, expected))
+        source, work, progress=lambda done, expected: reports.append((done, expected))
     )
-    return {"source": source, "manifest": manifest, "reports": reports, "folder": folder}
+    return {"source": source, "manifest": manifest, "reports": reports, "work": work}
 
 
 class TestLadder:
@@ -139,7 +143,7 @@ class TestLadder:
 
     def test_keyframes_fall_at_the_same_instants_in_every_rung(self, clip):
         manifest = clip["manifest"]
-        times = [keyframe_times(rung) for rung in manifest["renditions"]]
+        times = [keyframe_times(clip["work"], rung) for rung in manifest["renditions"]]
         assert times[0] == times[1]
         gop_seconds = Fraction(manifest["segment_frames"]) / NTSC
         assert len(times[0]) == len(manifest["renditions"][0]["segments"]) == 2
@@ -147,7 +151,7 @@ class TestLadder:
 
     def test_every_segment_starts_with_a_keyframe(self, clip):
         for rung in clip["manifest"]["renditions"]:
-            assert all(first_video_packet_is_key(s["file"]) for s in rung["segments"])
+            assert all(first_video_packet_is_key(path) for path in files(clip["work"], rung))
 
     def test_durations_are_the_frames_own_and_add_up(self, clip):
         manifest = clip["manifest"]
@@ -163,7 +167,7 @@ class TestLadder:
 
     def test_each_segment_decodes_alone_to_its_frames(self, clip):
         for rung in clip["manifest"]["renditions"]:
-            decoded = [frames_decoded(s["file"]) for s in rung["segments"]]
+            decoded = [frames_decoded(path) for path in files(clip["work"], rung)]
             assert decoded == [s["frames"] for s in rung["segments"]]
 
     def test_ffprobe_reads_every_source_frame_and_the_stated_codecs(self, clip):
@@ -171,7 +175,7 @@ class TestLadder:
         source_frames = frames_decoded(clip["source"])
         profiles = {"High": 0x64, "Main": 0x4D, "Constrained Baseline": 0x42, "Baseline": 0x42}
         for rung in clip["manifest"]["renditions"]:
-            playlist = Path(rung["segments"][0]["file"]).parent / "ffmpeg.m3u8"
+            playlist = files(clip["work"], rung)[0].parent / "ffmpeg.m3u8"
             streams = {s["codec_type"]: s for s in ffprobe_streams(playlist)}
             video, audio = streams["video"], streams["audio"]
             assert int(video["nb_read_frames"]) == source_frames
@@ -191,8 +195,8 @@ class TestLadder:
         lengths = set()
         for rung in clip["manifest"]["renditions"]:
             samples = 0
-            for segment in rung["segments"]:
-                with av.open(segment["file"]) as container:
+            for path in files(clip["work"], rung):
+                with av.open(str(path)) as container:
                     samples += sum(f.samples for f in container.decode(container.streams.audio[0]))
             lengths.add(samples)
         assert len(lengths) == 1
@@ -204,9 +208,20 @@ class TestLadder:
         assert done == sorted(done) and len(done) == clip["manifest"]["frames"] // 50
         assert all(d <= expected for d, expected in reports)
 
+    def test_the_parent_reads_no_file_outside_the_ladder(self, clip, tmp_path):
+        """The child read hostile bytes: a name it answers must not reach other files."""
+        work = clip["work"]
+        secret = tmp_path / "secret"
+        secret.write_text("not a segment")
+        (work / "hls" / "link.ts").symlink_to(secret)
+        for name in ("../../secret", str(secret), "link.ts", "360p", "360p/missing.ts"):
+            with pytest.raises(ladder_segments.LadderMismatch):
+                ladder_segments.segment_path(work, name)
+        (work / "hls" / "link.ts").unlink()
+
     def test_a_muxer_that_cut_elsewhere_fails_the_check(self, clip):
         rung = clip["manifest"]["renditions"][0]
-        folder = Path(rung["segments"][0]["file"]).parent
+        folder = files(clip["work"], rung)[0].parent
         frames = clip["manifest"]["frames"]
         with pytest.raises(ladder_segments.LadderMismatch):
             ladder_segments.rung_segments(folder, frames, 143, NTSC)
@@ -226,7 +241,7 @@ class TestOtherSources:
         assert rung["name"] == "240p" and not manifest["has_audio"]
         assert "mp4a" not in rung["codecs"] and rung["codecs"].startswith("avc1.")
         assert [s["frames"] for s in rung["segments"]] == [24, 24, 24]
-        with av.open(rung["segments"][0]["file"]) as container:
+        with av.open(str(files(tmp_path / "work", rung)[0])) as container:
             assert not container.streams.audio
 
     def test_a_tiny_portrait_source_gets_one_rung_at_its_size(self, tmp_path):
@@ -301,7 +316,7 @@ class TestTurnedSources:
         (rung,) = ladder.encode_ladder(source, tmp_path / "work")["renditions"]
         shown = np.rot90(first_luma(landscape), turns)  # numpy turns counter-clockwise too
         assert (rung["width"], rung["height"]) == (shown.shape[1], shown.shape[0])
-        encoded = first_luma(rung["segments"][0]["file"])
+        encoded = first_luma(files(tmp_path / "work", rung)[0])
         assert np.abs(encoded - shown).mean() < 8  # x264's loss, not another orientation
         assert np.abs(encoded - np.rot90(shown, 2)).mean() > 30
 
@@ -320,7 +335,7 @@ class TestInTheSandbox:
         manifest = sandbox.run("ladder", arguments, sandbox.Budget(1536, 300))
         (rung,) = manifest["renditions"]
         assert rung["name"] == "108p" and manifest["frames"] == 72
-        assert all(Path(s["file"]).is_file() for s in rung["segments"])
+        assert all(path.is_file() for path in files(tmp_path, rung))
 
     def test_progress_lines_come_before_the_answer(self, short_clip, tmp_path, capsys):
         arguments = {"source": str(short_clip), "workdir": str(tmp_path), "progress_lines": True}

@@ -8,8 +8,9 @@ the source's constant frame rate (frame n at n / rate, as
 services.media.renditions.transcode does) with an IDR frame every
 ``segment_frames`` frames, so the segments line up across rungs.
 
-The answer is a JSON-able manifest of files in the workdir; the parent
-encrypts and stores them. The child never sees a key and touches no database.
+The answer is a JSON-able manifest naming files in ``workdir/hls``, which
+the parent resolves with services.media.ladder_segments.segment_path, then
+encrypts and stores. The child never sees a key and touches no database.
 Audio-only sources get no ladder (None).
 """
 
@@ -28,7 +29,6 @@ from services.media.ladder_upright import Upright
 from services.media.limits import DEFAULT_LIMITS, MediaLimits
 from services.media.opening import open_media
 
-LADDER_FOLDER = "hls"
 CHECK_EVERY = 50  # frames between parent checks and progress reports
 INTERPOLATION = "AREA"  # the cheapest good downscaler measured (4 ms a 1080p frame to 720+480)
 I_FRAME = av.video.frame.PictureType.I
@@ -87,7 +87,9 @@ def encode_ladder(
         gop = plans.segment_frames(rate, settings)
         rungs = plans.plan_rungs(*upright.size(first.width, first.height), settings)
         watch = _Watch(progress, parent_pid, expected_frames or _expected(video, container, rate))
-        with _Outputs(Path(workdir) / LADDER_FOLDER, rungs, rate, gop, settings) as outputs:
+        with _Outputs(
+            Path(workdir) / segments.LADDER_FOLDER, rungs, rate, gop, settings
+        ) as outputs:
             if audio is not None:
                 outputs.add_audio(settings.audio_bit_rate)
             total = _encode(chain(head, frames), outputs, upright, limits, watch)
@@ -177,7 +179,7 @@ class _Outputs:
             for rung in rungs:
                 self.outputs.append(_RungOutput(rung, root / rung.name, rate, gop, settings))
         except BaseException:
-            self.close()
+            self.close(failing=True)
             raise
 
     def add_audio(self, bit_rate):
@@ -215,15 +217,23 @@ class _Outputs:
         if self.audio_encoder is not None:
             self.encode_sound(None)
 
-    def close(self):
+    def close(self, failing=False):
+        """Close every muxer (each writes its playlist then); the first error is raised,
+        unless the ladder is failing already and the first failure is what matters."""
+        errors = []
         for output in self.outputs:
-            output.container.close()  # the muxer writes its playlist here
+            try:
+                output.container.close()
+            except av.FFmpegError as error:
+                errors.append(error)
+        if errors and not failing:
+            raise errors[0]
 
     def __enter__(self):
         return self
 
-    def __exit__(self, *failure):
-        self.close()
+    def __exit__(self, kind, error, trace):
+        self.close(failing=kind is not None)
 
 
 def _encode(frames, outputs, upright, limits, watch):

@@ -15,6 +15,7 @@ SPS_NAL_TYPE = 7
 START_CODE = b"\x00\x00\x01"
 DURATION_TOLERANCE = 0.001  # seconds: the muxer writes EXTINF with 6 decimals
 MUXER_PLAYLIST = "ffmpeg.m3u8"
+LADDER_FOLDER = "hls"  # in the workdir: one folder per rung
 
 
 class LadderMismatch(Exception):
@@ -62,9 +63,21 @@ def muxer_playlist(folder):
     return entries
 
 
+def segment_path(workdir, name):
+    """The file of a manifest's segment ``name`` ("720p/seg_00000.ts"), inside
+    ``workdir/hls`` and nowhere else: the parent reads, encrypts and serves what
+    it names, and the child that named it was reading hostile bytes."""
+    root = (Path(workdir) / LADDER_FOLDER).resolve()
+    path = (root / name).resolve()  # symbolic links followed, then checked
+    if not path.is_relative_to(root) or not path.is_file():
+        raise LadderMismatch("a segment named outside the ladder's folder")
+    return path
+
+
 def rung_segments(folder, total_frames, gop, rate):
-    """The rung's segments [{file, frames, duration, size}], checked against the muxer's
-    playlist; LadderMismatch when they disagree."""
+    """The rung's segments [{file, frames, duration, size}], ``file`` relative to the
+    ladder's folder, checked against the muxer's playlist; LadderMismatch when they
+    disagree."""
     folder = Path(folder)
     planned = segment_plan(total_frames, gop, rate)
     written = muxer_playlist(folder)
@@ -78,6 +91,11 @@ def rung_segments(folder, total_frames, gop, rate):
             raise LadderMismatch(f"segment {index} lasts {extinf} s, not {seconds:.6f} s")
         path = folder / Path(name).name  # the muxer names files beside its playlist
         segments.append(
-            {"file": str(path), "frames": frames, "duration": seconds, "size": path.stat().st_size}
+            {
+                "file": f"{folder.name}/{path.name}",
+                "frames": frames,
+                "duration": seconds,
+                "size": path.stat().st_size,
+            }
         )
     return segments
