@@ -258,6 +258,23 @@ class TestOtherSources:
         assert ladder.encode_ladder(source, tmp_path / "work") is None
         assert not (tmp_path / "work").exists()
 
+    def test_a_video_stream_without_a_picture_is_refused(self, tmp_path):
+        path = tmp_path / "no-picture.mkv"
+        with av.open(str(path), "w") as output:
+            video = output.add_stream("libx264", rate=24)
+            video.width, video.height, video.pix_fmt = 160, 90, "yuv420p"
+            sound = output.add_stream("aac", rate=48000)
+            sound.layout = "mono"
+            samples = synthetic_media.tone(1.0, rate=48000)
+            for start in range(0, len(samples) - 1024, 1024):
+                chunk = samples[start : start + 1024].reshape(1, -1)
+                frame = av.AudioFrame.from_ndarray(chunk, format="fltp", layout="mono")
+                frame.sample_rate, frame.pts = 48000, start
+                output.mux(sound.encode(frame))
+            output.mux(sound.encode())
+        with pytest.raises(ladder_segments.LadderMismatch, match="no picture"):
+            ladder.encode_ladder(path, tmp_path / "work")
+
     def test_a_stream_longer_than_the_limit_is_refused(self, tmp_path):
         source = synthetic_media.write_video(
             tmp_path / "long.mp4", seconds=3.0, fps=24, width=160, height=90, audio_codec=None

@@ -30,6 +30,9 @@ from services.media.limits import DEFAULT_LIMITS, MediaLimits
 from services.media.opening import open_media
 
 CHECK_EVERY = 50  # frames between parent checks and progress reports
+# Sound decoded before the first picture is held until the rungs are planned: a few
+# frames in real files, so a stream that holds back its pictures longer is refused.
+MAX_FRAMES_BEFORE_PICTURE = 2000
 INTERPOLATION = "AREA"  # the cheapest good downscaler measured (4 ms a 1080p frame to 720+480)
 I_FRAME = av.video.frame.PictureType.I
 ANY_FRAME = av.video.frame.PictureType.NONE
@@ -103,6 +106,8 @@ def _opening(frames):
         head.append(frame)
         if isinstance(frame, av.VideoFrame):
             return frame, head
+        if len(head) > MAX_FRAMES_BEFORE_PICTURE:
+            break
     raise segments.LadderMismatch("the video stream has no picture")
 
 
