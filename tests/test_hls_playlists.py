@@ -1,13 +1,25 @@
-"""HLS playlist text (services.hls_playlists), read back with the `m3u8` package: an
-independent parser, as a player reads it."""
+"""HLS playlist text (services.hls_playlists), read back with the `m3u8` package (an
+independent parser), then followed by ffprobe over HTTP through a real ladder: encrypted
+segments (openssl, as the parent will encrypt them), a key, and a server that refuses
+every request without the token."""
 
+import functools
+import http.server
+import json
 import math
 import os
-from urllib.parse import parse_qs, urlsplit
+import shutil
+import subprocess
+import threading
+from typing import ClassVar
+from urllib.parse import parse_qs, quote, urlsplit
 
 import pytest
 
+from demo import synthetic_media
 from services import hls_playlists as playlists
+from services.media import ladder, ladder_segments
+from services.media.ladder_plan import LadderSettings
 from tests.support.tools import require_tool
 
 try:
@@ -40,7 +52,7 @@ RENDITIONS = [
 ]
 
 
-@pytest.fixture(autouse=True)
+@pytest.fixture
 def parser():
     require_tool(m3u8 is not None, "the m3u8 package (requirements-dev.txt)")
 
@@ -55,6 +67,7 @@ def token_of(uri):
     return parse_qs(urlsplit(uri).query, keep_blank_values=True)["token"]
 
 
+@pytest.mark.usefixtures("parser")
 class TestMaster:
     def parsed(self):
         return m3u8.loads(playlists.master_playlist(RENDITIONS, TOKEN), uri=BASE + "master.m3u8")
@@ -95,6 +108,7 @@ class TestMaster:
             playlists.master_playlist(RENDITIONS, "")
 
 
+@pytest.mark.usefixtures("parser")
 class TestMediaPlaylist:
     def parsed(self, durations=(6.006, 6.006, 0.959292)):
         stored = segments(durations)
@@ -143,6 +157,7 @@ class TestMediaPlaylist:
             playlists.media_playlist(segments([6.0, 0.0]), TOKEN)
 
 
+@pytest.mark.usefixtures("parser")
 class TestBandwidths:
     SEGMENTS = [
         {"size": 2_000_000, "duration": 6.006},
@@ -169,3 +184,113 @@ class TestBandwidths:
         (variant,) = m3u8.loads(playlists.master_playlist([rendition], TOKEN)).playlists
         assert variant.stream_info.bandwidth == peak
         assert variant.stream_info.average_bandwidth == average
+
+
+# ---- a real player follows them -------------------------------------------------------
+
+
+class TokenCheckingFiles(http.server.SimpleHTTPRequestHandler):
+    """Serves a folder, but only to requests that carry ``?token=TOKEN``; records paths."""
+
+    requested: ClassVar[list] = []
+
+    def do_GET(self):
+        path, _, query = self.path.partition("?")
+        self.requested.append(path)
+        if parse_qs(query).get("token") != [TOKEN]:
+            self.send_error(403)
+            return
+        super().do_GET()
+
+    def log_message(self, *args):
+        pass
+
+
+def encrypt(data, key, iv, folder):
+    """AES-128-CBC with PKCS7 padding, by openssl: what the parent will store."""
+    plain = folder / "plain"
+    plain.write_bytes(data)
+    command = ["openssl", "enc", "-aes-128-cbc", "-K", key.hex(), "-iv", iv.hex(), "-in"]
+    return subprocess.run([*command, str(plain)], capture_output=True, check=True).stdout
+
+
+def publish(manifest, work, site):
+    """The ladder as the app will serve it: encrypted segments, a key, both playlists."""
+    key = os.urandom(16)
+    (site / "key").write_bytes(key)
+    renditions = []
+    for rung in manifest["renditions"]:
+        (site / rung["name"]).mkdir()
+        stored = []
+        for n, segment in enumerate(rung["segments"]):
+            iv = os.urandom(16)
+            plain = ladder_segments.segment_path(work, segment["file"]).read_bytes()
+            data = encrypt(plain, key, iv, work)
+            (site / rung["name"] / playlists.segment_name(n)).write_bytes(data)
+            stored.append({"n": n, "duration": segment["duration"], "iv": iv, "size": len(data)})
+        text = playlists.media_playlist(stored, TOKEN)
+        (site / rung["name"] / playlists.MEDIA_PLAYLIST).write_text(text)
+        peak, average = playlists.bandwidths(stored)
+        renditions.append({**rung, "bandwidth": peak, "average_bandwidth": average})
+    (site / "master.m3u8").write_text(playlists.master_playlist(renditions, TOKEN))
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory):
+    require_tool(shutil.which("openssl"), "openssl")
+    folder = tmp_path_factory.mktemp("served")
+    source = synthetic_media.write_video(
+        folder / "clip.mp4", seconds=4.0, fps=24, width=640, height=360
+    )
+    settings = LadderSettings(segment_seconds=2)
+    manifest = ladder.encode_ladder(source, folder / "work", settings=settings)
+    site = folder / "site"
+    site.mkdir()
+    publish(manifest, folder / "work", site)
+    handler = functools.partial(TokenCheckingFiles, directory=str(site))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    base = f"http://127.0.0.1:{server.server_address[1]}/"
+    yield {"base": base, "manifest": manifest}
+    server.shutdown()
+    server.server_close()
+
+
+def ffprobe(url, *options):
+    command = ["ffprobe", "-v", "error", *options, "-of", "json", url]
+    return json.loads(subprocess.run(command, capture_output=True, check=True, text=True).stdout)
+
+
+class TestPlayedByFfmpeg:
+    def test_ffprobe_lists_every_variant(self, served):
+        require_tool(shutil.which("ffprobe"), "ffprobe")
+        query = "?token=" + quote(TOKEN, safe="")
+        found = ffprobe(served["base"] + "master.m3u8" + query, "-show_programs")
+        sizes = sorted(
+            (s["width"], s["height"])
+            for p in found["programs"]
+            for s in p["streams"]
+            if s["codec_type"] == "video"
+        )
+        rungs = served["manifest"]["renditions"]
+        assert sizes == sorted((r["width"], r["height"]) for r in rungs)
+
+    def test_each_variant_decrypts_and_decodes_to_every_frame(self, served):
+        require_tool(shutil.which("ffprobe"), "ffprobe")
+        query = "?token=" + quote(TOKEN, safe="")
+        TokenCheckingFiles.requested.clear()
+        for rung in served["manifest"]["renditions"]:
+            url = f"{served['base']}{rung['name']}/index.m3u8{query}"
+            found = ffprobe(url, "-count_frames", "-show_streams")
+            video = next(s for s in found["streams"] if s["codec_type"] == "video")
+            assert int(video["nb_read_frames"]) == served["manifest"]["frames"]
+        # The key and every segment were fetched, each with the token (403 otherwise).
+        assert "/key" in TokenCheckingFiles.requested
+        assert "/360p/00001.ts" in TokenCheckingFiles.requested
+
+    def test_a_segment_alone_is_not_media(self, served):
+        require_tool(shutil.which("ffprobe"), "ffprobe")
+        url = served["base"] + "240p/00000.ts?token=" + quote(TOKEN, safe="")
+        command = ["ffprobe", "-v", "error", "-show_streams", url]
+        assert subprocess.run(command, capture_output=True, check=False).returncode != 0
