@@ -14,6 +14,7 @@ import shutil
 import subprocess
 import sys
 from fractions import Fraction
+from pathlib import Path
 
 import av
 import numpy as np
@@ -346,7 +347,31 @@ def short_clip(tmp_path_factory):
     )
 
 
+def threads_while_encoding(source, workdir, x264_threads):
+    """The most threads this process ran while the ladder encoded (Linux /proc)."""
+    seen = []
+
+    def count(done, expected):
+        status = Path("/proc/self/status").read_text()
+        seen.append(int(status.split("Threads:")[1].split()[0]))
+
+    settings = LadderSettings(x264_threads=x264_threads, max_renditions=1)
+    ladder.encode_ladder(source, workdir, settings=settings, progress=count)
+    return max(seen)
+
+
 class TestInTheSandbox:
+    def test_x264_threads_are_bounded_by_the_setting(self, tmp_path):
+        """Each thread reserves address space under the child's RLIMIT_AS: x264's own
+        choice (1.5 a core, per rung) would not fit on a many-core host."""
+        # x264 caps its threads by picture height: 360 lines leave room for four.
+        source = synthetic_media.write_video(
+            tmp_path / "360.mp4", seconds=2.5, fps=24, width=640, height=360, audio_codec=None
+        )
+        one = threads_while_encoding(source, tmp_path / "one", 1)
+        four = threads_while_encoding(source, tmp_path / "four", 4)
+        assert four > one
+
     def test_the_child_answers_with_the_manifest(self, short_clip, tmp_path):
         arguments = {"source": str(short_clip), "workdir": str(tmp_path)}
         manifest = sandbox.run("ladder", arguments, sandbox.Budget(1536, 300))

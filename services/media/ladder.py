@@ -155,6 +155,8 @@ class _RungOutput:
         self.video = self.container.add_stream("libx264", rate=rate)
         self.video.width, self.video.height, self.video.pix_fmt = rung.width, rung.height, "yuv420p"
         self.video.options = plans.x264_options(rung, gop, settings)
+        # Through the context: PyAV 18 drops a "threads" option.
+        self.video.codec_context.thread_count = settings.x264_threads
         self.audio = None
 
     def encode(self, frame):

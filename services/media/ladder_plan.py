@@ -30,6 +30,10 @@ HLS_X264_PRESET = "veryfast"
 HLS_X264_PRESET_HIGH = "superfast"
 HLS_CRF = 23
 HLS_AUDIO_BIT_RATE = 128000
+# x264 threads per rung. Left to x264, each encoder starts 1.5 threads a core, and each
+# thread's stack and frames count against the child's RLIMIT_AS: on a 32-core host three
+# rungs would reserve gigabytes. Two each keeps two cores busy with three rungs.
+HLS_X264_THREADS = 2
 
 
 @dataclass(frozen=True)
@@ -40,6 +44,7 @@ class LadderSettings:
     preset_high: str = HLS_X264_PRESET_HIGH
     crf: int = HLS_CRF
     audio_bit_rate: int = HLS_AUDIO_BIT_RATE
+    x264_threads: int = HLS_X264_THREADS
 
     @classmethod
     def from_dict(cls, values):
