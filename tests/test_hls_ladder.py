@@ -78,6 +78,13 @@ class TestRungPlan:
         with pytest.raises(ValueError):
             plan_rungs(0, 720)
 
+    def test_a_folder_the_muxer_would_read_as_a_pattern_is_refused(self, tmp_path):
+        with pytest.raises(ValueError):
+            ladder_plan.hls_muxer_options(tmp_path / "100%d", 30, 180)
+        options = ladder_plan.hls_muxer_options(tmp_path, 30, 180)
+        assert options["hls_segment_filename"] == str(tmp_path / "seg_%05d.ts")
+        assert float(options["hls_time"]) == pytest.approx(179.5 / 30)
+
     @pytest.mark.parametrize(
         ("rate", "frames"), [(30, 180), (25, 150), (NTSC, 144), (Fraction(30000, 1001), 180)]
     )
