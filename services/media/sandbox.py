@@ -155,6 +155,10 @@ def _limit_self(memory_mb, cpu_seconds):
 
 
 def _perform(operation, arguments, report):
+    if operation == "ladder":  # the HLS renditions: services.media.ladder reads its own arguments
+        from services.media import ladder
+
+        return ladder.run_request(arguments, report)
     from services.media import steps
     from services.media.probe import probe
 
