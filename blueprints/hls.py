@@ -1,14 +1,14 @@
 """/video/{id}/hls/...: the encrypted HLS ladder (docs/playback.md#hls).
 
 The playback token in the query is the only credential of every route, as on the media
-route (blueprints/byte_routes.py): same refusals, same per-token limit. Playlists embed
+route (blueprints/common/byte_routes.py): same refusals, same per-token limit. Playlists embed
 that token in every URI, so no cache may keep them; segments are immutable for as long as
 the token lives; the key is never cached.
 """
 
 from flask import Response, request
 
-from blueprints.byte_routes import byte_route
+from blueprints.common.byte_routes import byte_route
 from blueprints.schemas.media_docs import TOKEN_PARAMETER
 from extensions import media_chunks
 from services import hls

@@ -2,7 +2,7 @@
 
 from flask import request
 
-from blueprints.byte_routes import WATCH_403, byte_route
+from blueprints.common.byte_routes import WATCH_403, byte_route
 from blueprints.schemas.media_docs import TOKEN_PARAMETER
 from blueprints.schemas.videos import (
     PlaybackTokenSchema,
