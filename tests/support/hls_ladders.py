@@ -151,3 +151,36 @@ def _store_segment(video_id, ladder_id, rendition, n, segment, iv, secret):
         name = f"{rendition}/{hls_playlists.segment_name(n)}"
         _, _, digest = media_file.store(temporary.name, name, "video/mp2t", metadata=metadata)
     assert digest == sha256
+
+
+def write_noisy_clip(path, seconds=6, fps=24, width=640, height=360):
+    """An H.264 + AAC MP4 whose picture is moving noise: every rung of its ladder runs at
+    its bit-rate cap, so the rungs' BANDWIDTHs stand well apart (a smooth test picture
+    makes rungs a few kbit/s apart, and a player's choice between them says nothing)."""
+    import av
+    import numpy as np
+
+    rng = np.random.default_rng(17)
+    base = rng.integers(0, 256, (height, width, 3), dtype=np.uint8)
+    rate = 48000
+    with av.open(str(path), "w", container_options={"movflags": "+faststart"}) as output:
+        video = output.add_stream("libx264", rate=fps)
+        video.width, video.height, video.pix_fmt = width, height, "yuv420p"
+        video.options = {"preset": "ultrafast", "crf": "18"}
+        audio = output.add_stream("aac", rate=rate)
+        audio.layout = "stereo"
+        for index in range(int(seconds * fps)):
+            frame = av.VideoFrame.from_ndarray(np.roll(base, index * 5, axis=1), format="bgr24")
+            output.mux(video.encode(frame))
+        output.mux(video.encode())
+        size = audio.codec_context.frame_size or 1024
+        for start in range(0, int(seconds * rate), size):
+            t = (np.arange(start, start + size) / rate).astype(np.float32)
+            tone = (0.2 * np.sin(2 * np.pi * 440 * t)).astype(np.float32)
+            sound = av.AudioFrame.from_ndarray(
+                np.stack([tone, tone]), format="fltp", layout="stereo"
+            )
+            sound.sample_rate, sound.pts = rate, start
+            output.mux(audio.encode(sound))
+        output.mux(audio.encode())
+    return path
