@@ -17,9 +17,6 @@ from web.api import ApiBlueprint
 
 blp = ApiBlueprint("hls", __name__, url_prefix="/video", description="Playback")
 
-# A segment number: five digits in the playlists; the bound keeps a query's integer in
-# MongoDB's range whatever the path holds (a 2 h video has ~1200 segments).
-SEGMENT = "<int(max=999999):n>"
 NOT_STORED = "private, no-store"
 KEY_ERRORS = {
     403: "The token is for another video (`token_wrong_video`), a preview token "
@@ -67,7 +64,7 @@ def media_playlist(args, video_id, rendition):
     return _not_stored(media_response.serve(found, hls.HeldBytes))
 
 
-@blp.route(f"/<objectid:video_id>/hls/<rendition>/{SEGMENT}.ts", methods=["GET"])
+@blp.route("/<objectid:video_id>/hls/<rendition>/<int:n>.ts", methods=["GET"])
 @byte_route(blp, hls.SEGMENT_TYPE, "An encrypted MPEG-TS segment", HLS_ERRORS)
 def segment(args, video_id, rendition, n):
     """Segment ``n``: ranges, strong ETag and 304 as on the media route; immutable."""

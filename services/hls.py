@@ -20,6 +20,7 @@ from services.playback import Playable
 
 PLAYLIST_TYPE = "application/vnd.apple.mpegurl"
 SEGMENT_TYPE = "video/mp2t"
+LAST_SEGMENT = 99_999  # five digits, as the playlists name them: 6 days of 6 s segments
 NO_LADDER = "This video has no HLS ladder; play its stream_url."
 
 
@@ -44,6 +45,8 @@ def media_playlist(token, video_id, rendition):
 def segment(token, video_id, rendition, n):
     """Segment ``n`` of a rendition: encrypted bytes, served like the media file."""
     grant, video, ladder = _ladder_for(token, video_id)
+    if n > LAST_SEGMENT:  # a number no ladder has, and past what a MongoDB integer holds
+        raise NotFound("No such segment.", code="segment_not_found")
     found = hls_reads.segment_file(video["_id"], ladder["ladder"], _named(ladder, rendition), n)
     if found is None:
         raise NotFound("No such segment.", code="segment_not_found")

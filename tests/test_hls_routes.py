@@ -178,6 +178,8 @@ class TestPlaylists:
             ("key/index.m3u8", "rendition_not_found"),
             ("240p/00002.ts", "segment_not_found"),
             ("480p/00000.ts", "rendition_not_found"),
+            ("240p/100000.ts", "segment_not_found"),
+            ("240p/99999999999999999999999.ts", "segment_not_found"),
         ],
     )
     def test_what_the_ladder_lacks_is_404(self, client, video, ladder, token, path, code):
