@@ -18,6 +18,7 @@ from demo import synthetic_media
 from models.common import object_id, utcnow
 from models.db import get_db
 from tests.support import hls_ladders
+from tests.support.accounts import Accounts, Library
 from tests.support.errors import assert_error
 from tests.support.records import PRICE, Records
 from tests.support.tokens import expired_copy
@@ -334,3 +335,26 @@ def test_hls_answers_carry_cors_for_browser_players(client, video, ladder, token
         },
     )
     assert "range" in preflight.headers["Access-Control-Allow-Headers"].lower()
+
+
+def test_hls_is_limited_per_playback_token_not_per_address(
+    make_app, backend, database_uri, hls_clip
+):
+    storage = database_uri if backend == "embedded" else "memory://"
+    limited = make_app(
+        RATELIMIT_ENABLED=True,
+        RATELIMIT_STORAGE_URI=storage,
+        RATELIMIT_DEFAULT="2 per minute",
+        RATELIMIT_MEDIA="4 per minute",
+    )
+    client = limited.test_client()
+    library = Library(limited, client, Accounts(client, limited))
+    video = library.ready_video(hls_clip[0])
+    hls_ladders.store(limited, video["id"], hls_clip[1])
+    viewer = library.accounts.login(library.owner["user"]["email"])
+    first, second = (library.playback_token(video["id"], viewer) for _ in range(2))
+    segment = f"{base(video)}240p/00000.ts?token="
+    # Four segment requests pass although the per-address default allows two a minute.
+    assert [get(client, segment + first).status_code for _ in range(4)] == [200] * 4
+    assert_error(get(client, segment + first), 429, "too_many_requests")
+    assert get(client, segment + second).status_code == 200  # a budget of its own
