@@ -28,7 +28,7 @@ def master(token, video_id, count_view=False):
     """The multivariant playlist; its GET counts the session's view like the media GET."""
     grant, video, ladder = _ladder_for(token, video_id)
     if count_view:
-        playback.count_view_of(grant, video)
+        playback.count_view(grant, video)
     text = hls_playlists.master_playlist(ladder["renditions"], token)
     return _playlist(text, ladder, grant)
 

@@ -102,7 +102,7 @@ def media(token, video_id, count_view=False):
     if stored is None:
         raise NotFound(access.VIDEO_NOT_FOUND, code="video_not_found")
     if count_view:
-        count_view_of(grant, video)
+        _count_view(grant, video)
     content_type = video.get("mime_type") or "video/mp4"
     return Playable(stored, content_type, video["sha256"], grant.expires_at)
 
@@ -116,7 +116,13 @@ def playing(token, video_id):
     return grant, video
 
 
-def count_view_of(grant, video):
+def count_view(grant, video):
+    """The first play of a playback session, from another route that starts playback (the
+    HLS master playlist's GET): counted as the media GET counts it."""
+    _count_view(grant, video)
+
+
+def _count_view(grant, video):
     """At most one view per user and video per VIEW_WINDOW, and only at a playback token's
     first play, however many ranges its player asks: a token that played once never counts
     again, even after the window."""
