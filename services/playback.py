@@ -7,7 +7,8 @@ and that the video is still playable by its user (services.access.video_playable
 ready, visible to that user, not deleted). Everything that plays the video (a new token,
 ``/stream``, every media request) also checks that its user may watch it now
 (services.access.video_watchable_by: a refund or an ended subscription stops the next
-request); the thumbnail is a preview, for anyone who may see the listing.
+request); the thumbnail is a preview, for anyone who may see the listing. The HLS routes
+(services/hls.py) make the media route's checks through ``playing``.
 """
 
 from dataclasses import dataclass
