@@ -1,47 +1,22 @@
 """/video/{id}: the stream JSON, playback tokens, and the media and thumbnail bytes."""
 
-import marshmallow as ma
-from flask import current_app, request
+from flask import request
 
-from blueprints.schemas.media_docs import TOKEN_PARAMETER, bytes_doc
+from blueprints.common.byte_routes import WATCH_403, byte_route
+from blueprints.schemas.media_docs import TOKEN_PARAMETER
 from blueprints.schemas.videos import (
-    PlaybackTokenArgs,
     PlaybackTokenSchema,
     ShareKeyArgs,
     StreamArgs,
     StreamSchema,
 )
-from extensions import limiter, media_chunks
-from services import playback, tokens
+from extensions import media_chunks
+from services import playback
 from web import media_response
 from web.api import ApiBlueprint
-from web.audit import rate_limit_key
 from web.guards import auth_required, current_caller
-from web.security_headers import for_players
 
 blp = ApiBlueprint("playback", __name__, url_prefix="/video", description="Playback")
-
-
-def playback_token_key():
-    """Media is limited per playback token (a player makes many requests), not per IP.
-
-    The key is the verified token's ``jti``, not its text: a decoder tolerates variants of
-    one token (padding, for one), and each text would get a budget of its own. A token that
-    does not verify is counted against its address, in a bucket of its own, so junk tokens
-    are no way around the limit. No usable token is ever written to the limiter's storage.
-    """
-    token = request.args.get("token")
-    if not token:
-        return rate_limit_key()
-    try:
-        return "token:" + tokens.decode(token, tokens.PLAYBACK)["jti"]
-    except tokens.InvalidToken:
-        return "invalid-token:" + rate_limit_key()
-
-
-def media_limit():
-    return current_app.config["RATELIMIT_MEDIA"]
-
 
 # Here the access token is the credential; the playback token says which session may play.
 STREAM_TOKEN_PARAMETER = {
@@ -68,11 +43,6 @@ STREAM_403 = (
     "`playback_token_wrong_video`, `playback_token_wrong_user`, "
     "`playback_token_preview_only` (a locked listing item's thumbnail token); "
     "or the caller may not watch the video: "
-)
-WATCH_403 = (
-    "`purchase_required` (a paid video: buy it, or a priced course with it) or "
-    "`subscription_required` (subscribe to its creator), with `details {access, price, "
-    "currency}` and `course_ids` (paid) or `creator_id` (subscribers)"
 )
 
 
@@ -113,34 +83,8 @@ def new_playback_token(args, video_id):
     return playback.playback_token_for(current_caller(), video_id, args.get("key"))
 
 
-BYTE_ROUTE_ERRORS = {
-    400: "No playback token (`missing_token`)",
-    401: "The playback token, this route's only credential, is invalid (`invalid_token`), "
-    "expired (`token_expired`) or its session has ended (`session_revoked`)",
-    403: "The token is for another video (`token_wrong_video`); media only: a preview token "
-    "(`token_preview_only`), or a video its user may no longer watch (refunded, subscription "
-    "ended): " + WATCH_403,
-    404: "Unknown or deleted video, or no such file (an audio file has no thumbnail)",
-    409: "The video is not ready",
-    429: "Too many requests with this playback token",
-}
-
-
-def byte_route(media_type, summary):
-    """The token argument, the per-token limit and the OpenAPI of a route that serves bytes."""
-
-    def decorate(view):
-        for status, description in BYTE_ROUTE_ERRORS.items():
-            view = blp.alt_response(status, description=description)(view)
-        view = blp.doc(**bytes_doc(media_type, summary))(view)
-        view = blp.arguments(PlaybackTokenArgs, location="query", unknown=ma.EXCLUDE)(view)
-        return for_players(limiter.limit(media_limit, key_func=playback_token_key)(view))
-
-    return decorate
-
-
 @blp.route("/<objectid:video_id>/media", methods=["GET"])
-@byte_route("video/mp4", "The video (audio: audio/mp4 or audio/mpeg)")
+@byte_route(blp, "video/mp4", "The video (audio: audio/mp4 or audio/mpeg)")
 def media(args, video_id):
     """The video's bytes, with HTTP Range (GET and HEAD); the token is the only credential."""
     found = playback.media(args["token"], video_id, count_view=request.method == "GET")
@@ -148,7 +92,7 @@ def media(args, video_id):
 
 
 @blp.route("/<objectid:video_id>/thumbnail", methods=["GET"])
-@byte_route("image/jpeg", "The JPEG thumbnail")
+@byte_route(blp, "image/jpeg", "The JPEG thumbnail")
 def thumbnail(args, video_id):
     """The JPEG thumbnail; signed by the playback token like the media URL."""
     return media_response.serve(playback.thumbnail(args["token"], video_id), media_chunks)

@@ -6,12 +6,15 @@
 #   chromium-driver -> /usr/bin/chromedriver (selenium talks to it; nothing is downloaded)
 #   nginx           -> /usr/sbin/nginx (the production proxy's config, run as the test user)
 #   openssl         -> openssl (a throwaway certificate for the mail tests' TLS server)
+# and, from npm into .tools/hlsjs (git-ignored; no root, the version pinned like newman's):
+#   hls.js          -> the HLS player headless Chromium runs (tests/players/test_hls.py)
 #
-# Idempotent and quick when everything is present: apt-get runs only for what is missing.
-# When it cannot install (no apt-get, not root and no sudo, apt failure) it says so and
+# Idempotent and quick when everything is present: apt-get and npm run only for what is missing.
+# When it cannot install (no apt-get, not root and no sudo, no npm, a failure) it says so and
 # exits 0 so a laptop can still run the rest of the suite (those tests skip); with CI=true
 # it exits non-zero instead, because CI must run every test.
 set -uo pipefail
+cd "$(dirname "$0")/.."
 # nginx lives in /usr/sbin, which a non-root PATH may lack.
 export PATH="$PATH:/usr/sbin:/sbin"
 
@@ -38,6 +41,39 @@ give_up() {
     echo "install_test_tools: the tests that need these tools will be skipped." >&2
     exit 0
 }
+
+HLSJS_VERSION=1.7.4
+HLSJS_DIR=.tools/hlsjs
+
+# Like give_up, but the Debian packages below are still installed.
+hlsjs_missing() {
+    echo "install_test_tools: $1" >&2
+    if in_ci; then
+        echo "install_test_tools: CI=true, so this is an error." >&2
+        exit 1
+    fi
+    echo "install_test_tools: the hls.js player test will be skipped." >&2
+}
+
+# Before the Debian packages, whose part of this script ends it (exit) however it goes.
+install_hlsjs() {
+    local installed="$HLSJS_DIR/node_modules/hls.js/package.json"
+    if [[ -f "$installed" ]] && grep -q "\"version\": \"$HLSJS_VERSION\"" "$installed"; then
+        echo "install_test_tools: hls.js $HLSJS_VERSION is present."
+        return
+    fi
+    if ! command -v npm >/dev/null 2>&1; then
+        hlsjs_missing "npm is not available; install Node.js, then run make tools again."
+        return
+    fi
+    echo "install_test_tools: installing hls.js $HLSJS_VERSION into $HLSJS_DIR"
+    if ! npm install --prefix "$HLSJS_DIR" --no-audit --no-fund --loglevel=error \
+        "hls.js@$HLSJS_VERSION"; then
+        hlsjs_missing "npm install hls.js@$HLSJS_VERSION failed."
+    fi
+}
+
+install_hlsjs
 
 missing=()
 for package in "${PACKAGES[@]}"; do

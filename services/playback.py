@@ -7,7 +7,8 @@ and that the video is still playable by its user (services.access.video_playable
 ready, visible to that user, not deleted). Everything that plays the video (a new token,
 ``/stream``, every media request) also checks that its user may watch it now
 (services.access.video_watchable_by: a refund or an ended subscription stops the next
-request); the thumbnail is a preview, for anyone who may see the listing.
+request); the thumbnail is a preview, for anyone who may see the listing. The HLS routes
+(services/hls.py) make the media route's checks through ``playing``.
 """
 
 from dataclasses import dataclass
@@ -67,6 +68,7 @@ def playback_token_for(caller, video_id, share_key=None):
         "playback_token": minted.token,
         "expires_at": minted.expires_at,
         "stream_url": urls.media_url(video["_id"], minted.token),
+        "hls_url": urls.hls_url(video, minted.token),
     }
 
 
@@ -86,6 +88,7 @@ def stream_info(caller, video_id, token, share_key=None):
         "mime_type": video.get("mime_type"),
         "expires_at": grant.expires_at,
         "thumbnail_url": urls.thumbnail_url(video, token),
+        "hls_url": urls.hls_url(video, token),
     }
 
 
@@ -95,9 +98,7 @@ def media(token, video_id, count_view=False):
     403 for a preview token, and for a video its user may no longer watch (refunded,
     subscription ended: the refusal of services.access.watch_refusal).
     """
-    grant, video = _authorized(token, video_id)
-    playback_tokens.require_full(grant)
-    access.require_watchable(grant, video)
+    grant, video = playing(token, video_id)
     stored = media_file.find_file(video.get("media_file_id"))
     if stored is None:
         raise NotFound(access.VIDEO_NOT_FOUND, code="video_not_found")
@@ -105,6 +106,21 @@ def media(token, video_id, count_view=False):
         _count_view(grant, video)
     content_type = video.get("mime_type") or "video/mp4"
     return Playable(stored, content_type, video["sha256"], grant.expires_at)
+
+
+def playing(token, video_id):
+    """The grant and video of a request for the video's bytes (the media route, every HLS
+    route): the token's checks, a full token (not a preview's), and a user who may watch."""
+    grant, video = _authorized(token, video_id)
+    playback_tokens.require_full(grant)
+    access.require_watchable(grant, video)
+    return grant, video
+
+
+def count_view(grant, video):
+    """The first play of a playback session, from another route that starts playback (the
+    HLS master playlist's GET): counted as the media GET counts it."""
+    _count_view(grant, video)
 
 
 def _count_view(grant, video):

@@ -22,3 +22,11 @@ def thumbnail_url(video, token):
     if not video.get("thumbnail_file_id"):
         return None
     return f"{base_url()}/video/{video['_id']}/thumbnail?{urlencode({'token': token})}"
+
+
+def hls_url(video, token):
+    """The master playlist of the video's HLS ladder, or None while it has none (audio, a
+    video made before ladders, or one whose ladder failed: the progressive file plays)."""
+    if not (video.get("hls") or {}).get("ladder"):
+        return None
+    return f"{base_url()}/video/{video['_id']}/hls/master.m3u8?{urlencode({'token': token})}"

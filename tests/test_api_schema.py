@@ -22,8 +22,8 @@ from schemathesis.config import SchemathesisConfig
 from tests.support import schema_cases, schema_engagement, schema_world
 from tests.support.schema_bugs import FIXED, KNOWN_BUGS
 
-# 65 operations x EXAMPLES generated cases (plus schemathesis' explicit and coverage-phase cases).
-OPERATIONS = 65
+# 69 operations x EXAMPLES generated cases (plus schemathesis' explicit and coverage-phase cases).
+OPERATIONS = 69
 EXAMPLES = 100
 MIN_CASES = 2000
 
@@ -55,7 +55,7 @@ CONFIG = SchemathesisConfig.from_dict(
             "negative_data_rejection": {"expected-statuses": [*REFUSALS_OF_INVALID_DATA, "413"]}
         },
         "operations": [
-            accept_for_valid_data("/(media|thumbnail)$", "416"),
+            accept_for_valid_data("/(media|thumbnail|hls/.+)$", "416"),
             accept_for_valid_data("/video/upload$", "422"),
             # Whether a mailed token is live depends on the store, not the schema: a
             # well-formed one that is not is 400 invalid_or_expired_token, as documented.

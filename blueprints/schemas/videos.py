@@ -264,10 +264,17 @@ class StreamArgs(PlaybackTokenArgs):
     key = share_key_field()
 
 
+HLS_URL = (
+    "Absolute URL of the HLS master playlist (native players: AVPlayer, ExoPlayer, hls.js); "
+    "null when the video has no ladder: play stream_url"
+)
+
+
 class PlaybackTokenSchema(ma.Schema):
     playback_token = ma.fields.String(required=True)
     expires_at = UtcDateTime(required=True)
     stream_url = ma.fields.String(required=True, metadata={"description": "Absolute media URL"})
+    hls_url = ma.fields.String(required=True, allow_none=True, metadata={"description": HLS_URL})
 
 
 class StreamSchema(ma.Schema):
@@ -277,3 +284,4 @@ class StreamSchema(ma.Schema):
     mime_type = ma.fields.String(allow_none=True)
     expires_at = UtcDateTime(required=True)
     thumbnail_url = ma.fields.String(allow_none=True)
+    hls_url = ma.fields.String(required=True, allow_none=True, metadata={"description": HLS_URL})

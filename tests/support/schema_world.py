@@ -31,7 +31,7 @@ from app import create_app
 from demo import synthetic_media
 from models import email_tokens
 from services.email_tokens import issue as issue_token
-from tests.support import schema_engagement, schema_money
+from tests.support import hls_ladders, schema_engagement, schema_money
 from tests.support.apps import test_config
 from tests.support.live_server import HttpClient, LiveServer
 from tests.support.schema_cases import positive
@@ -109,6 +109,7 @@ def served_document():
 @contextmanager
 def live_world(embedded_server, folder, document):
     """A live server on a database of its own, with real users, videos and a playback token."""
+    hls_ladders.require_cryptography()
     name = f"schema_{uuid.uuid4().hex[:12]}"
     app = create_app(test_config(MONGODB_URI=embedded_server.uri(name), RATELIMIT_ENABLED=False))
     server = LiveServer(app).start()
@@ -152,6 +153,10 @@ def _add_real_objects(world, folder):
         REAL[key] = reply.json()["video"]["id"]
         http.wait_until_ready(REAL[key], world.tokens["creator"])
 
+    # Its HLS ladder (one rung: the clip is below 240p), so the HLS routes can succeed.
+    encoded = hls_ladders.encode(source, folder / "hls", segment_seconds=1)
+    stored = hls_ladders.store(world.server.app, REAL["video_id"], encoded)
+    REAL["rendition"] = stored.summary["renditions"][0]["name"]
     path = f"/video/{REAL['video_id']}/playback-token"
     reply = http.request("POST", path, headers=_bearer(world, "viewer"))
     assert reply.status == 200, reply.body[:300]
@@ -182,10 +187,13 @@ def with_real_objects(case, pick):
             params["user_id"] = FRESH_USER_MARK if deletes else REAL["victim_user_id"]
         if "session_id" in params:
             params["session_id"] = OWN_SESSION_MARK
+        if "rendition" in params:  # and its first segment
+            params.update(rendition=REAL["rendition"], **({"n": 0} if "n" in params else {}))
         schema_money.real_path(case, params, REAL)
     if positive(case, "header"):
         schema_money.real_headers(case)
-    if path.endswith(("/stream", "/media", "/thumbnail")) and positive(case, "query"):
+    plays = path.endswith(("/stream", "/media", "/thumbnail")) or "/hls/" in path
+    if plays and positive(case, "query"):
         case.query = {**(case.query or {}), "token": REAL["playback_token"]}
     if isinstance(case.body, dict) and positive(case, "body"):
         with_real_body(path, case.body)

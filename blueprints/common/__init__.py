@@ -1,0 +1,1 @@
+"""What several blueprints share that is no route of its own (blueprints/*.py each hold routes)."""

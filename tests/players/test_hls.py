@@ -1,0 +1,262 @@
+"""Real players on the encrypted HLS ladder (docs/playback.md#hls), over a real socket.
+
+A creator uploads a 6 s clip over HTTP; its ladder (360p and 240p, 2 s segments, AES-128)
+is encoded by the real encoder and stored as the ladder contract says
+(tests/support/hls_ladders.py); a viewer's ``hls_url`` then opens it in ffprobe, ffmpeg and
+hls.js in headless Chromium. The page is on another origin than the API, so hls.js goes
+through CORS for every playlist, segment and key, as a web app's player would.
+"""
+
+import importlib.util
+import json
+import os
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urljoin, urlsplit
+
+import pytest
+
+from tests.players.clients import run
+from tests.support import hls_ladders
+from tests.support.tools import require_tool
+
+ROOT = Path(__file__).resolve().parents[2]
+HLSJS = ROOT / ".tools/hlsjs/node_modules/hls.js/dist/hls.min.js"
+CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
+SECONDS, FPS = 6, 24
+
+pytestmark = [pytest.mark.slow, pytest.mark.embedded]
+
+
+@dataclass
+class Ladder:
+    hls_url: str
+    source_frames: int
+    stored: hls_ladders.Stored
+    encoded: hls_ladders.Encoded
+
+    def variant_urls(self):
+        """Each rendition's media playlist, resolved as a player does, highest first."""
+        return [
+            urljoin(self.hls_url, f"{r['name']}/index.m3u8?{urlsplit(self.hls_url).query}")
+            for r in self.stored.summary["renditions"]
+        ]
+
+
+@pytest.fixture(scope="module")
+def ladder(live, tmp_path_factory):
+    hls_ladders.require_cryptography()
+    require_tool(shutil.which("ffprobe") and shutil.which("ffmpeg"), "ffmpeg")
+    folder = tmp_path_factory.mktemp("hls-players")
+    source = hls_ladders.write_noisy_clip(folder / "noise.mp4", SECONDS, FPS)
+    http = live.http
+    creator = http.signup_and_login("creator")
+    reply = http.upload(
+        "/video/upload",
+        {"title": "Six noisy seconds", "visibility": "public"},
+        source.name,
+        source.read_bytes(),
+        "video/mp4",
+        headers=http.bearer(creator),
+    )
+    assert reply.status == 202, reply.body[:300]
+    video_id = reply.json()["video"]["id"]
+    http.wait_until_ready(video_id, creator)
+    encoded = hls_ladders.encode(source, folder / "work", segment_seconds=2)
+    stored = hls_ladders.store(live.server.app, video_id, encoded)
+
+    viewer = http.signup_and_login("viewer")
+    reply = http.request("POST", f"/video/{video_id}/playback-token", headers=http.bearer(viewer))
+    assert reply.status == 200, reply.body[:300]
+    hls_url = reply.json()["hls_url"]
+    assert hls_url.startswith(f"{live.server.base_url}/video/{video_id}/hls/master.m3u8?token=")
+    return Ladder(hls_url, _frames(source)["video"], stored, encoded)
+
+
+def _probe(url, *entries):
+    found = run(["ffprobe", "-v", "error", *entries, "-of", "json", url], timeout=60)
+    return json.loads(found.stdout)
+
+
+def _frames(url):
+    """Frames decoded per stream type: ffprobe decodes the whole input to count them."""
+    streams = _probe(str(url), "-count_frames", "-show_entries", "stream=codec_type,nb_read_frames")
+    return {s["codec_type"]: int(s["nb_read_frames"]) for s in streams["streams"]}
+
+
+def test_ffprobe_lists_every_variant_of_the_master(ladder):
+    found = _probe(ladder.hls_url, "-show_entries", "stream=codec_name,width,height")
+    pictures = {(s["width"], s["height"]) for s in found["streams"] if s["codec_name"] == "h264"}
+    assert pictures == {(r["width"], r["height"]) for r in ladder.stored.summary["renditions"]}
+    assert pictures == {(640, 360), (426, 240)}
+    assert {s["codec_name"] for s in found["streams"]} == {"h264", "aac"}
+
+
+def test_ffmpeg_decrypts_and_decodes_every_frame_of_each_variant(ladder):
+    assert ladder.source_frames == SECONDS * FPS
+    for url in ladder.variant_urls():
+        frames = _frames(url)
+        assert frames["video"] == ladder.source_frames, url
+        assert frames["audio"] > 0, url
+
+
+def test_a_segment_alone_is_useless_and_its_key_makes_it_play(live, ladder, tmp_path):
+    segment_url = urljoin(ladder.variant_urls()[0], f"00001.ts?{urlsplit(ladder.hls_url).query}")
+    reply = live.http.request("GET", segment_url.removeprefix(live.server.base_url))
+    assert reply.status == 200
+    encrypted = tmp_path / "encrypted.ts"
+    encrypted.write_bytes(reply.body)
+    refused = subprocess.run(
+        [
+            "ffprobe",
+            "-v",
+            "error",
+            "-count_frames",
+            "-show_entries",
+            "stream=nb_read_frames",
+            "-of",
+            "json",
+            str(encrypted),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+    )
+    streams = json.loads(refused.stdout or "{}").get("streams", [])
+    assert refused.returncode != 0 or not any(int(s.get("nb_read_frames", 0)) for s in streams)
+
+    key_url = urljoin(ladder.variant_urls()[0], f"../key?{urlsplit(ladder.hls_url).query}")
+    key = live.http.request("GET", key_url.removeprefix(live.server.base_url)).body
+    iv = ladder.stored.ivs[("360p", 1)]
+    plain = tmp_path / "plain.ts"
+    plain.write_bytes(hls_ladders.decrypt(key, iv, reply.body))
+    assert _frames(plain)["video"] == 2 * FPS
+
+
+PAGE = """<!doctype html>
+<html><body>
+<video id="player" muted playsinline width="640" height="360"></video>
+<script>{hlsjs}</script>
+<script>
+window.report = {{levels: [], fragments: [], errors: []}};
+window.startPlayer = function (source, config) {{
+  const video = document.getElementById('player');
+  const hls = new Hls(config);
+  window.hls = hls;
+  hls.on(Hls.Events.MANIFEST_PARSED, (event, data) => {{
+    report.levels = data.levels.map(level => level.height);
+    video.play();
+  }});
+  hls.on(Hls.Events.FRAG_LOADED, (event, data) =>
+    report.fragments.push([data.frag.level, data.frag.sn]));
+  hls.on(Hls.Events.ERROR, (event, data) =>
+    report.errors.push([data.type, data.details, data.fatal]));
+  hls.loadSource(source);
+  hls.attachMedia(video);
+}};
+</script>
+</body></html>
+"""
+
+# Waits (async script) until the video has played past ``arguments[0]`` seconds, or an
+# hls.js error is fatal, or 30 s have gone by; then reports.
+PLAYED_PAST = """
+const [target, done] = [arguments[0], arguments[arguments.length - 1]];
+const video = document.getElementById('player');
+const started = performance.now();
+const check = () => {
+  const fatal = report.errors.some(error => error[2]);
+  if (video.currentTime > target || fatal || performance.now() - started > 30000) {
+    done({now: video.currentTime, height: video.videoHeight, report: report,
+          level: hls.currentLevel, estimate: hls.bandwidthEstimate});
+  } else { setTimeout(check, 100); }
+};
+check();
+"""
+
+
+@pytest.fixture
+def browser(tmp_path):
+    require_tool(os.path.exists(CHROMIUM) and os.path.exists(CHROMEDRIVER), "chromium")
+    require_tool(importlib.util.find_spec("selenium"), "selenium (make install)")
+    require_tool(HLSJS.exists(), "hls.js (make tools)")
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--autoplay-policy=no-user-gesture-required",
+        f"--user-data-dir={tmp_path / 'profile'}",
+    ):
+        options.add_argument(flag)
+    service = Service(CHROMEDRIVER, log_output=str(tmp_path / "chromedriver.log"))
+    driver = webdriver.Chrome(options=options, service=service)
+    try:
+        driver.set_script_timeout(45)
+        yield driver
+    finally:
+        driver.quit()
+
+
+def _open_player(live, browser, ladder, cap_kbps=None):
+    """hls.js on a page of another origin (localhost, the API being 127.0.0.1), started on
+    ``hls_url``; with ``cap_kbps``, Chromium's network is throttled to that rate first."""
+    if cap_kbps:
+        browser.execute_cdp_cmd("Network.enable", {})
+        throughput = cap_kbps * 1000 / 8
+        browser.execute_cdp_cmd(
+            "Network.emulateNetworkConditions",
+            {
+                "offline": False,
+                "latency": 20,
+                "downloadThroughput": throughput,
+                "uploadThroughput": throughput,
+            },
+        )
+    page = live.server.add_page(PAGE.format(hlsjs=HLSJS.read_text()))
+    browser.get(page.replace("//127.0.0.1:", "//localhost:"))
+    # A high first estimate: the first fragment comes from the top rendition, so a lower
+    # one later is hls.js measuring the network, not its cautious start.
+    browser.execute_script(
+        "startPlayer(arguments[0], {abrEwmaDefaultEstimate: 20000000})", ladder.hls_url
+    )
+
+
+def _fatal(report):
+    return [error for error in report["errors"] if error[2]]
+
+
+def test_hlsjs_plays_the_master_and_seeks(live, browser, ladder):
+    _open_player(live, browser, ladder)
+    played = browser.execute_async_script(PLAYED_PAST, 1.0)
+    assert played["now"] > 1.0 and not _fatal(played["report"]), played
+    assert sorted(played["report"]["levels"]) == [240, 360], played
+    browser.execute_script("document.getElementById('player').currentTime = 4.2")
+    after = browser.execute_async_script(PLAYED_PAST, 4.6)
+    assert after["now"] > 4.6 and not _fatal(after["report"]), after
+    assert after["height"] == 360, after  # the top rendition on an open network
+    assert any(sn == 2 for _, sn in after["report"]["fragments"]), after
+
+
+def test_hlsjs_picks_a_lower_rendition_on_a_slow_network(live, browser, ladder):
+    top, low = ladder.stored.summary["renditions"]
+    cap = 1000  # kbit/s: between the two renditions' BANDWIDTHs
+    assert low["bandwidth"] < 0.8 * cap * 1000 < cap * 1000 < top["bandwidth"], (top, low)
+    _open_player(live, browser, ladder, cap_kbps=cap)
+    played = browser.execute_async_script(PLAYED_PAST, 4.5)
+    assert played["now"] > 4.5 and not _fatal(played["report"]), played
+    levels = played["report"]["levels"]
+    lowest, highest = levels.index(low["height"]), levels.index(top["height"])
+    assert played["report"]["fragments"][0] == [highest, 0], played  # started high
+    assert [level for level, sn in played["report"]["fragments"] if sn >= 1][-1] == lowest, played
+    assert played["height"] == low["height"], played
