@@ -15,6 +15,8 @@ deleted by that id whatever else the video holds. Reading a ladder is models/hls
 """
 
 import logging
+import threading
+import time
 
 from bson import Binary
 from pymongo import ASCENDING
@@ -78,12 +80,19 @@ def publish(video_id, owner, summary):
 def delete_ladder(*ladders):
     """Delete the segments and key of each ladder in ``ladders`` (None skipped).
 
-    Called after a failure, when the database may be the thing that failed: an error is
-    logged, not raised, and the files left are found by the next attempt's
-    ``delete_video_ladders`` (or the purge), which look by video."""
+    Called after a failure, which is often the database going away: then the delete is
+    retried in the background until it answers (as models.media_file does), since a ladder
+    that failed leaves no later attempt to find its files."""
+    database = get_db()
     for ladder in ladders:
         if ladder is not None:
-            _delete_quietly({"metadata.role": ROLE, "metadata.ladder": ladder}, {"_id": ladder})
+            try:
+                _delete_ladder(database, ladder)
+            except PyMongoError:
+                log.warning("deleting HLS ladder %s deferred: the database is unreachable", ladder)
+                threading.Thread(
+                    target=_retry, args=(database, ladder), name="ladder-cleanup", daemon=True
+                ).start()
 
 
 def delete_video_ladders(video_id, keep=None):
@@ -95,22 +104,31 @@ def delete_video_ladders(video_id, keep=None):
     if keep is not None:
         files["metadata.ladder"] = {"$ne": keep}
         keys["_id"] = {"$ne": keep}
-    _delete(files, keys)
+    _delete(get_db(), files, keys)
 
 
-def _delete_quietly(files, keys):
-    try:
-        _delete(files, keys)
-    except PyMongoError:
-        log.warning("deleting an HLS ladder failed; its next attempt or a purge removes it")
+def _delete_ladder(database, ladder):
+    _delete(database, {"metadata.role": ROLE, "metadata.ladder": ladder}, {"_id": ladder})
 
 
-def _delete(files, keys):
+def _retry(database, ladder):
+    delay = 1.0
+    while True:
+        time.sleep(delay)
+        try:
+            _delete_ladder(database, ladder)
+        except PyMongoError:
+            delay = min(delay * 2, 60.0)
+            continue
+        log.info("deferred delete of HLS ladder %s done", ladder)
+        return
+
+
+def _delete(database, files, keys):
     """The segment files matching ``files`` (chunks first), then the keys matching ``keys``.
 
     Chunks go before their files document, as media_file does: a delete cut short leaves
     a files document that a later delete by the same query still finds."""
-    database = get_db()
     while True:
         found = database.fs.files.find(files, {"_id": 1}).limit(DELETE_BATCH)
         ids = [document["_id"] for document in found]
