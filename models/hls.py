@@ -77,8 +77,8 @@ def publish(video_id, owner, summary):
     return result.matched_count == 1
 
 
-def delete_ladder(*ladders):
-    """Delete the segments and key of each ladder in ``ladders`` (None skipped).
+def delete_ladder(video_id, *ladders):
+    """Delete the segments and key of each of ``video_id``'s ``ladders`` (None skipped).
 
     Called after a failure, which is often the database going away: then the delete is
     retried in the background until it answers (as models.media_file does), since a ladder
@@ -87,11 +87,14 @@ def delete_ladder(*ladders):
     for ladder in ladders:
         if ladder is not None:
             try:
-                _delete_ladder(database, ladder)
+                _delete_ladder(database, video_id, ladder)
             except PyMongoError:
                 log.warning("deleting HLS ladder %s deferred: the database is unreachable", ladder)
                 threading.Thread(
-                    target=_retry, args=(database, ladder), name="ladder-cleanup", daemon=True
+                    target=_retry,
+                    args=(database, video_id, ladder),
+                    name="ladder-cleanup",
+                    daemon=True,
                 ).start()
 
 
@@ -99,24 +102,31 @@ def delete_video_ladders(video_id, keep=None):
     """Delete every ladder of ``video_id`` but ``keep`` (the published one, if any): a
     purge (keep None), or a new attempt removing what a killed job left. Only the job that
     holds the video's lease calls it with ``keep``, so no live attempt is removed."""
-    files = {"metadata.video_id": video_id, "metadata.role": ROLE}
-    keys = {"video_id": video_id}
-    if keep is not None:
-        files["metadata.ladder"] = {"$ne": keep}
-        keys["_id"] = {"$ne": keep}
-    _delete(get_db(), files, keys)
+    database = get_db()
+    # Read by video (the files_of_video index), the kept ladder left out here: "$ne" is a scan.
+    found = database.fs.files.find(
+        {"metadata.video_id": video_id, "metadata.role": ROLE}, {"metadata.ladder": 1}
+    )
+    doomed = [document["_id"] for document in found if document["metadata"]["ladder"] != keep]
+    for start in range(0, len(doomed), DELETE_BATCH):
+        _delete_files(database, doomed[start : start + DELETE_BATCH])
+    keys = database.hls_keys.find({"video_id": video_id}, {"_id": 1})
+    doomed_keys = [document["_id"] for document in keys if document["_id"] != keep]
+    if doomed_keys:
+        database.hls_keys.delete_many({"_id": {"$in": doomed_keys}})
 
 
-def _delete_ladder(database, ladder):
-    _delete(database, {"metadata.role": ROLE, "metadata.ladder": ladder}, {"_id": ladder})
+def _delete_ladder(database, video_id, ladder):
+    files = {"metadata.video_id": video_id, "metadata.role": ROLE, "metadata.ladder": ladder}
+    _delete(database, files, {"_id": ladder})
 
 
-def _retry(database, ladder):
+def _retry(database, video_id, ladder):
     delay = 1.0
     while True:
         time.sleep(delay)
         try:
-            _delete_ladder(database, ladder)
+            _delete_ladder(database, video_id, ladder)
         except PyMongoError:
             delay = min(delay * 2, 60.0)
             continue
@@ -134,6 +144,10 @@ def _delete(database, files, keys):
         ids = [document["_id"] for document in found]
         if not ids:
             break
-        database.fs.chunks.delete_many({"files_id": {"$in": ids}})
-        database.fs.files.delete_many({"_id": {"$in": ids}})
+        _delete_files(database, ids)
     database.hls_keys.delete_many(keys)
+
+
+def _delete_files(database, ids):
+    database.fs.chunks.delete_many({"files_id": {"$in": ids}})
+    database.fs.files.delete_many({"_id": {"$in": ids}})

@@ -15,6 +15,9 @@ from models.common import utcnow
 from models.db import get_db
 
 PENDING, FAILED = "pending", "failed"
+# A ready video that could have a ladder and has none (``hls.ladder`` rather than ``hls``: the
+# index holds an id, not the whole summary).
+WITHOUT_LADDER = {"status": "ready", "kind": "video", "hls.ladder": None}
 
 
 def collection():
@@ -22,11 +25,11 @@ def collection():
 
 
 def create_indexes(database):
-    # The queue: pending ladder jobs by lease, for the sweep and the workers' claims.
+    # The queue: the start-up's videos without a ladder nor a job, then the pending jobs by
+    # lease, for the sweep and the workers' claims.
     database.videos.create_index(
-        [("hls_job.state", ASCENDING), ("hls_job.lease_until", ASCENDING)],
+        [(field, ASCENDING) for field in (*WITHOUT_LADDER, "hls_job.state", "hls_job.lease_until")],
         name="ladder_jobs",
-        partialFilterExpression={"hls_job.state": PENDING},
     )
 
 
@@ -35,9 +38,9 @@ def queue_missing_ladders(database):
 
     Idempotent (it only matches videos with no ``hls_job``), so every process that starts
     may run it, together: a video is queued once, and a video whose ladder failed stays as
-    it is. One scan per start-up; the ladder jobs themselves go through the queue."""
+    it is. Served by the ``ladder_jobs`` index, like the queue itself."""
     result = database.videos.update_many(
-        {"status": "ready", "kind": "video", "hls": None, "hls_job": None},
+        {**WITHOUT_LADDER, "hls_job.state": None},
         {"$set": {"hls_job": {"state": PENDING, "lease_until": None, "lease_owner": None}}},
     )
     return result.modified_count
@@ -49,7 +52,7 @@ def pending(limit=20):
     found = []
     for lease in (None, {"$lt": utcnow()}):
         if len(found) < limit:
-            query = {"hls_job.state": PENDING, "hls_job.lease_until": lease, "status": "ready"}
+            query = {**WITHOUT_LADDER, "hls_job.state": PENDING, "hls_job.lease_until": lease}
             cursor = collection().find(query, {"_id": 1}).limit(limit - len(found))
             found += [document["_id"] for document in cursor]
     return found

@@ -29,7 +29,7 @@ from models import hls, media_file
 from models.common import utcnow
 from models.db import get_db
 from services.media import hls_store, ladder_plan
-from tests.support.accounts import Accounts
+from tests.support.accounts import PASSWORD, Accounts
 from tests.support.tools import require_tool
 from tests.support.uploads import gridfs_counts, upload, wait_until_processed
 
@@ -207,6 +207,15 @@ class TestAnUpload:
         assert segment_files(app) and stored_keys(app)
         admin = accounts.bearer(accounts.user_with_token("admin"))
         assert client.delete(f"/video/{video_id}?purge=true", headers=admin).status_code == 200
+        assert segment_files(app) == [] and stored_keys(app) == []
+        assert gridfs_counts(app) == (0, 0)
+
+    def test_deleting_the_account_removes_every_segment_and_key(self, app, client, creator, clip):
+        process(client, creator, clip)
+        assert segment_files(app) and stored_keys(app)
+        deleted = client.delete("/me", json={"password": PASSWORD}, headers=creator)
+        assert deleted.status_code == 202
+        app.extensions["account_deletions"].executor.submit(lambda: None).result(timeout=WAIT)
         assert segment_files(app) == [] and stored_keys(app) == []
         assert gridfs_counts(app) == (0, 0)
 

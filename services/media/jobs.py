@@ -184,7 +184,7 @@ def _discard(video_id, created):
 
 def _delete_made(created):
     media_file.delete(*created)
-    hls.delete_ladder(*created.ladders)
+    hls.delete_ladder(created.lease.video_id, *created.ladders)
 
 
 def _reason(error):

@@ -69,7 +69,7 @@ def _encoded(source, workdir, config, duration, lease, progress):
 
 def _failed(video, created, reason):
     """Nothing of the attempt stays; the video plays its progressive file."""
-    hls.delete_ladder(*created.ladders)
+    hls.delete_ladder(video["_id"], *created.ladders)
     created.ladders.clear()
     log.warning("video %s has no HLS ladder: %s", video["_id"], reason)
     return {"hls_job": {"state": queue.FAILED, "failure": reason}}
@@ -114,4 +114,4 @@ def _made_in(workdir, video, lease, created):
 
 def _discard(video_id, created):
     log.warning("ladder of %s stopped: the work done is discarded", video_id)
-    hls.delete_ladder(*created.ladders)
+    hls.delete_ladder(video_id, *created.ladders)
