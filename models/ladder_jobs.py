@@ -39,10 +39,10 @@ def queue_missing_ladders(database):
     Idempotent (it only matches videos with no ``hls_job``), so every process that starts
     may run it, together: a video is queued once, and a video whose ladder failed stays as
     it is. Served by the ``ladder_jobs`` index, like the queue itself."""
-    result = database.videos.update_many(
-        {**WITHOUT_LADDER, "hls_job.state": None},
-        {"$set": {"hls_job": {"state": PENDING, "lease_until": None, "lease_owner": None}}},
-    )
+    # Dotted fields, not one subdocument: mongomock's update_many gives every document it
+    # matches the same dict, and a claim of one would then claim them all.
+    job = {"hls_job.state": PENDING, "hls_job.lease_until": None, "hls_job.lease_owner": None}
+    result = database.videos.update_many({**WITHOUT_LADDER, "hls_job.state": None}, {"$set": job})
     return result.modified_count
 
 
@@ -109,7 +109,9 @@ def finish(video_id, owner, hls=None, hls_job=None):
     if the lease was not ``owner``'s (nothing written)."""
     if hls is not None:
         return ladders.publish(video_id, owner, hls)
-    result = collection().update_one(
-        _held_by(video_id, owner), {"$set": {"hls_job": hls_job, "updated_at": utcnow()}}
-    )
+    if hls_job:
+        change = {"$set": {"hls_job": hls_job, "updated_at": utcnow()}}
+    else:  # nothing to make (HLS_MAX_RENDITIONS=0): no job left; a later start-up queues one
+        change = {"$unset": {"hls_job": ""}, "$set": {"updated_at": utcnow()}}
+    result = collection().update_one(_held_by(video_id, owner), change)
     return result.matched_count == 1

@@ -203,6 +203,28 @@ class TestLadderJobs:
         assert video["hls_job"]["lease_owner"] == "another job" and "hls" not in video
         assert ladder_state(app, video_id) == (set(), set())
 
+    def test_a_sweep_queues_no_ladder_job_already_waiting_for_a_slot(
+        self, make_app, clip, monkeypatch
+    ):
+        before = make_app(HLS_MAX_RENDITIONS=0)
+        first, second = (ready_without_ladder(before, clip) for _ in range(2))
+        storing, go_on = threading.Event(), threading.Event()
+
+        def hold(metadata):
+            storing.set()
+            go_on.wait(WAIT)
+
+        on_segment_store(monkeypatch, 1, hold)
+        app = make_app(PROCESSING_WORKERS=1)  # start-up: both queued, one slot
+        try:
+            assert storing.wait(WAIT)
+            again = app.extensions["media_jobs"].sweep()
+        finally:
+            go_on.set()
+        assert again == []  # the waiting one is queued already, the running one is claimed
+        finish_jobs(app)
+        assert all("hls" in document(app, video_id) for video_id in (first, second))
+
     def test_a_killed_attempt_s_files_go_when_the_next_one_starts(self, make_app, clip):
         video_id = ready_without_ladder(make_app(HLS_MAX_RENDITIONS=0), clip)
         dead = ObjectId()  # what a worker killed mid-ladder leaves: a key and a segment

@@ -48,6 +48,9 @@ class MediaJobs:
         if self.workers > 0:
             self.executor = ThreadPoolExecutor(self.workers, thread_name_prefix="media")
         self._claimed_jobs = []  # claim_free's, for busy()
+        # Ladder jobs submitted and not over: a backlog of ladders (the backfill) outlasts many
+        # sweeps, and each would queue the same first videos again behind the running ones.
+        self._ladders_queued = set()
         self.stopping = threading.Event()  # set: every running job gives its video back
         self._sweeper = Sweeper("media-sweep", SWEEP_SECONDS, self.sweep)
 
@@ -59,10 +62,13 @@ class MediaJobs:
         return self.executor.submit(self._run, video_id, kind)
 
     def _run(self, video_id, kind=PROCESSING):
-        with self.app.app_context():
-            lease = self._lease(video_id, kind)
-            if lease.claim():
-                self._work(lease)
+        try:
+            with self.app.app_context():
+                lease = self._lease(video_id, kind)
+                if lease.claim():
+                    self._work(lease)
+        finally:
+            self._ladders_queued.discard((video_id, kind))
 
     def _lease(self, video_id, kind):
         return Lease(self.app, video_id, self.lease_seconds, self.stopping, kind)
@@ -81,8 +87,11 @@ class MediaJobs:
         with self.app.app_context():
             media_file.remove_abandoned_uploads()
             found = self._candidates() if self.executor is not None else []
+        found = [(v, kind) for v, kind in found if (v, kind) not in self._ladders_queued]
         for video_id, kind in found:
             log.info("resuming %s of %s", kind.name, video_id)
+            if kind is LADDER:
+                self._ladders_queued.add((video_id, kind))
             self.submit(video_id, kind)
         return [video_id for video_id, _ in found]
 
