@@ -13,8 +13,10 @@ from models import (
     deleted_account,
     email_tokens,
     export,
+    hls,
     idempotency,
     job_files,
+    ladder_jobs,
     ledger,
     mail_outbox,
     media_file,
@@ -92,8 +94,11 @@ def register_database(app, background=True):
     mongo.on_ready(sessions.drop_raw_addresses)
     mongo.on_ready(videos.create_indexes)
     mongo.on_ready(job_files.create_indexes)
+    mongo.on_ready(ladder_jobs.create_indexes)
     mongo.on_ready(videos.add_missing_keywords)
     mongo.on_ready(videos.add_missing_share_keys)
+    if app.config["HLS_MAX_RENDITIONS"]:  # ready videos without a ladder: queue its job
+        mongo.on_ready(ladder_jobs.queue_missing_ladders)
     mongo.on_ready(media_file.create_indexes)
     mongo.on_ready(playback_view.create_indexes)
     mongo.on_ready(recent_view.create_indexes)
@@ -106,7 +111,7 @@ def register_database(app, background=True):
     deletions = app.extensions["account_deletions"] = AccountDeletions(app)
     if background:
         mongo.on_ready(lambda database: deletions.sweep())  # deletions a dead process left
-    for model in (course, purchase, subscription, ledger, daily_stats, reaction, progress):
+    for model in (course, purchase, subscription, ledger, daily_stats, reaction, progress, hls):
         mongo.on_ready(model.create_indexes)
     register_payments(app)
 

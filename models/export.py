@@ -29,6 +29,7 @@ EXPORTED = {
             "lease_owner": 0,
             "lease_until": 0,
             "keywords": 0,
+            "hls_job": 0,  # a ladder job's lease and state
         },
     ),
     "playback_views": ("playback_views", "user_id", {}),

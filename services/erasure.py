@@ -9,7 +9,7 @@ import logging
 from datetime import timedelta
 
 from models import deleted_account as tombstones
-from models import media_file
+from models import hls, media_file
 from models import subscription as subscriptions
 from models import user as users
 from models import video as videos
@@ -42,6 +42,7 @@ def remove_video(video_id):
     media_file.delete(
         video.get("source_file_id"), video.get("media_file_id"), video.get("thumbnail_file_id")
     )
+    hls.delete_video_ladders(video_id)  # its HLS segments and keys
     videos.remove(video_id)
     reactions.forget_video(video_id)  # everyone's reactions to it
 

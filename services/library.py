@@ -4,7 +4,7 @@ purge and share keys.
 Whether a caller may see or change a video is services/access.py's to say.
 """
 
-from models import media_file
+from models import hls, media_file
 from models import video as videos
 from models.common import object_id
 from models.keywords import query_words
@@ -149,6 +149,7 @@ def _purge(caller, video_id):
     media_file.delete(
         video.get("media_file_id"), video.get("thumbnail_file_id"), video.get("source_file_id")
     )
+    hls.delete_video_ladders(video["_id"])  # every segment and key, published or not
     videos.remove(video["_id"])
     reactions.forget_video(video["_id"])
 

@@ -11,7 +11,7 @@ from models.db import get_db
 from services.media import batch
 from tests.support.accounts import Accounts
 from tests.support.errors import assert_error
-from tests.support.uploads import eventually, gridfs_counts, wait_until_processed
+from tests.support.uploads import eventually, gridfs_counts, ladder_file_ids, wait_until_processed
 from tests.test_upload_parts import assert_nothing_left_spooled
 
 
@@ -91,6 +91,7 @@ def test_each_file_is_accepted_or_refused_on_its_own(
         assert [doc["title"] for doc in database.videos.find()] == ["First"]
         stored = database.videos.find_one()
         kept = {stored["media_file_id"], stored["thumbnail_file_id"]}
+        kept |= ladder_file_ids(database, stored)  # its HLS segments
 
         def only_the_accepted_files():
             return {doc["_id"] for doc in database.fs.files.find()} == kept

@@ -32,6 +32,7 @@ def app_modules():
     yield ROOT / "extensions.py", "extensions"
     yield ROOT / "config.py", "config"
     yield ROOT / "config_env.py", "config"
+    yield ROOT / "config_hls.py", "config"
     for package in ("blueprints", "web", "services", "models"):
         for path in sorted((ROOT / package).rglob("*.py")):
             yield path, package

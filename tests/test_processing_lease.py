@@ -16,7 +16,7 @@ from bson import ObjectId
 from models import media_file
 from models.common import utcnow
 from models.db import get_db
-from tests.support.uploads import upload, wait_until_processed
+from tests.support.uploads import ladder_file_ids, upload, wait_until_processed
 
 LEASE_SECONDS = 1
 WAIT = 120  # seconds: only a broken job waits this long; no assertion is timed
@@ -67,10 +67,13 @@ def stored_file_ids(app):
         return set(get_db().fs.files.distinct("_id"))
 
 
-def referenced_file_ids(video):
-    """What a ready video serves; its source is deleted once a rendition replaces it."""
+def referenced_file_ids(app, video):
+    """What a ready video serves (its HLS ladder too); its source is deleted once a rendition
+    replaces it."""
     fields = ("media_file_id", "thumbnail_file_id")
-    return {video[field] for field in fields if video.get(field) is not None}
+    with app.app_context():
+        segments = ladder_file_ids(get_db(), video)
+    return {video[field] for field in fields if video.get(field) is not None} | segments
 
 
 OUTCOME = ("status", "media_file_id", "sha256", "thumbnail_file_id", "thumbnail_sha256")
@@ -101,7 +104,7 @@ def test_a_job_longer_than_its_lease_keeps_it_and_runs_once(
 
     video = video_document(app, video_id)
     assert video["status"] == "ready", video.get("failure_reason")
-    assert stored_file_ids(app) == referenced_file_ids(video)  # no orphan
+    assert stored_file_ids(app) == referenced_file_ids(app, video)  # no orphan
     assert len(thumbnails) == 1, "the video was processed more than once"
     assert swept == [], "the sweep took a video whose job was still running"
     assert video["lease_until"] is None and video["lease_owner"] is None
@@ -126,7 +129,7 @@ def test_a_job_that_lost_its_lease_discards_its_work_and_the_holders_stands(
     video = video_document(app, video_id)
     assert holders["ready"]["status"] == "ready"
     assert outcome(video) == holders["ready"]  # media, thumbnail and ETag unchanged after ready
-    assert stored_file_ids(app) == referenced_file_ids(video)  # the first job's files are gone
+    assert stored_file_ids(app) == referenced_file_ids(app, video)  # the first job's files are gone
 
 
 def test_a_job_that_lost_its_lease_and_then_failed_leaves_the_source_to_the_holder(
@@ -149,7 +152,7 @@ def test_a_job_that_lost_its_lease_and_then_failed_leaves_the_source_to_the_hold
     video = video_document(app, video_id)
     assert (video["status"], video["failure_reason"]) == ("ready", None)
     assert video["media_file_id"] == video["source_file_id"]  # stored as is: the source plays
-    assert stored_file_ids(app) == referenced_file_ids(video)
+    assert stored_file_ids(app) == referenced_file_ids(app, video)
 
 
 def test_a_job_that_lost_its_lease_stops_at_the_next_step(app, client, creator, media, monkeypatch):
@@ -175,7 +178,7 @@ def test_a_job_that_lost_its_lease_stops_at_the_next_step(app, client, creator, 
     video = video_document(app, video_id)
     assert video["status"] == "ready" and video["media_file_id"] == renditions[1]
     assert len(thumbnails) == 1, "the job that lost its lease went on to make a thumbnail"
-    assert stored_file_ids(app) == referenced_file_ids(video)  # its rendition is gone
+    assert stored_file_ids(app) == referenced_file_ids(app, video)  # its rendition is gone
 
 
 def take_over(app, jobs, video_id):

@@ -4,15 +4,16 @@ The queries are the real ones: a pymongo command listener records each ``find``,
 ``delete``, ``count`` and ``aggregate`` the app sends while a client goes through login, me, the
 dashboard and its next page, reactions (set, switched, cleared), watch progress and its lists, the
 audit log with each filter, the signed-in devices (listed, one and the others ended, a session's
-last use noted), an account's export (paged) and deletion (its job), the catalogue with each filter
-and search, admin users, a video, its stream JSON, media and thumbnail, and the queries every
-process runs at start-up and every 30 s (the processing and account-deletion sweeps, the keywords,
-share-key and session-address migrations) or 15 s (the mail sender's round). Each is checked
-against the indexes that start-up made (``index_information``) by MongoDB's rule for a query an
-index serves without a blocking sort: its equality fields are the index's leading fields, then its
-sort keys in order (or all reversed), and its range fields come after them; an equality on ``_id``
-finds one document at most, whatever else the query checks on it. So it runs on the embedded
-server, without MongoDB 7, and fails when a query changes shape or an index goes.
+last use noted), an account's export (paged) and deletion (its job), the catalogue with each
+filter and search, admin users, a video, its stream JSON, media and thumbnail, and the queries
+every process runs at start-up and every 30 s (the processing and account-deletion sweeps, the
+keywords, share-key and session-address migrations, the HLS ladders' queue) or 15 s (the mail
+sender's round). Each is checked against the indexes that start-up made (``index_information``) by
+MongoDB's rule for a query an index serves without a blocking sort: its equality fields are the
+index's leading fields, then its sort keys in order (or all reversed), and its range fields come
+after them; an equality on ``_id`` finds one document at most, whatever else the query checks on
+it. So it runs on the embedded server, without MongoDB 7, and fails when a query changes shape or
+an index goes.
 """
 
 import functools
@@ -23,7 +24,7 @@ import pytest
 from bson import ObjectId
 from pymongo import MongoClient, monitoring
 
-from models import db, export, mail_outbox
+from models import db, export, ladder_jobs, mail_outbox
 from models import session as sessions
 from models import video as videos
 from models.common import utcnow
@@ -262,6 +263,7 @@ def test_every_hot_query_has_an_index(recorder, make_app, backend, media, monkey
         sessions.drop_raw_addresses(db.get_db())
         db.get_db().videos.update_one({"_id": ObjectId(video["id"])}, {"$unset": {"share_key": 1}})
         videos.add_missing_share_keys(db.get_db())
+        ladder_jobs.queue_missing_ladders(db.get_db())  # the HLS ladders' start-up queue
         # The mail sender's round: a due mail found, claimed, tried (nobody listens), put back.
         mail_outbox.insert(b"mail", "a@test.example", "b@test.example", "verify_email", utcnow())
     app.config["SMTP_URL"] = f"smtp://127.0.0.1:{free_port()}"

@@ -9,6 +9,7 @@ from tests.support.errors import assert_error
 from tests.support.uploads import (
     eventually,
     gridfs_counts,
+    ladder_file_ids,
     stored_media,
     upload,
     wait_until_processed,
@@ -62,8 +63,11 @@ def test_moov_at_end_is_remuxed(client, app, creator, media, tmp_path):
     atoms = top_level_atoms(stored)
     assert atoms.index("moov") < atoms.index("mdat")
     # The source copy goes once the video is ready (just after the ready write, in the job's
-    # thread): then only media + thumbnail remain.
-    assert eventually(lambda: gridfs_counts(app)[0] == 2)
+    # thread): then only media + thumbnail remain, and the HLS ladder's segments.
+    with app.app_context():
+        segments = len(ladder_file_ids(get_db(), get_db().videos.find_one(document["_id"])))
+    assert segments > 0
+    assert eventually(lambda: gridfs_counts(app)[0] == 2 + segments)
 
 
 @pytest.mark.parametrize("name", ["mp4v", "vp9"])

@@ -26,7 +26,7 @@ from app import create_app, stop_background_work
 from demo import synthetic_media
 from tests.support.accounts import Accounts
 from tests.support.apps import OUTBOX, test_config
-from tests.support.uploads import eventually, upload
+from tests.support.uploads import eventually, ladder_file_ids, upload
 
 pytestmark = [pytest.mark.slow, pytest.mark.embedded]
 
@@ -149,10 +149,15 @@ def file_ids(api):
         return set(get_db().fs.files.distinct("_id"))
 
 
-def referenced(document):
-    """What a ready video serves; its source is deleted once a rendition replaces it."""
+def referenced(api, document):
+    """What a ready video serves (its HLS ladder too); its source is deleted once a rendition
+    replaces it."""
     fields = ("media_file_id", "thumbnail_file_id")
-    return {document[field] for field in fields if document.get(field) is not None}
+    with api.app_context():
+        from models.db import get_db
+
+        segments = ladder_file_ids(get_db(), document)
+    return {document[field] for field in fields if document.get(field) is not None} | segments
 
 
 def all_ready(api, video_ids):
@@ -184,7 +189,8 @@ def test_two_workers_racing_process_each_video_exactly_once(api, creator, clips,
     assert Counter(chain(*(racer.matching(CLAIMED) for racer in racers))) == once
     assert Counter(chain(*(racer.matching(READY) for racer in racers))) == once
     documents = [video(api, video_id) for video_id in video_ids]
-    assert file_ids(api) == set().union(*map(referenced, documents))  # one rendition each
+    served = set().union(*(referenced(api, document) for document in documents))
+    assert file_ids(api) == served  # one rendition (and one ladder) each
 
 
 def test_a_killed_worker_s_video_is_finished_by_another_with_no_orphan_files(
@@ -203,7 +209,7 @@ def test_a_killed_worker_s_video_is_finished_by_another_with_no_orphan_files(
     assert held.matching(CLAIMED) == [video_id] and held.matching(READY) == []
     assert rescuer.matching(CLAIMED) == [video_id] and rescuer.matching(READY) == [video_id]
     document = video(api, video_id)
-    assert file_ids(api) == referenced(document)  # the dead job's rendition is gone
+    assert file_ids(api) == referenced(api, document)  # the dead job's rendition is gone
     assert document["lease_owner"] is None and document["stage"] is None
 
 

@@ -89,6 +89,9 @@ def configure(level):
     root = logging.getLogger()
     root.handlers = [handler]
     root.setLevel(level)
+    # pymongo's DEBUG command log prints every document sent and received (password hashes,
+    # the HLS keys): LOG_LEVEL=DEBUG is for the app's own loggers.
+    logging.getLogger("pymongo").setLevel(max(root.getEffectiveLevel(), logging.INFO))
 
 
 access_log = logging.getLogger("access")

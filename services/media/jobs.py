@@ -1,4 +1,4 @@
-"""Processing, off the request thread: probe, rendition, thumbnail, ready.
+"""Processing, off the request thread: probe, rendition, thumbnail, HLS ladder, ready.
 
 Each video is worked on under a lease in its document, renewed by a heartbeat
 while the work goes on (services.media.lease); a process that dies leaves
@@ -9,6 +9,8 @@ is deleted if a later step fails, or if the lease was lost to another job.
 Where jobs run is ``PROCESSING_WORKERS``: each API process runs that many (2 by default),
 or, with 0, none: an upload then only queues its video (``lease_until`` null) and
 ``worker.py`` processes claim them (``claim_free``), as many at a time as they have slots.
+Ready videos without an HLS ladder are queued the same way, as ladder jobs
+(services.media.ladder_job), with a lease of their own.
 """
 
 import logging
@@ -19,11 +21,11 @@ from pathlib import Path
 
 from flask import current_app
 
-from models import job_files, media_file
+from models import hls, job_files, ladder_jobs, media_file
 from models import video as videos
-from services.media import renditions, sandbox
+from services.media import ladder_job, renditions, sandbox
 from services.media.conversation import SandboxCancelled, SandboxFailed
-from services.media.lease import FilesMade, JobAbandoned, Lease, LeaseLost
+from services.media.lease import LADDER, PROCESSING, FilesMade, JobAbandoned, Lease, LeaseLost
 from services.media.probe import MediaInfo, NotMedia
 from services.media.progress import Progress
 from services.sweeper import Sweeper
@@ -46,35 +48,60 @@ class MediaJobs:
         if self.workers > 0:
             self.executor = ThreadPoolExecutor(self.workers, thread_name_prefix="media")
         self._claimed_jobs = []  # claim_free's, for busy()
+        # Ladder jobs submitted and not over: a backlog of ladders (the backfill) outlasts many
+        # sweeps, and each would queue the same first videos again behind the running ones.
+        self._ladders_queued = set()
         self.stopping = threading.Event()  # set: every running job gives its video back
         self._sweeper = Sweeper("media-sweep", SWEEP_SECONDS, self.sweep)
 
-    def submit(self, video_id):
-        """Process ``video_id`` here; with no workers it stays queued for worker.py."""
+    def submit(self, video_id, kind=PROCESSING):
+        """Process ``video_id`` here (or make its ladder: ``kind`` LADDER); with no workers
+        it stays queued for worker.py."""
         if self.executor is None:
             return None
-        return self.executor.submit(self._run, video_id)
+        return self.executor.submit(self._run, video_id, kind)
 
-    def _run(self, video_id):
-        with self.app.app_context():
-            lease = Lease(self.app, video_id, self.lease_seconds, self.stopping)
-            if lease.claim():
-                self._work(lease)
+    def _run(self, video_id, kind=PROCESSING):
+        try:
+            with self.app.app_context():
+                lease = self._lease(video_id, kind)
+                if lease.claim():
+                    self._work(lease)
+        finally:
+            self._ladders_queued.discard((video_id, kind))
+
+    def _lease(self, video_id, kind):
+        return Lease(self.app, video_id, self.lease_seconds, self.stopping, kind)
 
     def _work(self, lease):
         with lease.kept_alive():
-            process(lease.video_id, lease)
+            if lease.kind is LADDER:
+                ladder_job.run(lease.video_id, lease)
+            else:
+                process(lease.video_id, lease)
 
     def sweep(self):
-        """Queue every video whose processing was abandoned by a dead process (none when this
-        process has no workers), and remove the chunks of uploads that a dead process left
-        half-written."""
+        """Queue every video whose processing was abandoned by a dead process, and every
+        ladder job queued or abandoned (none when this process has no workers), and remove
+        the chunks of uploads that a dead process left half-written."""
         with self.app.app_context():
             media_file.remove_abandoned_uploads()
-            found = videos.abandoned() if self.executor is not None else []
-        for video_id in found:
-            log.info("resuming processing of %s", video_id)
-            self.submit(video_id)
+            found = self._candidates() if self.executor is not None else []
+        found = [(v, kind) for v, kind in found if (v, kind) not in self._ladders_queued]
+        for video_id, kind in found:
+            log.info("resuming %s of %s", kind.name, video_id)
+            if kind is LADDER:
+                self._ladders_queued.add((video_id, kind))
+            self.submit(video_id, kind)
+        return [video_id for video_id, _ in found]
+
+    @staticmethod
+    def _candidates(limit=20):
+        """(video id, kind) of the jobs to claim: processing first (a viewer is waiting for
+        those), then ladders. Call in an app context."""
+        found = [(video_id, PROCESSING) for video_id in videos.abandoned(limit=limit)]
+        if len(found) < limit:
+            found += [(video_id, LADDER) for video_id in ladder_jobs.pending(limit - len(found))]
         return found
 
     def claim_free(self):
@@ -87,11 +114,11 @@ class MediaJobs:
         claimed = []
         with self.app.app_context():
             # A few more candidates than slots: workers polling together race for the first.
-            for video_id in videos.abandoned(limit=free + CLAIM_SPARE):
-                lease = Lease(self.app, video_id, self.lease_seconds, self.stopping)
+            for video_id, kind in self._candidates(limit=free + CLAIM_SPARE):
+                lease = self._lease(video_id, kind)
                 if not lease.claim():  # another worker was first
                     continue
-                log.info("claimed video %s for processing", video_id)
+                log.info("claimed video %s for %s", video_id, kind.name)
                 claimed.append(video_id)
                 self._claimed_jobs.append(self.executor.submit(self._claimed, lease))
                 if len(claimed) == free:
@@ -130,6 +157,7 @@ def process(video_id, lease):
     # A soft-deleted video is processed too: an admin may restore it, and a job that
     # returned early would hold its lease until it ran out, then be claimed again forever.
     media_file.delete(*job_files.leftover_files(video))  # a killed job's, if any
+    ladder_job.remove_leftovers(video)
     created = FilesMade(lease)
     try:
         with tempfile.TemporaryDirectory(prefix="video-") as workdir:
@@ -141,7 +169,7 @@ def process(video_id, lease):
         return
     except Exception as error:
         log.warning("processing of %s failed", video_id, exc_info=True)
-        media_file.delete(*created)
+        _delete_made(created)
         failed = lease.finish(
             status=videos.FAILED, failure_reason=_reason(error), source_file_id=None
         )
@@ -160,7 +188,12 @@ def _discard(video_id, created):
     """The work of a job that lost its lease: the files it made go; the video and its
     source belong to the job that holds the lease now."""
     log.warning("processing of %s stopped: the work done is discarded", video_id)
+    _delete_made(created)
+
+
+def _delete_made(created):
     media_file.delete(*created)
+    hls.delete_ladder(created.lease.video_id, *created.ladders)
 
 
 def _reason(error):
@@ -198,6 +231,10 @@ def _process_in(workdir, video, created, lease):
     fields["thumbnail_file_id"], fields["thumbnail_sha256"] = _thumbnail(
         video, prepared["thumbnail"], created
     )
+    if info.kind == "video":  # last: a ladder that fails leaves the video ready without it
+        fields.update(
+            ladder_job.stage(video, source, workdir, info.duration, lease, created, progress)
+        )
     return fields
 
 

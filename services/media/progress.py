@@ -1,8 +1,8 @@
 """How far a processing job is: a stage and a fraction of the whole job, for the status route.
 
 The job goes through the stages of ``STAGES`` in order (a video stored as it is skips
-``rendition``; audio skips ``thumbnail``). Each stage owns a slice of the bar, its weight
-being roughly its share of the work on a video that is transcoded; within a stage the
+``rendition``; audio skips ``thumbnail`` and ``hls``). Each stage owns a slice of the bar,
+its weight being roughly its share of the work on a video that is transcoded; within a stage the
 step reports the fraction it has done (frames encoded over frames expected). The parent
 writes what it hears to the video document (conditional on its lease) at most once a
 second within a stage, and at each new stage: a 4-hour transcode is a few thousand small
@@ -12,13 +12,15 @@ updates, not one per frame.
 import time
 
 # (stage, weight): weights add up to 1. The sandbox child does probe, rendition, thumbnail;
-# the parent downloads the source from GridFS before and stores what was made after.
+# the parent downloads the source from GridFS before and stores what was made after. Then
+# the HLS ladder: a second child encodes its rungs, the parent encrypts and stores them.
 STAGES = (
-    ("download", 0.05),
-    ("probe", 0.03),
-    ("rendition", 0.65),
-    ("thumbnail", 0.05),
-    ("store", 0.22),
+    ("download", 0.03),
+    ("probe", 0.02),
+    ("rendition", 0.35),
+    ("thumbnail", 0.03),
+    ("store", 0.07),
+    ("hls", 0.50),
 )
 NAMES = tuple(name for name, _ in STAGES)
 QUEUED = "queued"  # processing, but no job has the video yet

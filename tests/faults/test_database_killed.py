@@ -25,6 +25,7 @@ from tests.support.faults import (
     wait_until,
 )
 from tests.support.live_server import Reply
+from tests.support.uploads import ladder_file_ids
 
 pytestmark = [pytest.mark.slow, pytest.mark.embedded]
 
@@ -212,7 +213,9 @@ class TestDatabaseKilledMidUpload:
         if orphans:
             count = servers.db.fs.chunks.count_documents({"files_id": {"$in": list(orphans)}})
             raise OrphanGridFS(f"{count} chunks of {len(orphans)} files with no fs.files document")
-        owned = {file_id for video in servers.db.videos.find() for file_id in video_file_ids(video)}
+        owned = set()
+        for video in servers.db.videos.find():
+            owned |= set(video_file_ids(video)) | ladder_file_ids(servers.db, video)
         unowned = set(servers.db.fs.files.distinct("_id")) - killed_mid_upload.files_before - owned
         if unowned:
             raise OrphanGridFS(f"fs.files no video points at: {sorted(unowned)}")

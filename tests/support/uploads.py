@@ -55,6 +55,15 @@ def eventually(condition, timeout=10):
     return True
 
 
+def ladder_file_ids(database, video):
+    """The GridFS ids of the segments of ``video``'s published HLS ladder (none without one)."""
+    ladder = (video.get("hls") or {}).get("ladder")
+    if ladder is None:
+        return set()
+    query = {"metadata.role": "hls_segment", "metadata.ladder": ladder}
+    return {document["_id"] for document in database.fs.files.find(query, {"_id": 1})}
+
+
 def gridfs_counts(app):
     with app.app_context():
         database = get_db()
