@@ -3,8 +3,9 @@
 For each size a fresh database (the embedded server) gets 1,000 ready videos of 10 creators
 (100 each: one of them a real account) and the daily counters of ``--events`` view and
 progress events spread at random over those videos and the last 365 days, written straight
-into the collections the app reads (``video_days``, ``owner_days``, ``platform_days``: what
-models.daily_stats.add leaves after that many events), not through HTTP. Then the p50 of
+into the collections the app reads (``video_days``, ``owner_days``, ``platform_days``, and
+the videos' all-time ``views`` and ``watch_seconds``: what the media route and
+models.daily_stats.add leave after that many events), not through HTTP. Then the p50 of
 ``--calls`` calls, in process through the app's test client, of: one video's 366-day
 analytics, the real creator's (100 videos) and the admin's. Prints a table per size and the
 ratios large/small with the goal (each <= 1.5x), never asserting them.
@@ -149,10 +150,14 @@ def prepare(server, events):
     videos = videos_of(owners)
     today = datetime.now(UTC).date()
     started = time.monotonic()
+    cells = counters(videos, events, today)
+    for (index, _), cell in cells.items():  # the running totals the video documents keep
+        for name in ("views", "watch_seconds"):
+            videos[index][name] = videos[index].get(name, 0) + cell[name]
     with app.app_context():
         database = get_db()
         database.videos.insert_many(videos)
-        documents = write_counters(database, videos, counters(videos, events, today))
+        documents = write_counters(database, videos, cells)
     took = time.monotonic() - started
     print(f"{events:>9,} events: {documents:,} video-day documents written in {took:.1f} s")
     span = {"from": (today - timedelta(days=365)).isoformat(), "to": today.isoformat()}

@@ -9,7 +9,9 @@ A counter document (collection ``video_days``)::
 ``add`` increments any of the counters with one upsert ($inc), and the same increments on
 two roll-ups: the owner's day (``owner_days``, ``_id`` ``"<owner id>:<day>"``) and the
 platform's day (``platform_days``, ``_id`` the day). So a creator's or the platform's series
-over N days reads N documents, whatever the number of videos (docs/analytics.md).
+over N days reads N documents, whatever the number of videos (docs/analytics.md). Watch time
+also goes to the video document's all-time ``watch_seconds`` (beside its all-time ``views``,
+models.video.add_view): a creator's top videos read those, not the days.
 
 Unique viewers are counted through ``video_day_viewers``: one document per (video, day, user)
 under its ``_id``; the insert that creates it is the one that increments ``unique_viewers``,
@@ -77,6 +79,12 @@ def add(video_id, owner_id, moment, **increments):
         upsert=True,
     )
     database.platform_days.update_one({"_id": day}, {"$inc": inc}, upsert=True)
+    if inc.get("watch_seconds"):
+        # The video's all-time watch time, beside its all-time ``views`` (models.video): what
+        # a creator's top videos show without reading their days (platform_stats.top_videos).
+        database.videos.update_one(
+            {"_id": video_id}, {"$inc": {"watch_seconds": inc["watch_seconds"]}}
+        )
 
 
 def count_viewer(video_id, owner_id, user_id, moment):
@@ -119,26 +127,3 @@ def platform_series(first_day, last_day):
     """{day: counters} of every video together (``platform_days``: one per day, by _id)."""
     found = get_db().platform_days.find({"_id": {"$gte": first_day, "$lte": last_day}})
     return {document["_id"]: document for document in found}
-
-
-def top_videos(owner_id, first_day, last_day, limit):
-    """[{video_id, views, watch_seconds}] of the owner's videos most viewed in the span, at
-    most ``limit``: one aggregation over ``owner_day`` that reads the owner's (video, day)
-    documents of the span, grouped by video on the server."""
-    pipeline = [
-        {"$match": {"owner_id": owner_id, "day": {"$gte": first_day, "$lte": last_day}}},
-        {
-            "$group": {
-                "_id": "$video_id",
-                "views": {"$sum": "$views"},
-                "watch_seconds": {"$sum": "$watch_seconds"},
-            }
-        },
-        {"$match": {"views": {"$gt": 0}}},
-        {"$sort": {"views": -1, "_id": 1}},
-        {"$limit": limit},
-    ]
-    return [
-        {"video_id": row["_id"], "views": row["views"], "watch_seconds": row["watch_seconds"]}
-        for row in collection().aggregate(pipeline)
-    ]

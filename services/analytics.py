@@ -51,19 +51,14 @@ def video_report(caller, video_id, first=None, last=None):
 
 
 def creator_report(caller, first=None, last=None):
-    """The caller's videos together: totals, the daily series and the top videos by views."""
+    """The caller's videos together: totals and the daily series of the span, and the top
+    videos by views of all time (docs/analytics.md#the-reports)."""
     first, last = span(first, last)
     owner_id = caller.user["_id"]
     days = daily_stats.owner_series(owner_id, first.isoformat(), last.isoformat())
     report = _report(first, last, days, platform_stats.owner_reactions(owner_id))
-    report["top_videos"] = _top_videos(owner_id, first, last)
+    report["top_videos"] = platform_stats.top_videos(owner_id, TOP_VIDEOS)
     return report
-
-
-def _top_videos(owner_id, first, last):
-    top = daily_stats.top_videos(owner_id, first.isoformat(), last.isoformat(), TOP_VIDEOS)
-    titles = platform_stats.titles(row["video_id"] for row in top)
-    return [{**row, "title": titles.get(row["video_id"])} for row in top]
 
 
 def admin_report(first=None, last=None):

@@ -9,6 +9,7 @@ import pytest
 from pymongo import MongoClient
 
 from models import daily_stats, db
+from models import video as videos
 from models.common import object_id
 from services import analytics, playback
 from tests.support.accounts import Accounts, Library
@@ -169,8 +170,8 @@ def test_creator_report_sums_only_the_callers_videos(client, library, accounts, 
     moment = datetime.combine(TODAY, datetime.min.time(), tzinfo=UTC)
     with app.app_context():
         for rank, video in enumerate(mine):
-            daily_stats.add(object_id(video["id"]), owner, moment, views=rank + 1, watch_seconds=5)
-        daily_stats.add(object_id(other["id"]), object_id(other["owner"]), moment, views=99)
+            viewed(video["id"], owner, moment, rank + 1, watch_seconds=5)
+        viewed(other["id"], object_id(other["owner"]), moment, 99)
         db.get_db().videos.update_one(
             {"_id": object_id(mine[0]["id"])}, {"$set": {"likes": 4, "dislikes": 1}}
         )
@@ -179,8 +180,41 @@ def test_creator_report_sums_only_the_callers_videos(client, library, accounts, 
     assert body["totals"]["watch_seconds"] == 60
     assert (body["totals"]["likes"], body["totals"]["dislikes"]) == (4, 1)
     assert [row["views"] for row in body["top_videos"]] == list(range(12, 2, -1))
-    assert body["top_videos"][0]["title"] == "Mine 11"
+    assert body["top_videos"][0] == {
+        "video_id": mine[11]["id"],
+        "title": "Mine 11",
+        "views": 12,
+        "watch_seconds": 5,
+    }
     assert len(body["daily"]) == 30
+
+
+def viewed(video_id, owner, moment, views, watch_seconds=0):
+    """``views`` views of the video at ``moment`` (the video's count and its day's, as the
+    media route leaves them) and ``watch_seconds`` of progress the same day."""
+    for _ in range(views):
+        videos.add_view(object_id(video_id))
+    daily_stats.add(object_id(video_id), owner, moment, views=views)
+    if watch_seconds:
+        daily_stats.add(object_id(video_id), owner, moment, watch_seconds=watch_seconds)
+
+
+def test_top_videos_are_of_all_time_and_still_there(client, library, app, media):
+    """The top list ranks by all-time views (not the span's) and leaves out deleted videos."""
+    old, recent, deleted = (library.ready_video(media["h264"], title=t) for t in "ORD")
+    owner = object_id(library.owner["user"]["id"])
+    long_ago = datetime(2020, 6, 1, tzinfo=UTC)
+    with app.app_context():
+        viewed(old["id"], owner, long_ago, 5, watch_seconds=30)
+        viewed(recent["id"], owner, datetime.now(UTC), 2)
+        viewed(deleted["id"], owner, datetime.now(UTC), 9)
+        videos.soft_delete(object_id(deleted["id"]))
+    body = report(client, "/analytics/creator", library.owner).json
+    assert body["totals"]["views"] == 11  # the span: recent and deleted, not 2020's
+    assert [(row["title"], row["views"], row["watch_seconds"]) for row in body["top_videos"]] == [
+        ("O", 5, 30),
+        ("R", 2, 0),
+    ]
 
 
 def second_creators_video(app, client, accounts, path, **fields):
