@@ -3,9 +3,10 @@
 For each size a fresh database (the embedded server) gets 1,000 ready videos of 10 creators
 (100 each: one of them a real account) and the daily counters of ``--events`` view and
 progress events spread at random over those videos and the last 365 days, written straight
-into the collections the app reads (``video_days``, ``owner_days``, ``platform_days``, and
-the videos' all-time ``views`` and ``watch_seconds``: what the media route and
-models.daily_stats.add leave after that many events), not through HTTP. Then the p50 of
+into the collections the app writes (``video_days``, and the ``video_months``,
+``owner_months`` and ``platform_months`` that the reports read, and the videos' all-time
+``views`` and ``watch_seconds``: what the media route and models.daily_stats.add leave
+after that many events), not through HTTP. Then the p50 of
 ``--calls`` calls, in process through the app's test client, of: one video's 366-day
 analytics, the real creator's (100 videos) and the admin's. Prints a table per size and the
 ratios large/small with the goal (each <= 1.5x), never asserting them.
@@ -103,7 +104,9 @@ def counters(videos, events, today):
 
 
 def write_counters(database, videos, cells):
-    per_video, per_owner, per_day = [], {}, {}
+    """The day documents and the three monthly roll-ups (models.daily_stats.add) of ``cells``;
+    the number of day documents."""
+    per_video, months = [], {"video_months": {}, "owner_months": {}, "platform_months": {}}
     for (index, day), cell in cells.items():
         video = videos[index]
         per_video.append(
@@ -115,17 +118,21 @@ def write_counters(database, videos, cells):
                 **cell,
             }
         )
-        for key, into, extra in (
-            (f"{video['owner_id']}:{day}", per_owner, {"owner_id": video["owner_id"], "day": day}),
-            (day, per_day, {}),
+        month = day[:7]
+        for name, key, fields in (
+            ("video_months", f"{video['_id']}:{month}", {"video_id": video["_id"]}),
+            ("owner_months", f"{video['owner_id']}:{month}", {"owner_id": video["owner_id"]}),
+            ("platform_months", month, {}),
         ):
-            total = into.setdefault(key, {"_id": key, **extra})
-            for name, value in cell.items():
-                total[name] = total.get(name, 0) + value
+            document = months[name].setdefault(
+                key, {"_id": key, **fields, "month": month, "days": {}}
+            )
+            total = document["days"].setdefault(day[8:], {})
+            for counter, value in cell.items():
+                total[counter] = total.get(counter, 0) + value
     for name, documents in (
         ("video_days", per_video),
-        ("owner_days", list(per_owner.values())),
-        ("platform_days", list(per_day.values())),
+        *((name, list(found.values())) for name, found in months.items()),
     ):
         for start in range(0, len(documents), BATCH):
             database[name].insert_many(documents[start : start + BATCH], ordered=False)
