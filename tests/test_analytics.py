@@ -90,6 +90,9 @@ def test_every_day_of_the_span_is_present_with_zeros(client, library, app, video
         moment = datetime(2025, 3, 2, 12, tzinfo=UTC)
         daily_stats.add(object_id(video["id"]), owner, moment, views=3, watch_seconds=40)
         daily_stats.add(object_id(video["id"]), owner, moment, completions=1)
+        # Outside the span, in the months it touches (the reports read whole months).
+        for outside in (datetime(2025, 2, 10, tzinfo=UTC), datetime(2025, 3, 20, tzinfo=UTC)):
+            daily_stats.add(object_id(video["id"]), owner, outside, views=7, completions=7)
     body = report(
         client,
         f"/video/{video['id']}/analytics",
@@ -105,8 +108,10 @@ def test_every_day_of_the_span_is_present_with_zeros(client, library, app, video
         "2025-03-04",
     ]
     assert [row["views"] for row in body["daily"]] == [0, 0, 0, 3, 0, 0]
-    assert body["totals"]["watch_seconds"] == 40
+    assert (body["totals"]["views"], body["totals"]["watch_seconds"]) == (3, 40)
     assert body["totals"]["completion_rate"] == pytest.approx(1 / 3, abs=1e-4)
+    span = {"from": "2025-02-27", "to": "2025-03-04"}
+    assert report(client, "/analytics/creator", library.owner, **span).json["totals"]["views"] == 3
     default = report(client, f"/video/{video['id']}/analytics", library.owner).json
     assert len(default["daily"]) == 30
     assert default["from"] == (TODAY - timedelta(days=29)).isoformat()
