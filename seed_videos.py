@@ -8,13 +8,16 @@ pipeline as any user's upload. ``make run`` seeds an empty database; run
 In development the demo videos include a paid one and a subscribers' one, and demo/money.py
 adds the money: the demo creator's plan, a priced course, and buyer@example.com's
 subscription and purchase of the paid video, paid through the payment provider (sandbox).
+demo/engagement.py adds the engagement: a fortnight of views and watch time on the demo
+videos (at once), then, once they are processed, the demo accounts' reactions and the demo
+viewer's watch progress, so the analytics, continue-watching and the history show something.
 """
 
 import logging
 import tempfile
 from pathlib import Path
 
-from demo import money, synthetic_media
+from demo import engagement, money, synthetic_media
 from models import user as users
 from models import video as videos
 from models.db import get_db
@@ -141,10 +144,11 @@ def seed_videos(owner, workdir, specs=DEMO_VIDEOS):
     return added
 
 
-def seed(app, sell=money.sell_when_ready):
+def seed(app, sell=money.sell_when_ready, engage=engagement.engage_when_ready):
     """Everything above, once; returns the ids of the videos it queued. In development,
-    ``sell(app)`` then makes the buyer's purchase of the paid video, once it is ready: by
-    default it waits for that (``make run`` passes money.sell_in_background)."""
+    ``sell(app)`` then makes the buyer's purchase of the paid video, and ``engage(app)`` the
+    demo reactions and progress, once the videos are ready: by default each waits for that
+    (``make run`` passes money.sell_in_background and engagement.engage_in_background)."""
     development = app.config["APP_ENV"] == "development"
     with app.app_context():
         get_db()  # runs start-up tasks, the admin among them
@@ -159,17 +163,19 @@ def seed(app, sell=money.sell_when_ready):
             added = seed_videos(owner, Path(workdir), specs)
         if development:
             money.ensure_catalogue()
+            engagement.record_history(app.config, {spec["key"]: spec["seconds"] for spec in specs})
     if development:
         sell(app)
+        engage(app)
     return added
 
 
-def seed_if_empty(app, sell=money.sell_in_background):
+def seed_if_empty(app, sell=money.sell_in_background, engage=engagement.engage_in_background):
     """``make run``'s seed: only into an empty database, and without waiting for processing."""
     with app.app_context():
         if get_db().videos.estimated_document_count():
             return []
-    return seed(app, sell)
+    return seed(app, sell, engage)
 
 
 def main():
@@ -177,7 +183,7 @@ def main():
 
     logging.basicConfig(level=logging.INFO)
     app = create_app()
-    added = seed(app)  # in development, waits for the paid video to be bought
+    added = seed(app)  # in development, waits for the purchase, the reactions and progress
     app.extensions["media_jobs"].executor.shutdown(wait=True)
     print(f"seeded {len(added)} demo video(s)")
 

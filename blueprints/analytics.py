@@ -13,7 +13,8 @@ from web.guards import auth_required, current_caller
 blp = ApiBlueprint("analytics", __name__, description="Analytics")
 
 BAD_SPAN = (
-    "A date not YYYY-MM-DD (invalid_input), `to` before `from` (invalid_date_range), "
+    "A date not YYYY-MM-DD, or outside 1970-01-01..9998-12-31 (validation_error), "
+    "`to` before `from` (invalid_date_range), "
     "or more than 366 days (span_too_long)"
 )
 

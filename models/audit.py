@@ -83,12 +83,19 @@ def page(equality, per_page, *, after=None, since=None, until=None, keep=None):
 def _query(equality, position, since, until):
     at = {}
     if since is not None:
-        at["$gte"] = since
+        # "at >= since", said as "at > since less a millisecond": the same on BSON dates (whole
+        # milliseconds), and right on SecantusDB too (development and tests), which reads a
+        # $gte bound on a descending compound index, (actor_id, at, _id) and the like, as $gt.
+        at["$gt"] = _whole_milliseconds(since) - timedelta(milliseconds=1)
     if until is not None:
         at["$lt"] = until
     if position is not None:
         at["$lte"] = position.created_at
     return {**equality, "at": at} if at else dict(equality)
+
+
+def _whole_milliseconds(moment):
+    return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
 
 
 def _position(document):

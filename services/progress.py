@@ -8,7 +8,9 @@ seek forward is not watching), and at most MAX_CREDIT_SECONDS (a player that sto
 for a while is not assumed to have watched all along). The first report credits nothing. The
 credit goes to ``watched_seconds`` on the progress document (a float, so fractions add up) and
 its whole seconds to the day's ``watch_seconds`` counter (models.daily_stats): the counter
-never gets more than the wall time between reports.
+never gets more than the wall time between reports. The report that first passes FINISHED
+(the one that sets ``finished_at``) adds 1 to the day's ``completions``: once per user and
+video, whatever seeking back and finishing again.
 
 Two reports at once: the write is conditional on the document's version as read
 (models.progress.replace_if_unchanged); the loser reads again, now a moment after the
@@ -99,28 +101,46 @@ def _record(user_id, video, position, digest):
     }
     previous = entries.find(user_id, video["_id"])
     if previous is None:
-        first = {"first_watched_at": now, "finished_at": now if finished else None}
-        return entries.insert_first(
-            {
-                "_id": entries.entry_id(user_id, video["_id"]),
-                "user_id": user_id,
-                "video_id": video["_id"],
-                "watched_seconds": 0.0,
-                "reports": 1,
-                **first,
-                **fields,
-            }
-        )
+        return _first_report(user_id, video, fields)
     before = previous.get("watched_seconds") or 0.0
     fields["watched_seconds"] = before + credited_seconds(previous, position, now)
-    if finished and not previous.get("finished_at"):
+    completed = finished and not previous.get("finished_at")
+    if completed:
         fields["finished_at"] = now
     if not entries.replace_if_unchanged(previous, fields):
         return False
-    whole = int(fields["watched_seconds"]) - int(before)
-    if whole > 0:
-        daily_stats.add(video["_id"], video["owner_id"], now, watch_seconds=whole)
+    # The write that set finished_at is the user's one completion of the video (analytics).
+    watched = int(fields["watched_seconds"]) - int(before)
+    _count(video, now, watch_seconds=watched, completions=1 if completed else 0)
     return True
+
+
+def _first_report(user_id, video, fields):
+    """The user's first report of the video: it credits no watch time; one past 90% is
+    already a completion. False when another first report inserted the entry."""
+    now, finished = fields["updated_at"], fields["finished"]
+    inserted = entries.insert_first(
+        {
+            "_id": entries.entry_id(user_id, video["_id"]),
+            "user_id": user_id,
+            "video_id": video["_id"],
+            "watched_seconds": 0.0,
+            "reports": 1,
+            "first_watched_at": now,
+            "finished_at": now if finished else None,
+            **fields,
+        }
+    )
+    if inserted and finished:
+        _count(video, now, completions=1)
+    return inserted
+
+
+def _count(video, now, **counts):
+    """Add the report's positive ``counts`` to the video's counters of the day."""
+    increments = {name: value for name, value in counts.items() if value > 0}
+    if increments:
+        daily_stats.add(video["_id"], video["owner_id"], now, **increments)
 
 
 def continue_watching(caller, per_page, cursor=None):

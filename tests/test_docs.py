@@ -51,3 +51,38 @@ def test_every_environment_variable_is_documented():
     example = (root / ".env.example").read_text()
     assert [name for name in sorted(read) if f"`{name}`" not in readme] == []
     assert [name for name in sorted(read) if not re.search(rf"^#? ?{name}=", example, re.M)] == []
+
+
+# Engagement and analytics (docs/engagement.md, progress.md, analytics.md, audit.md): every
+# answer each route can give, errors included, is in the document with its schema.
+ENGAGEMENT_ANSWERS = {
+    ("put", "/video/{video_id}/reaction"): {"200", "400", "401", "403", "404", "409"},
+    ("delete", "/video/{video_id}/reaction"): {"200", "400", "401", "404"},
+    ("put", "/video/{video_id}/progress"): {"204", "400", "401", "403", "404", "409"},
+    ("get", "/me/continue-watching"): {"200", "400", "401"},
+    ("get", "/me/history"): {"200", "400", "401"},
+    ("get", "/video/{video_id}/analytics"): {"200", "400", "401", "403", "404"},
+    ("get", "/analytics/creator"): {"200", "400", "401", "403"},
+    ("get", "/analytics/admin"): {"200", "400", "401", "403"},
+    ("get", "/admin/audit"): {"200", "400", "401", "403"},
+}
+
+
+def test_engagement_routes_document_their_answers(client):
+    document = client.get("/openapi.json").json
+    shared = document["components"]["responses"]
+    for (method, path), statuses in ENGAGEMENT_ANSWERS.items():
+        responses = document["paths"][path][method]["responses"]
+        assert statuses <= set(responses), (method, path, sorted(responses))
+        for status in statuses - {"200", "204"}:
+            answer = responses[status]
+            if "$ref" in answer:
+                answer = shared[answer["$ref"].rsplit("/", 1)[-1]]
+            schema = answer["content"]["application/json"]["schema"]
+            assert schema == {"$ref": "#/components/schemas/Error"}, (method, path, status)
+    assert (
+        "content" not in document["paths"]["/video/{video_id}/progress"]["put"]["responses"]["204"]
+    )
+    for path in ("/video/{video_id}/analytics", "/analytics/creator", "/analytics/admin"):
+        names = {p["name"] for p in document["paths"][path]["get"]["parameters"]}
+        assert {"from", "to"} <= names, path

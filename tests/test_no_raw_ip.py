@@ -83,6 +83,21 @@ def every_feature(world, media):
         client.patch(f"/video/{video['id']}", json={"title": "Edited"}, headers=owner).status_code
         == 200
     )
+    # Engagement: reactions, progress reports, the lists and the analytics they feed.
+    url = f"/video/{video['id']}"
+    for value in ("like", "dislike"):
+        reacted = client.put(f"{url}/reaction", json={"value": value}, headers=headers)
+        assert reacted.status_code == 200
+    assert client.delete(f"{url}/reaction", headers=headers).status_code == 200
+    for position in (0.5, 1.5):
+        reported = client.put(
+            f"{url}/progress", json={"position_seconds": position}, headers=headers
+        )
+        assert reported.status_code == 204
+    for path in ("/me/continue-watching", "/me/history"):
+        assert client.get(path, headers=headers).status_code == 200
+    assert client.get(f"{url}/analytics", headers=owner).status_code == 200
+    assert client.get("/analytics/creator", headers=owner).status_code == 200
     # Purchases, settled by the sandbox's webhook (delivered through this client).
     shop = Shop(app, client, accounts)
     assert shop.buy_video(shop.video(), VISA).status_code in (200, 201, 202)
@@ -113,6 +128,7 @@ def every_feature(world, media):
     assert 429 in statuses
     admin = accounts.bearer(accounts.login("admin@test.example", "admin-test-password"))
     assert client.get("/admin/audit", headers=admin).status_code == 200
+    assert client.get("/analytics/admin", headers=admin).status_code == 200
     assert client.post("/auth/logout", headers=headers).status_code == 200
     assert (
         client.post(

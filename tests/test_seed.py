@@ -1,5 +1,6 @@
 """seed_videos.py: idempotent demo data that went through the real pipeline, and in
-development the money's every case: locked videos, a course, a buyer, the creator's earnings.
+development the money's every case (locked videos, a course, a buyer, the creator's earnings)
+and engagement (demo/engagement.py: a fortnight of analytics, reactions, watch progress).
 
 The development seed runs twice on one database (module fixture ``seeded``, embedded
 server): the first run's videos are processed for real and its payments go through the
@@ -14,7 +15,7 @@ import pytest
 from pymongo import MongoClient
 
 from app import create_app, stop_background_work
-from demo import money
+from demo import engagement, money
 from models.db import get_db
 from seed_videos import DEMO_PASSWORD, seed, seed_if_empty
 from tests.support.apps import test_config
@@ -28,13 +29,33 @@ COLLECTIONS = (
     "subscriptions",
     "ledger",
     "sandbox_payments",
+    "reactions",
+    "watch_progress",
+    "video_days",
+    "owner_days",
+    "platform_days",
+    "video_day_viewers",
 )
+# What a second run would double if it wrote again: the counters, summed.
+SUMMED = {
+    "videos": ("views", "likes", "dislikes"),
+    "video_days": ("views", "unique_viewers", "watch_seconds", "likes", "completions"),
+    "owner_days": ("views", "watch_seconds"),
+    "platform_days": ("views", "watch_seconds"),
+    "watch_progress": ("reports",),
+}
 
 
 def counts(app):
     with app.app_context():
         database = get_db()
-        return {name: database[name].count_documents({}) for name in COLLECTIONS}
+        found = {name: database[name].count_documents({}) for name in COLLECTIONS}
+        for name, fields in SUMMED.items():
+            for field in fields:
+                found[f"{name}.{field}"] = sum(
+                    document.get(field, 0) for document in database[name].find({}, {field: 1})
+                )
+        return found
 
 
 @pytest.fixture(scope="module")
@@ -54,8 +75,8 @@ def seeded(embedded_server):
         client.drop_database(name)
 
 
-def login(app, email):
-    answer = app.test_client().post("/auth/login", json={"email": email, "password": DEMO_PASSWORD})
+def login(app, email, password=DEMO_PASSWORD):
+    answer = app.test_client().post("/auth/login", json={"email": email, "password": password})
     assert answer.status_code == 200, answer.json
     return {"Authorization": f"Bearer {answer.json['token']}"}
 
@@ -182,18 +203,112 @@ def test_creator_earnings_and_admin_revenue_show_the_money(seeded):
     assert revenue["totals"] == expected
 
 
+def admin_login(app):
+    return login(app, "admin@test.example", "admin-test-password")
+
+
+def test_creator_analytics_show_the_seeded_fortnight(seeded):
+    app = seeded[0]
+    report = app.test_client().get("/analytics/creator", headers=login(app, "creator@example.com"))
+    assert report.status_code == 200
+    totals, daily = report.json["totals"], report.json["daily"]
+    assert len(daily) == 30
+    assert all(day["views"] == 0 for day in daily[: 30 - engagement.HISTORY_DAYS])
+    seeded_days = daily[30 - engagement.HISTORY_DAYS :]
+    assert sum(1 for day in seeded_days if day["views"]) >= engagement.HISTORY_DAYS // 2
+    assert totals["views"] == sum(day["views"] for day in daily) > 0
+    assert totals["watch_seconds"] == sum(day["watch_seconds"] for day in daily) > 0
+    assert 0 < totals["unique_viewers"] <= totals["views"]
+    assert 0 < totals["completion_rate"] <= 1
+    audience = sum(len(names) for names in engagement.AUDIENCE.values())
+    for day in seeded_days:  # the demo accounts are the unique viewers of each video
+        assert day["unique_viewers"] <= min(day["views"], audience)
+    assert (totals["likes"], totals["dislikes"]) == (6, 2)  # demo/engagement.py REACTIONS
+    top = report.json["top_videos"]
+    with app.app_context():
+        titles = {video["title"] for video in get_db().videos.find()}
+    assert top and {video["title"] for video in top} <= titles
+
+
+def test_reaction_counts_equal_the_stored_reactions(seeded):
+    app = seeded[0]
+    client, creator = app.test_client(), login(app, "creator@example.com")
+    with app.app_context():
+        videos = list(get_db().videos.find())
+        stored = list(get_db().reactions.find())
+    assert len(stored) == len(engagement.REACTIONS)
+    for video in videos:
+        mine = [reaction["value"] for reaction in stored if reaction["video_id"] == video["_id"]]
+        counts = (mine.count("like"), mine.count("dislike"))
+        assert (video.get("likes", 0), video.get("dislikes", 0)) == counts
+        report = client.get(f"/video/{video['_id']}/analytics", headers=creator).json["totals"]
+        assert (report["likes"], report["dislikes"]) == counts
+    shown = dashboard(app, "viewer@example.com")
+    assert [shown[title]["my_reaction"] for title in ("Sunrise Squares", "Forest Walk")] == [
+        "like",
+        "dislike",
+    ]
+
+
+def test_a_videos_views_are_the_sum_of_its_days(seeded):
+    app = seeded[0]
+    with app.app_context():
+        database = get_db()
+        for video in database.videos.find():
+            days = list(database.video_days.find({"video_id": video["_id"]}))
+            assert video.get("views", 0) == sum(day.get("views", 0) for day in days)
+            assert len(days) <= engagement.HISTORY_DAYS
+            for day in days:
+                assert day.get("completions", 0) <= day.get("views", 0)
+                assert day.get("watch_seconds", 0) <= day.get("views", 0) * video["duration"]
+
+
+def test_viewer_continues_two_videos_and_finished_one(seeded):
+    app = seeded[0]
+    client, viewer = app.test_client(), login(app, "viewer@example.com")
+    watching = client.get("/me/continue-watching", headers=viewer).json["videos"]
+    assert {item["title"]: round(item["progress"], 2) for item in watching} == {
+        "Sunrise Squares": 0.4,
+        "Forest Walk": 0.25,
+    }
+    history = client.get("/me/history", headers=viewer).json["videos"]
+    finished = {item["title"]: item["finished"] for item in history}
+    assert finished == {"Sunrise Squares": False, "Forest Walk": False, "Ocean Drift": True}
+
+
+def test_admin_analytics_show_views_per_day(seeded):
+    app = seeded[0]
+    report = app.test_client().get("/analytics/admin", headers=admin_login(app)).json
+    assert sum(day["views"] for day in report["daily"]) > 0
+    with app.app_context():
+        stored = sum(video.get("views", 0) for video in get_db().videos.find())
+    assert sum(day["views"] for day in report["daily"]) == stored
+
+
 @pytest.mark.parametrize("backend", ["mongomock"], indirect=True)
 def test_make_runs_seed_buys_in_the_background_once_the_video_is_ready(make_app):
     app = make_app(APP_ENV="development")
     threads = []
-    added = seed_if_empty(app, sell=lambda app: threads.append(money.sell_in_background(app)))
-    assert len(added) == 6 and len(threads) == 1
-    threads[0].join(timeout=300)
-    assert not threads[0].is_alive()
+    added = seed_if_empty(
+        app,
+        sell=lambda app: threads.append(money.sell_in_background(app)),
+        engage=lambda app: threads.append(engagement.engage_in_background(app)),
+    )
+    assert len(added) == 6 and len(threads) == 2
+    for thread in threads:
+        thread.join(timeout=300)
+        assert not thread.is_alive()
     app.extensions["media_jobs"].executor.shutdown(wait=True)
     with app.app_context():
         purchases = list(get_db().purchases.find())
     assert [purchase["status"] for purchase in purchases] == ["succeeded"]
+    watching = app.test_client().get(
+        "/me/continue-watching", headers=login(app, "viewer@example.com")
+    )
+    assert sorted(item["title"] for item in watching.json["videos"]) == [
+        "Forest Walk",
+        "Sunrise Squares",
+    ]
 
 
 @pytest.mark.parametrize("backend", ["mongomock"], indirect=True)

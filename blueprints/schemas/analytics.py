@@ -1,24 +1,51 @@
 """The analytics reports (docs/analytics.md)."""
 
+import re
+from datetime import date
+
 import marshmallow as ma
 
 from blueprints.schemas.common import ObjectIdString, StrictSchema
 
 DAY = {"description": "YYYY-MM-DD (UTC)"}
+# The days a span may name: the calendar's edges stay out of reach of the default `from`
+# (29 days before `to`) and of the day after `to` (the end of a span's last day).
+FIRST_DAY, LAST_DAY = date(1970, 1, 1), date(9998, 12, 31)
+OUTSIDE = f"Must be a day from {FIRST_DAY.isoformat()} to {LAST_DAY.isoformat()}."
+BOUNDS = f"; from {FIRST_DAY.isoformat()} to {LAST_DAY.isoformat()}"
+DAY_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
+
+
+def _within_calendar(day):
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise ma.ValidationError(OUTSIDE)
+
+
+class Day(ma.fields.Date):
+    """YYYY-MM-DD and nothing else: ``strptime`` alone takes `2026-1-5` too."""
+
+    def __init__(self, **kwargs):
+        metadata = {"pattern": DAY_PATTERN, **kwargs.pop("metadata", {})}
+        super().__init__(format="%Y-%m-%d", validate=_within_calendar, metadata=metadata, **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, str) or not re.fullmatch(DAY_PATTERN, value):
+            raise self.make_error("invalid")
+        return super()._deserialize(value, attr, data, **kwargs)
 
 
 class SpanArgs(StrictSchema):
-    first = ma.fields.Date(
+    first = Day(
         data_key="from",
-        format="%Y-%m-%d",
-        metadata={"description": "First day included, YYYY-MM-DD (default: 29 days before `to`)"},
+        metadata={
+            "description": "First day included, YYYY-MM-DD (default: 29 days before `to`)" + BOUNDS
+        },
     )
-    last = ma.fields.Date(
+    last = Day(
         data_key="to",
-        format="%Y-%m-%d",
         metadata={
             "description": "Last day included, YYYY-MM-DD (default: today, UTC); "
-            "not before `from`, at most 366 days with it"
+            "not before `from`, at most 366 days with it" + BOUNDS
         },
     )
 

@@ -18,28 +18,36 @@ from blueprints.schemas.common import (
 OBJECT_ID = re.compile(r"^[0-9a-f]{24}$")
 NAME = re.compile(r"^[A-Za-z0-9_.-]{1,100}$")
 TARGET = re.compile(r"^([a-z_]{1,50}):([0-9a-f]{24})$")
+# What a moment looks like: a date, or a date and time (seconds, their fraction and the
+# offset optional). The document states it as this pattern, and only this is parsed: ISO
+# 8601's other forms (`20260131`, a space for the `T`) are refused, as a client reading the
+# document expects.
+MOMENT = (
+    r"^[0-9]{4}-[0-9]{2}-[0-9]{2}"
+    r"(T[0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,6})?)?(Z|[+-][0-9]{2}:[0-9]{2})?)?$"
+)
 
 
 class Moment(ma.fields.String):
     """An ISO 8601 date (``2026-01-31``) or datetime (``2026-01-31T12:00:00Z``; no offset means
     UTC), as an aware UTC datetime. ``end_of_day``: a date means the end of that day."""
 
-    def __init__(self, end_of_day=False, **kwargs):
-        super().__init__(**kwargs)
+    def __init__(self, end_of_day=False, metadata=None, **kwargs):
+        super().__init__(metadata={"pattern": MOMENT, **(metadata or {})}, **kwargs)
         self.end_of_day = end_of_day
 
     def _deserialize(self, value, attr, data, **kwargs):
         text = super()._deserialize(value, attr, data, **kwargs)
         try:
-            if len(text) > 40:
+            if not re.fullmatch(MOMENT, text):
                 raise ValueError(text)
             if len(text) == 10:
                 day = datetime.combine(datetime.strptime(text, "%Y-%m-%d").date(), time(), UTC)
                 return day + timedelta(days=1) if self.end_of_day else day
             moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-        except ValueError as error:
+            return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+        except (ValueError, OverflowError) as error:  # Overflow: past 9999-12-31 or before 1
             raise ma.ValidationError("Must be an ISO 8601 date or date and time.") from error
-        return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 class AuditFilterArgs(PaginationArgs):
@@ -63,12 +71,18 @@ class AuditFilterArgs(PaginationArgs):
     )
     since = Moment(
         data_key="from",
-        metadata={"description": "From this moment (a date: its start), inclusive; UTC"},
+        metadata={
+            "description": "From this moment, inclusive: a date (`2026-01-31`: its start) or a "
+            "date and time (`2026-01-31T12:00:00Z`; no offset means UTC); before `to`"
+        },
     )
     until = Moment(
         end_of_day=True,
         data_key="to",
-        metadata={"description": "Before this moment; a date includes that whole day; UTC"},
+        metadata={
+            "description": "Before this moment: a date (`2026-01-31`: that whole day included) "
+            "or a date and time; UTC unless it has an offset"
+        },
     )
 
     @ma.validates_schema

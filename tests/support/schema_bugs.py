@@ -8,6 +8,8 @@ reproduction joins FIXED, rather than tolerated.
 
 import re
 
+from tests.support import schema_engagement
+
 
 def _spec_parameter(document, path, method, name):
     operation = document["paths"][path]
@@ -166,6 +168,7 @@ FIXED = {
     "course-currency-undocumented": bug_course_currency_undocumented,
     "plan-price-over-max-undocumented": bug_plan_price_over_max_undocumented,
     "purchase-one-item-undocumented": bug_purchase_one_item_undocumented,
+    **schema_engagement.FIXED,
 }
 
 

@@ -5,7 +5,7 @@ from urllib.parse import urlencode
 from schemathesis import GenerationMode
 from schemathesis.core.parameters import ParameterLocation
 
-from tests.support import schema_money
+from tests.support import schema_engagement, schema_money
 
 
 def positive(case, location):
@@ -19,6 +19,7 @@ def positive(case, location):
 
 
 LIST_ROUTES = ("/videos", "/dashboard", "/admin/users", *schema_money.LIST_ROUTES)
+LIST_ROUTES += schema_engagement.LIST_ROUTES
 
 
 def with_real_cursor(case, world):

@@ -14,7 +14,8 @@ the role check); ``POST /auth/logout``, ``PUT /me/password``, ``DELETE
 /me/sessions/{session_id}`` and ``DELETE /me`` get a fresh account and session per case,
 since they end sessions, change the password or delete the account; the third one's real id
 is that very session. ``DELETE /admin/users/{user_id}`` deletes a fresh account per case.
-The money routes (courses, purchases, subscriptions, ...): tests/support/schema_money.py.
+The money routes (courses, purchases, subscriptions, ...): tests/support/schema_money.py;
+reactions, progress, analytics and the audit log: tests/support/schema_engagement.py.
 """
 
 import uuid
@@ -30,7 +31,7 @@ from app import create_app
 from demo import synthetic_media
 from models import email_tokens
 from services.email_tokens import issue as issue_token
-from tests.support import schema_money
+from tests.support import schema_engagement, schema_money
 from tests.support.apps import test_config
 from tests.support.live_server import HttpClient, LiveServer
 from tests.support.schema_cases import positive
@@ -60,6 +61,7 @@ PRIVILEGED = {
     "PATCH /admin/users/{user_id}/role": "admin",
     "DELETE /admin/users/{user_id}": "admin",
     **schema_money.PRIVILEGED,
+    **schema_engagement.PRIVILEGED,
 }
 
 
@@ -161,6 +163,7 @@ def _add_real_objects(world, folder):
     assert reply.status == 201, reply.body[:300]
     REAL["victim_user_id"] = reply.json()["user_id"]
     schema_money.add_real_objects(world, REAL, source.name)
+    schema_engagement.add_real_objects(world, REAL)
 
 
 def _bearer(world, role):
@@ -190,6 +193,8 @@ def with_real_objects(case, pick):
 
 
 def _video_for(method, path, pick):
+    if schema_engagement.real_video(path):
+        return "video_id"
     if method == "DELETE":
         return "victim_id"
     if method == "PATCH":  # may make it private: never the video the reads need
@@ -217,6 +222,7 @@ def with_real_body(path, body):
         body["token"] = FRESH_RESET_MARK
     else:
         schema_money.real_body(path, body, REAL)
+        schema_engagement.real_body(path, body, REAL)
 
 
 def before_generate_case(context, strategy):
