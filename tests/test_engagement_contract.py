@@ -217,8 +217,11 @@ def test_daily_counters_of_a_day_add_to_owner_and_platform(app, video, library):
     with app.app_context():
         daily_stats.add(object_id(video["id"]), owner, moment, views=2, completions=1)
         database = get_db()
-        assert database.owner_days.find_one({"_id": f"{owner}:2025-06-01"})["views"] == 2
-        assert database.platform_days.find_one({"_id": "2025-06-01"})["completions"] == 1
+        month = database.owner_months.find_one({"_id": f"{owner}:2025-06"})
+        assert month["days"]["01"]["views"] == 2
+        assert (
+            database.platform_months.find_one({"_id": "2025-06"})["days"]["01"]["completions"] == 1
+        )
 
 
 def test_raw_per_event_records_expire(app, client, library, viewer, video):

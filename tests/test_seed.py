@@ -32,17 +32,21 @@ COLLECTIONS = (
     "reactions",
     "watch_progress",
     "video_days",
-    "owner_days",
-    "platform_days",
+    "video_months",
+    "owner_months",
+    "platform_months",
     "video_day_viewers",
 )
 # What a second run would double if it wrote again: the counters, summed.
 SUMMED = {
     "videos": ("views", "likes", "dislikes"),
     "video_days": ("views", "unique_viewers", "watch_seconds", "likes", "completions"),
-    "owner_days": ("views", "watch_seconds"),
-    "platform_days": ("views", "watch_seconds"),
     "watch_progress": ("reports",),
+}
+# The monthly roll-ups' counters, summed over their days (models.daily_stats).
+MONTHLY = {
+    "owner_months": ("views", "watch_seconds"),
+    "platform_months": ("views", "watch_seconds"),
 }
 
 
@@ -54,6 +58,13 @@ def counts(app):
             for field in fields:
                 found[f"{name}.{field}"] = sum(
                     document.get(field, 0) for document in database[name].find({}, {field: 1})
+                )
+        for name, fields in MONTHLY.items():
+            for field in fields:
+                found[f"{name}.{field}"] = sum(
+                    day.get(field, 0)
+                    for document in database[name].find({}, {"days": 1})
+                    for day in (document.get("days") or {}).values()
                 )
         return found
 
