@@ -73,6 +73,8 @@ class CounterBuffer:
         """Merge ``inc`` into the pending update of ``collection``'s document ``key``."""
         with self._changed:
             full = len(self._pending) >= self.limit and (collection, key) not in self._pending
+            if not self._pending:
+                self._changed.notify_all()  # wakes an idle flusher
             _merge(self._pending, (collection, key), _entry(inc, on_insert, upsert))
             stopped = self._stopping.is_set()
             if not (full or stopped):
@@ -117,8 +119,11 @@ class CounterBuffer:
         delay = self.interval
         while True:
             with self._changed:
-                if not self._changed.wait_for(lambda: self._pending, IDLE_SECONDS):
-                    self._thread = None  # idle: a later add starts another
+                self._changed.wait_for(
+                    lambda: self._pending or self._stopping.is_set(), IDLE_SECONDS
+                )
+                if not self._pending or self._stopping.is_set():
+                    self._thread = None  # idle or stopped: a later add starts another
                     return
             if self._stopping.wait(delay):
                 with self._changed:

@@ -4,7 +4,7 @@ off the request's path, exact after a flush (docs/analytics.md#when-the-counters
 
 import functools
 import logging
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from pymongo import MongoClient, monitoring
@@ -133,11 +133,15 @@ def test_a_report_flushes_first(make_app, backend, library, video, slow_flusher)
 
 def test_the_flusher_writes_on_its_own(app, library, video, monkeypatch):
     monkeypatch.setattr(counter_buffer, "FLUSH_SECONDS", 0.05)
+    monkeypatch.setattr(counter_buffer, "IDLE_SECONDS", 600.0)  # it waits; an add wakes it
     buffer = counter_buffer.CounterBuffer(app)
     video_id, owner_id = ids(library, video)
-    buffer.add("video_days", f"{video_id}:2025-03-07", {"views": 2}, {"video_id": video_id})
-    wait_until(lambda: buffer.written == 1, 10, message="the timed flush")
-    assert counters_of(app, video_id, owner_id)["day"]["views"] == 2
+    for views in (2, 3):
+        buffer.add("video_days", f"{video_id}:2025-03-07", {"views": views}, {"video_id": video_id})
+        wait_until(lambda: buffer.pending() == 0, 10, message="the timed flush")
+    wait_until(lambda: buffer.written == 2, 10, message="the second write")
+    assert counters_of(app, video_id, owner_id)["day"]["views"] == 5
+    buffer.stop()
 
 
 @embedded_only
@@ -162,6 +166,8 @@ def test_ops_a_bulk_refused_are_retried_once_and_the_rest_not_doubled(
     with app.app_context():  # a day whose views cannot take an $inc (for now)
         db.get_db().video_days.insert_one({"_id": f"{video_id}:2025-03-07", "views": "broken"})
     add_events(app, video_id, owner_id, 4)
+    with app.app_context():  # the next day: in the same bulk as the refused day, written
+        daily_stats.add(video_id, owner_id, MOMENT + timedelta(days=1), views=5)
     buffer = app.extensions["counters"]
     assert buffer.flush(10) is False
     assert buffer.pending() == 1 and buffer.failed_writes == 1
@@ -170,6 +176,9 @@ def test_ops_a_bulk_refused_are_retried_once_and_the_rest_not_doubled(
     add_events(app, video_id, owner_id, 2)  # merged into the op kept for its retry
     assert buffer.flush(10) is True and buffer.pending() == 0
     assert counters_of(app, video_id, owner_id) == expected(6, 0 + 1 + 2 + 3 + 0 + 1, 0)
+    with app.app_context():
+        next_day = db.get_db().video_days.find_one({"_id": f"{video_id}:2025-03-08"})
+    assert next_day["views"] == 5  # written once, not again with the retry
 
 
 @embedded_only
