@@ -39,6 +39,7 @@ from pymongo import MongoClient
 
 from bench.common import ROOT, EmbeddedMongo, Gunicorn, log_problems, percentile, wait_until_quiet
 from bench.stream import bearer, media_path, upload_ready
+from models.counter_buffer import FLUSH_SECONDS
 
 GOAL = 1.2
 PASSWORD = "bench-password"
@@ -267,6 +268,7 @@ def report(database, results, phase, players):
         f" ms, p95 {percentile(seconds, 0.95):.1f} ms; one every {every} s per player"
         " (median; real players: 10 s)"
     )
+    time.sleep(3 * FLUSH_SECONDS)  # the workers write their counters about every second
     credited = sum(day.get("watch_seconds", 0) for day in database.video_days.find())
     played = len(results[True]) * phase * players
     print(

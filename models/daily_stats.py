@@ -7,8 +7,8 @@ A counter document (collection ``video_days``)::
     {_id: "<video id>:<YYYY-MM-DD>", video_id, owner_id, day: "YYYY-MM-DD",
      views, unique_viewers, watch_seconds, likes, dislikes, completions}
 
-``add`` increments any of the counters with one upsert ($inc), and the same increments on
-the day's entry of three monthly roll-ups: the video's month (``video_months``, ``_id``
+``add`` increments any of the counters ($inc, upserted), and the same increments on the day's
+entry of three monthly roll-ups: the video's month (``video_months``, ``_id``
 ``"<video id>:<YYYY-MM>"``), the owner's (``owner_months``, ``"<owner id>:<YYYY-MM>"``) and
 the platform's (``platform_months``, ``_id`` the month)::
 
@@ -19,7 +19,9 @@ the number of videos or events (docs/analytics.md#what-each-read-costs): on the 
 server a document fetched costs far more than its size (366 day documents: 31 ms; 13 months:
 5 ms). Watch time also goes to the video document's all-time
 ``watch_seconds`` (beside its all-time ``views``, models.video.add_view): a creator's top
-videos read those.
+videos read those. None of these is written by ``add`` itself: it hands them to the process's
+buffer (models.counter_buffer), which merges them and writes them in bulk about every second;
+whatever reads the counters calls ``flush`` first.
 
 Unique viewers are counted through ``video_day_viewers``: one document per (video, day, user)
 under its ``_id``; the insert that creates it is the one that increments ``unique_viewers``,
@@ -31,13 +33,16 @@ that day (the progress side increments it); ``completion_rate`` is completions /
 
 from datetime import UTC, datetime, timedelta
 
+from flask import current_app
 from pymongo import ASCENDING
 from pymongo.errors import DuplicateKeyError
 
+from models.counter_buffer import CounterBuffer
 from models.db import get_db
 
 COUNTERS = ("views", "unique_viewers", "watch_seconds", "likes", "dislikes", "completions")
 VIEWER_ENTRY_DAYS = 2
+FLUSH_BEFORE_READ_SECONDS = 2.0
 
 
 def collection():
@@ -76,26 +81,31 @@ def add(video_id, owner_id, moment, **increments):
     month = day[:7]
     inc = {name: int(value) for name, value in increments.items()}
     in_month = {f"days.{day[8:]}.{name}": value for name, value in inc.items()}
-    database = get_db()
-    database.video_days.update_one(
-        {"_id": f"{video_id}:{day}"},
-        {"$inc": inc, "$setOnInsert": {"video_id": video_id, "owner_id": owner_id, "day": day}},
-        upsert=True,
-    )
+    counters = current_app.extensions["counters"]
+    fields = {"video_id": video_id, "owner_id": owner_id, "day": day}
+    counters.add("video_days", f"{video_id}:{day}", inc, fields)
     for name, key, fields in (
         ("video_months", f"{video_id}:{month}", {"video_id": video_id, "month": month}),
         ("owner_months", f"{owner_id}:{month}", {"owner_id": owner_id, "month": month}),
         ("platform_months", month, {"month": month}),
     ):
-        database[name].update_one(
-            {"_id": key}, {"$inc": in_month, "$setOnInsert": fields}, upsert=True
-        )
+        counters.add(name, key, in_month, fields)
     if inc.get("watch_seconds"):
         # The video's all-time watch time, beside its all-time ``views`` (models.video): what
         # a creator's top videos show without reading their days (platform_stats.top_videos).
-        database.videos.update_one(
-            {"_id": video_id}, {"$inc": {"watch_seconds": inc["watch_seconds"]}}
-        )
+        # No upsert: a video gone for good gets no document back.
+        counters.add("videos", video_id, {"watch_seconds": inc["watch_seconds"]}, upsert=False)
+
+
+def register(app):
+    """The app's buffer of counter increments (models.counter_buffer)."""
+    app.extensions["counters"] = CounterBuffer(app)
+
+
+def flush():
+    """Write this process's pending increments before a read of the counters (a bounded
+    wait: a report answers even while they cannot be written)."""
+    current_app.extensions["counters"].flush(FLUSH_BEFORE_READ_SECONDS)
 
 
 def count_viewer(video_id, owner_id, user_id, moment):

@@ -13,6 +13,7 @@ from models import video as videos
 from models.common import object_id
 from services import analytics, playback
 from tests.support.accounts import Accounts, Library
+from tests.support.counters import flush_counters
 from tests.support.errors import assert_error
 from tests.test_query_indexes import Query, QueryRecorder, indexes_of, unserved
 
@@ -300,6 +301,7 @@ def test_reads_are_a_few_index_served_queries(make_app, backend, media, monkeypa
                 daily_stats.add(
                     object_id(video["id"]), object_id(library.owner["user"]["id"]), moment, views=1
                 )
+        flush_counters(app)  # the writes of the events, before the reads recorded
         listener.queries.clear()
         listener.recording = True
         span = {"from": "2025-01-01", "to": "2025-12-31"}

@@ -19,6 +19,7 @@ from demo import engagement, money
 from models.db import get_db
 from seed_videos import DEMO_PASSWORD, seed, seed_if_empty
 from tests.support.apps import test_config
+from tests.support.counters import flush_counters
 
 COLLECTIONS = (
     "users",
@@ -51,6 +52,7 @@ MONTHLY = {
 
 
 def counts(app):
+    flush_counters(app)
     with app.app_context():
         database = get_db()
         found = {name: database[name].count_documents({}) for name in COLLECTIONS}
@@ -263,6 +265,7 @@ def test_reaction_counts_equal_the_stored_reactions(seeded):
 
 def test_a_videos_views_are_the_sum_of_its_days(seeded):
     app = seeded[0]
+    flush_counters(app)
     with app.app_context():
         database = get_db()
         for video in database.videos.find():
