@@ -113,6 +113,7 @@ def register_database(app, background=True):
         mongo.on_ready(lambda database: deletions.sweep())  # deletions a dead process left
     for model in (course, purchase, subscription, ledger, daily_stats, reaction, progress, hls):
         mongo.on_ready(model.create_indexes)
+    daily_stats.register(app)  # the counter buffer: app.extensions["counters"]
     register_payments(app)
 
 
@@ -273,6 +274,7 @@ def stop_background_work(app):
     app.extensions["media_jobs"].stop_sweeping()
     app.extensions["account_deletions"].stop_sweeping()
     app.extensions["audit_log"].stop()  # what it could not write is logged, entry by entry
+    app.extensions["counters"].stop()  # likewise: written, or logged at ERROR
 
 
 def close_rate_limit_storage():

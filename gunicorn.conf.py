@@ -65,3 +65,14 @@ logconfig_dict = {
     # ("console") that the dict above replaces, so root must be given too.
     "root": {"level": "INFO", "handlers": ["stderr"]},
 }
+
+
+def worker_exit(server, worker):
+    """A worker leaving (a restart, max_requests, shutdown) first writes the audit entries and
+    engagement counters it still holds in memory: they live only in this process
+    (app.stop_background_work). ``worker.wsgi`` is the app that ``create_app()`` returned."""
+    app = getattr(worker, "wsgi", None)
+    if hasattr(app, "extensions"):
+        from app import stop_background_work
+
+        stop_background_work(app)

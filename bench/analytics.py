@@ -3,11 +3,13 @@
 For each size a fresh database (the embedded server) gets 1,000 ready videos of 10 creators
 (100 each: one of them a real account) and the daily counters of ``--events`` view and
 progress events spread at random over those videos and the last 365 days, written straight
-into the collections the app reads (``video_days``, ``owner_days``, ``platform_days``: what
-models.daily_stats.add leaves after that many events), not through HTTP. Then the p50 of
-``--calls`` calls, in process through the app's test client, of: one video's 366-day
-analytics, the real creator's (100 videos) and the admin's. Prints a table per size and the
-ratios large/small with the goal (each <= 1.5x), never asserting them.
+into the collections the app writes (``video_days``; the ``video_months``, ``owner_months``
+and ``platform_months`` that the reports read; the videos' all-time ``views`` and
+``watch_seconds``: what the media route and models.daily_stats.add leave after that many
+events), not through HTTP. Then the p50 of ``--calls`` calls, in process through the app's
+test client, of: one video's 366-day analytics, the real creator's (100 videos) and the
+admin's; the two sizes' calls alternate, so a change in the machine's load hits both. Prints
+the p50s and the ratios large/small with the goal (each <= 1.5x), never asserting them.
 Run: .venv/bin/python -m bench.analytics [--quick] [--calls 15]
 """
 
@@ -21,7 +23,7 @@ from pathlib import Path
 
 from bson import ObjectId
 
-from bench.common import EmbeddedMongo
+from bench.common import EmbeddedMongo, wait_until_quiet
 
 GOAL = 1.5
 VIDEOS, CREATORS, DAYS = 1_000, 10, 365
@@ -102,7 +104,9 @@ def counters(videos, events, today):
 
 
 def write_counters(database, videos, cells):
-    per_video, per_owner, per_day = [], {}, {}
+    """The day documents and the three monthly roll-ups (models.daily_stats.add) of ``cells``;
+    the number of day documents."""
+    per_video, months = [], {"video_months": {}, "owner_months": {}, "platform_months": {}}
     for (index, day), cell in cells.items():
         video = videos[index]
         per_video.append(
@@ -114,17 +118,21 @@ def write_counters(database, videos, cells):
                 **cell,
             }
         )
-        for key, into, extra in (
-            (f"{video['owner_id']}:{day}", per_owner, {"owner_id": video["owner_id"], "day": day}),
-            (day, per_day, {}),
+        month = day[:7]
+        for name, key, fields in (
+            ("video_months", f"{video['_id']}:{month}", {"video_id": video["_id"]}),
+            ("owner_months", f"{video['owner_id']}:{month}", {"owner_id": video["owner_id"]}),
+            ("platform_months", month, {}),
         ):
-            total = into.setdefault(key, {"_id": key, **extra})
-            for name, value in cell.items():
-                total[name] = total.get(name, 0) + value
+            document = months[name].setdefault(
+                key, {"_id": key, **fields, "month": month, "days": {}}
+            )
+            total = document["days"].setdefault(day[8:], {})
+            for counter, value in cell.items():
+                total[counter] = total.get(counter, 0) + value
     for name, documents in (
         ("video_days", per_video),
-        ("owner_days", list(per_owner.values())),
-        ("platform_days", list(per_day.values())),
+        *((name, list(found.values())) for name, found in months.items()),
     ):
         for start in range(0, len(documents), BATCH):
             database[name].insert_many(documents[start : start + BATCH], ordered=False)
@@ -149,10 +157,14 @@ def prepare(server, events):
     videos = videos_of(owners)
     today = datetime.now(UTC).date()
     started = time.monotonic()
+    cells = counters(videos, events, today)
+    for (index, _), cell in cells.items():  # the running totals the video documents keep
+        for name in ("views", "watch_seconds"):
+            videos[index][name] = videos[index].get(name, 0) + cell[name]
     with app.app_context():
         database = get_db()
         database.videos.insert_many(videos)
-        documents = write_counters(database, videos, counters(videos, events, today))
+        documents = write_counters(database, videos, cells)
     took = time.monotonic() - started
     print(f"{events:>9,} events: {documents:,} video-day documents written in {took:.1f} s")
     span = {"from": (today - timedelta(days=365)).isoformat(), "to": today.isoformat()}
@@ -166,26 +178,24 @@ def prepare(server, events):
     return app, client, span, routes
 
 
-def measure(client, span, routes, calls):
-    """{row: p50 seconds}, calls interleaved; one warm-up call each."""
-    times = {row: [] for row in routes}
+def measure(sizes, calls):
+    """[{row: p50 seconds}] per size. The sizes' calls alternate, row by row and round by
+    round (after one warm-up round), so a change in the machine's load (other processes,
+    the database still flushing) hits both sizes alike."""
+    times = [{row: [] for row in routes} for _, _, _, routes in sizes]
     for round_ in range(calls + 1):
-        for row, (path, headers) in routes.items():
-            started = time.perf_counter()
-            response = client.get(path, query_string=span, headers=headers)
-            elapsed = time.perf_counter() - started
-            assert response.status_code == 200, (row, response.json)
-            if round_:
-                times[row].append(elapsed)
-    return {row: statistics.median(values) for row, values in times.items()}
-
-
-def run(server, events, calls):
-    app, client, span, routes = prepare(server, events)
-    try:
-        return measure(client, span, routes, calls)
-    finally:
-        app.extensions["mongo"].client.close()
+        for row in times[0]:
+            order = range(len(sizes)) if round_ % 2 else reversed(range(len(sizes)))
+            for index in order:  # which size goes first changes every round
+                _, client, span, routes = sizes[index]
+                path, headers = routes[row]
+                started = time.perf_counter()
+                response = client.get(path, query_string=span, headers=headers)
+                elapsed = time.perf_counter() - started
+                assert response.status_code == 200, (row, response.json)
+                if round_:
+                    times[index][row].append(elapsed)
+    return [{row: statistics.median(values) for row, values in found.items()} for found in times]
 
 
 def main():
@@ -193,10 +203,15 @@ def main():
     base = Path(tempfile.mkdtemp(prefix="analytics-bench-"))
     server = EmbeddedMongo(base / "data", log_path=base / "server.log")
     server.start()
+    sizes = []
     try:
-        small = run(server, args.small, args.calls)
-        large = run(server, args.large, args.calls)
+        sizes = [prepare(server, args.small), prepare(server, args.large)]
+        waited, quiet = wait_until_quiet(server.process.pid)
+        print(f"waited {waited:.0f} s for the database to go idle" + ("" if quiet else " (busy)"))
+        small, large = measure(sizes, args.calls)
     finally:
+        for app, *_ in sizes:
+            app.extensions["mongo"].client.close()
         server.stop()
     print(f"\np50 of {args.calls} calls; {args.small:,} vs {args.large:,} events (goal <= {GOAL}x)")
     print(f"{'report':<22}{'small ms':>10}{'large ms':>10}{'ratio':>8}  goal")

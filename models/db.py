@@ -54,7 +54,24 @@ def _mongomock_client(uri):
     # pymongo 4.20's GridFSBucket reads client.options.timeout, which
     # mongomock lacks (docs/operations.md#the-embedded-server): give it pymongo's own defaults.
     client.options = ClientOptions(None, None, DEFAULT_DATABASE, {})
+    _bulk_updates_take_sort(mongomock.collection.BulkOperationBuilder)
     return client
+
+
+def _bulk_updates_take_sort(builder):
+    """pymongo 4.20's UpdateOne hands ``sort`` to mongomock's bulk builder, which has no
+    such parameter (models.counter_buffer writes in bulk): accept it when unset."""
+    original = builder.add_update
+    if getattr(original, "takes_sort", False):
+        return
+
+    def add_update(self, *args, sort=None, **kwargs):
+        if sort is not None:
+            raise NotImplementedError("mongomock: a sorted update in a bulk write")
+        return original(self, *args, **kwargs)
+
+    add_update.takes_sort = True
+    builder.add_update = add_update
 
 
 def database_name(uri):

@@ -1,6 +1,6 @@
 """The admin analytics' reads outside the daily counters (docs/analytics.md#what-each-read-costs):
-users by role, signups by day, videos by status, GridFS bytes, and the reaction counts and
-titles of a creator's videos. Each is one query; what it costs is said at each."""
+users by role, signups by day, videos by status, GridFS bytes, and a creator's reaction counts
+and top videos (from the video documents). Each is one query; what it costs is said at each."""
 
 from datetime import UTC, datetime, time, timedelta
 
@@ -61,7 +61,26 @@ def owner_reactions(owner_id):
     return {"likes": int(row.get("likes", 0)), "dislikes": int(row.get("dislikes", 0))}
 
 
-def titles(video_ids):
-    """{video id: title} of these videos (by ``_id``)."""
-    found = get_db().videos.find({"_id": {"$in": list(video_ids)}}, {"title": 1})
-    return {document["_id"]: document.get("title") for document in found}
+def top_videos(owner_id, limit):
+    """[{video_id, title, views, watch_seconds}] of the owner's videos with the most views of
+    all time (the running ``views`` and ``watch_seconds`` on each video document), at most
+    ``limit``, ties by id; soft-deleted videos are left out. One read of at most ``limit``
+    documents in the ``owner_top`` index's order: O(limit), whatever the videos or days."""
+    found = (
+        get_db()
+        .videos.find(
+            {"owner_id": owner_id, "deleted_at": None, "views": {"$gt": 0}},
+            {"title": 1, "views": 1, "watch_seconds": 1},
+        )
+        .sort([("views", -1), ("_id", 1)])
+        .limit(limit)
+    )
+    return [
+        {
+            "video_id": document["_id"],
+            "title": document.get("title"),
+            "views": int(document.get("views") or 0),
+            "watch_seconds": int(document.get("watch_seconds") or 0),
+        }
+        for document in found
+    ]

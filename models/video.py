@@ -42,6 +42,16 @@ def create_indexes(database):
     for name, keys in CATALOGUE_INDEXES.items():
         videos.create_index(keys, name=name)
     videos.create_index([("owner_id", ASCENDING), ("created_at", DESCENDING)], name="owner")
+    # A creator's most viewed videos (models.platform_stats.top_videos), read in order.
+    videos.create_index(
+        [
+            ("owner_id", ASCENDING),
+            ("deleted_at", ASCENDING),
+            ("views", DESCENDING),
+            ("_id", ASCENDING),
+        ],
+        name="owner_top",
+    )
     videos.create_index([("status", ASCENDING), ("lease_until", ASCENDING)], name="processing")
     # Finds the videos stored before share keys (add_missing_share_keys), without a scan.
     videos.create_index([("share_key", ASCENDING)], name="share_key")

@@ -45,31 +45,29 @@ def video_report(caller, video_id, first=None, last=None):
         raise Forbidden(
             "Only the video's owner or an admin may see its analytics.", code="not_owner"
         )
+    daily_stats.flush()  # this process's pending increments first (models.counter_buffer)
     days = daily_stats.video_series(video["_id"], first.isoformat(), last.isoformat())
     reactions = {name: int(video.get(name) or 0) for name in ("likes", "dislikes")}
     return _report(first, last, days, reactions)
 
 
 def creator_report(caller, first=None, last=None):
-    """The caller's videos together: totals, the daily series and the top videos by views."""
+    """The caller's videos together: totals and the daily series of the span, and the top
+    videos by views of all time (docs/analytics.md#the-reports)."""
     first, last = span(first, last)
     owner_id = caller.user["_id"]
+    daily_stats.flush()
     days = daily_stats.owner_series(owner_id, first.isoformat(), last.isoformat())
     report = _report(first, last, days, platform_stats.owner_reactions(owner_id))
-    report["top_videos"] = _top_videos(owner_id, first, last)
+    report["top_videos"] = platform_stats.top_videos(owner_id, TOP_VIDEOS)
     return report
-
-
-def _top_videos(owner_id, first, last):
-    top = daily_stats.top_videos(owner_id, first.isoformat(), last.isoformat(), TOP_VIDEOS)
-    titles = platform_stats.titles(row["video_id"] for row in top)
-    return [{**row, "title": titles.get(row["video_id"])} for row in top]
 
 
 def admin_report(first=None, last=None):
     """The platform: users by role, signups and views per day, videos by status, GridFS
     bytes, and the revenue of the span's months (services.earnings)."""
     first, last = span(first, last)
+    daily_stats.flush()
     days = daily_stats.platform_series(first.isoformat(), last.isoformat())
     signups = platform_stats.signups_by_day(first, last)
     revenue = earnings.platform_report(first.strftime("%Y-%m"), last.strftime("%Y-%m"))

@@ -9,9 +9,11 @@ import pytest
 from pymongo import MongoClient
 
 from models import daily_stats, db
+from models import video as videos
 from models.common import object_id
 from services import analytics, playback
 from tests.support.accounts import Accounts, Library
+from tests.support.counters import flush_counters
 from tests.support.errors import assert_error
 from tests.test_query_indexes import Query, QueryRecorder, indexes_of, unserved
 
@@ -89,6 +91,9 @@ def test_every_day_of_the_span_is_present_with_zeros(client, library, app, video
         moment = datetime(2025, 3, 2, 12, tzinfo=UTC)
         daily_stats.add(object_id(video["id"]), owner, moment, views=3, watch_seconds=40)
         daily_stats.add(object_id(video["id"]), owner, moment, completions=1)
+        # Outside the span, in the months it touches (the reports read whole months).
+        for outside in (datetime(2025, 2, 10, tzinfo=UTC), datetime(2025, 3, 20, tzinfo=UTC)):
+            daily_stats.add(object_id(video["id"]), owner, outside, views=7, completions=7)
     body = report(
         client,
         f"/video/{video['id']}/analytics",
@@ -104,8 +109,10 @@ def test_every_day_of_the_span_is_present_with_zeros(client, library, app, video
         "2025-03-04",
     ]
     assert [row["views"] for row in body["daily"]] == [0, 0, 0, 3, 0, 0]
-    assert body["totals"]["watch_seconds"] == 40
+    assert (body["totals"]["views"], body["totals"]["watch_seconds"]) == (3, 40)
     assert body["totals"]["completion_rate"] == pytest.approx(1 / 3, abs=1e-4)
+    span = {"from": "2025-02-27", "to": "2025-03-04"}
+    assert report(client, "/analytics/creator", library.owner, **span).json["totals"]["views"] == 3
     default = report(client, f"/video/{video['id']}/analytics", library.owner).json
     assert len(default["daily"]) == 30
     assert default["from"] == (TODAY - timedelta(days=29)).isoformat()
@@ -169,8 +176,8 @@ def test_creator_report_sums_only_the_callers_videos(client, library, accounts, 
     moment = datetime.combine(TODAY, datetime.min.time(), tzinfo=UTC)
     with app.app_context():
         for rank, video in enumerate(mine):
-            daily_stats.add(object_id(video["id"]), owner, moment, views=rank + 1, watch_seconds=5)
-        daily_stats.add(object_id(other["id"]), object_id(other["owner"]), moment, views=99)
+            viewed(video["id"], owner, moment, rank + 1, watch_seconds=5)
+        viewed(other["id"], object_id(other["owner"]), moment, 99)
         db.get_db().videos.update_one(
             {"_id": object_id(mine[0]["id"])}, {"$set": {"likes": 4, "dislikes": 1}}
         )
@@ -179,8 +186,41 @@ def test_creator_report_sums_only_the_callers_videos(client, library, accounts, 
     assert body["totals"]["watch_seconds"] == 60
     assert (body["totals"]["likes"], body["totals"]["dislikes"]) == (4, 1)
     assert [row["views"] for row in body["top_videos"]] == list(range(12, 2, -1))
-    assert body["top_videos"][0]["title"] == "Mine 11"
+    assert body["top_videos"][0] == {
+        "video_id": mine[11]["id"],
+        "title": "Mine 11",
+        "views": 12,
+        "watch_seconds": 5,
+    }
     assert len(body["daily"]) == 30
+
+
+def viewed(video_id, owner, moment, views, watch_seconds=0):
+    """``views`` views of the video at ``moment`` (the video's count and its day's, as the
+    media route leaves them) and ``watch_seconds`` of progress the same day."""
+    for _ in range(views):
+        videos.add_view(object_id(video_id))
+    daily_stats.add(object_id(video_id), owner, moment, views=views)
+    if watch_seconds:
+        daily_stats.add(object_id(video_id), owner, moment, watch_seconds=watch_seconds)
+
+
+def test_top_videos_are_of_all_time_and_still_there(client, library, app, media):
+    """The top list ranks by all-time views (not the span's) and leaves out deleted videos."""
+    old, recent, deleted = (library.ready_video(media["h264"], title=t) for t in "ORD")
+    owner = object_id(library.owner["user"]["id"])
+    long_ago = datetime(2020, 6, 1, tzinfo=UTC)
+    with app.app_context():
+        viewed(old["id"], owner, long_ago, 5, watch_seconds=30)
+        viewed(recent["id"], owner, datetime.now(UTC), 2)
+        viewed(deleted["id"], owner, datetime.now(UTC), 9)
+        videos.soft_delete(object_id(deleted["id"]))
+    body = report(client, "/analytics/creator", library.owner).json
+    assert body["totals"]["views"] == 11  # the span: recent and deleted, not 2020's
+    assert [(row["title"], row["views"], row["watch_seconds"]) for row in body["top_videos"]] == [
+        ("O", 5, 30),
+        ("R", 2, 0),
+    ]
 
 
 def second_creators_video(app, client, accounts, path, **fields):
@@ -261,6 +301,7 @@ def test_reads_are_a_few_index_served_queries(make_app, backend, media, monkeypa
                 daily_stats.add(
                     object_id(video["id"]), object_id(library.owner["user"]["id"]), moment, views=1
                 )
+        flush_counters(app)  # the writes of the events, before the reads recorded
         listener.queries.clear()
         listener.recording = True
         span = {"from": "2025-01-01", "to": "2025-12-31"}

@@ -22,6 +22,7 @@ from models.common import object_id
 from models.db import get_db
 from services import playback, progress
 from services.errors import InvalidInput
+from tests.support.counters import flush_counters
 from tests.support.payments import VISA, Shop
 
 
@@ -78,6 +79,7 @@ def analytics(client, path, bundle, **span):
 
 
 def day_counters(app, video_id):
+    flush_counters(app)
     with app.app_context():
         return list(get_db().video_days.find({"video_id": object_id(video_id)}))
 
@@ -216,9 +218,13 @@ def test_daily_counters_of_a_day_add_to_owner_and_platform(app, video, library):
     owner = object_id(library.owner["user"]["id"])
     with app.app_context():
         daily_stats.add(object_id(video["id"]), owner, moment, views=2, completions=1)
+        flush_counters(app)
         database = get_db()
-        assert database.owner_days.find_one({"_id": f"{owner}:2025-06-01"})["views"] == 2
-        assert database.platform_days.find_one({"_id": "2025-06-01"})["completions"] == 1
+        month = database.owner_months.find_one({"_id": f"{owner}:2025-06"})
+        assert month["days"]["01"]["views"] == 2
+        assert (
+            database.platform_months.find_one({"_id": "2025-06"})["days"]["01"]["completions"] == 1
+        )
 
 
 def test_raw_per_event_records_expire(app, client, library, viewer, video):

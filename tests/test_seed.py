@@ -19,6 +19,7 @@ from demo import engagement, money
 from models.db import get_db
 from seed_videos import DEMO_PASSWORD, seed, seed_if_empty
 from tests.support.apps import test_config
+from tests.support.counters import flush_counters
 
 COLLECTIONS = (
     "users",
@@ -32,21 +33,26 @@ COLLECTIONS = (
     "reactions",
     "watch_progress",
     "video_days",
-    "owner_days",
-    "platform_days",
+    "video_months",
+    "owner_months",
+    "platform_months",
     "video_day_viewers",
 )
 # What a second run would double if it wrote again: the counters, summed.
 SUMMED = {
     "videos": ("views", "likes", "dislikes"),
     "video_days": ("views", "unique_viewers", "watch_seconds", "likes", "completions"),
-    "owner_days": ("views", "watch_seconds"),
-    "platform_days": ("views", "watch_seconds"),
     "watch_progress": ("reports",),
+}
+# The monthly roll-ups' counters, summed over their days (models.daily_stats).
+MONTHLY = {
+    "owner_months": ("views", "watch_seconds"),
+    "platform_months": ("views", "watch_seconds"),
 }
 
 
 def counts(app):
+    flush_counters(app)
     with app.app_context():
         database = get_db()
         found = {name: database[name].count_documents({}) for name in COLLECTIONS}
@@ -54,6 +60,13 @@ def counts(app):
             for field in fields:
                 found[f"{name}.{field}"] = sum(
                     document.get(field, 0) for document in database[name].find({}, {field: 1})
+                )
+        for name, fields in MONTHLY.items():
+            for field in fields:
+                found[f"{name}.{field}"] = sum(
+                    day.get(field, 0)
+                    for document in database[name].find({}, {"days": 1})
+                    for day in (document.get("days") or {}).values()
                 )
         return found
 
@@ -252,6 +265,7 @@ def test_reaction_counts_equal_the_stored_reactions(seeded):
 
 def test_a_videos_views_are_the_sum_of_its_days(seeded):
     app = seeded[0]
+    flush_counters(app)
     with app.app_context():
         database = get_db()
         for video in database.videos.find():

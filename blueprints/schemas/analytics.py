@@ -90,15 +90,18 @@ class VideoAnalyticsSchema(SpanSchema):
 class TopVideoSchema(ma.Schema):
     video_id = ObjectIdString(required=True)
     title = ma.fields.String(required=True, allow_none=True)
-    views = ma.fields.Integer(required=True, metadata={"description": "In the span"})
-    watch_seconds = ma.fields.Integer(required=True, metadata={"description": "In the span"})
+    views = ma.fields.Integer(required=True, metadata={"description": "All time"})
+    watch_seconds = ma.fields.Integer(required=True, metadata={"description": "All time"})
 
 
 class CreatorAnalyticsSchema(VideoAnalyticsSchema):
     top_videos = ma.fields.List(
         ma.fields.Nested(TopVideoSchema),
         required=True,
-        metadata={"description": "At most 10, most views in the span first, then video_id"},
+        metadata={
+            "description": "At most 10 videos not deleted: most views of all time first"
+            " (not only the span's), then video_id"
+        },
     )
 
 
