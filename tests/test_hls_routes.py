@@ -1,9 +1,10 @@
 """The HLS routes (docs/playback.md#hls): playlists, encrypted segments and the key.
 
-A real ladder (services.media.ladder, encoded once per run) is stored for a ready video as
-the ladder contract says (tests/support/hls_ladders.py). The playback token is the only
-credential of every HLS route, with the media route's refusals: 400 none, 401 invalid,
-expired or revoked, 403 another video or no longer allowed. Both backends.
+A real ladder (services.media.ladder, encoded once per run) is stored for a ready video by
+the processing job's store (services.media.hls_store, through tests/support/hls_ladders.py).
+The playback token is the only credential of every HLS route, with the media route's
+refusals: 400 none, 401 invalid, expired or revoked, 403 another video or no longer allowed.
+Both backends.
 """
 
 import base64
@@ -30,7 +31,6 @@ PLAYLIST = "application/vnd.apple.mpegurl"
 @pytest.fixture(scope="session")
 def hls_clip(tmp_path_factory):
     """A 2 s 640x360 H.264 + AAC clip and its ladder (360p, 240p; 1 s segments)."""
-    hls_ladders.require_cryptography()
     folder = tmp_path_factory.mktemp("hls-clip")
     source = synthetic_media.write_video(folder / "clip.mp4", width=640, height=360)
     return source, hls_ladders.encode(source, folder / "work", segment_seconds=1)

@@ -1,7 +1,7 @@
 """Real players on the encrypted HLS ladder (docs/playback.md#hls), over a real socket.
 
 A creator uploads a 6 s clip over HTTP; its ladder (360p and 240p, 2 s segments, AES-128)
-is encoded by the real encoder and stored as the ladder contract says
+is encoded by the real encoder and stored by the processing job's store
 (tests/support/hls_ladders.py); a viewer's ``hls_url`` then opens it in ffprobe, ffmpeg and
 hls.js in headless Chromium. The page is on another origin than the API, so hls.js goes
 through CORS for every playlist, segment and key, as a web app's player would.
@@ -47,7 +47,6 @@ class Ladder:
 
 @pytest.fixture(scope="module")
 def ladder(live, tmp_path_factory):
-    hls_ladders.require_cryptography()
     require_tool(shutil.which("ffprobe") and shutil.which("ffmpeg"), "ffmpeg")
     folder = tmp_path_factory.mktemp("hls-players")
     source = hls_ladders.write_noisy_clip(folder / "noise.mp4", SECONDS, FPS)

@@ -1,56 +1,29 @@
-"""A real encrypted HLS ladder for a stored video, stored as the ladder contract says.
+"""A real encrypted HLS ladder for a stored video, stored by the processing job's store.
 
-Stands in for the processing job's ladder store (issue17-store: models/hls.py and
-services/media/hls_store.py) until that branch is merged; then ``store`` becomes a call of
-that store, and this module keeps only what tests need on top (the key, the plain bytes).
-
-``encode`` runs the real encoder (services.media.ladder.encode_ladder) in this process;
-``store`` encrypts each MPEG-TS segment with AES-128-CBC (PKCS#7) under one random key per
-ladder and a random IV per segment, keeps it in GridFS through models.media_file (so chunks,
-size and uploadDate are those of any media file), the key in ``hls_keys``, and publishes the
-summary on the video document, bandwidths measured over the encrypted bytes.
+``encode`` runs the real encoder (services.media.ladder.encode_ladder) in this process and
+keeps its folder, so a test can compare what a player decrypts with the plain segments;
+``store`` hands that ladder to services.media.hls_store.store, as the ``hls`` stage of
+processing does (services.media.ladder_job), publishes its summary on the video, and reads
+back through the playback side (models.hls_reads) what a test checks: the key and each
+segment's IV.
 """
 
-import hashlib
-import importlib.util
-import os
-import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
-from bson import Binary, ObjectId
+from bson import ObjectId
+from cryptography.hazmat.primitives import padding
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
-from models import media_file
+from models import hls, hls_reads
 from models import video as videos
-from models.common import object_id, utcnow
-from models.db import get_db
-from services import hls_playlists
-from services.media import ladder, ladder_segments
+from models.common import object_id
+from services.media import hls_store, ladder, ladder_segments
 from services.media.ladder_plan import LadderSettings
-from tests.support.tools import require_tool
-
-KEY_BYTES = 16
-
-
-def require_cryptography():
-    """``cryptography`` encrypts here as the store does: a requirement (requirements.txt)."""
-    require_tool(importlib.util.find_spec("cryptography"), "cryptography (make install)")
-
-
-def encrypt(key, iv, plain):
-    from cryptography.hazmat.primitives import padding
-    from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
-
-    padder = padding.PKCS7(128).padder()
-    padded = padder.update(plain) + padder.finalize()
-    encryptor = Cipher(algorithms.AES(key), modes.CBC(iv)).encryptor()
-    return encryptor.update(padded) + encryptor.finalize()
 
 
 def decrypt(key, iv, secret):
-    from cryptography.hazmat.primitives import padding
-    from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
-
+    """What a player does with a segment: AES-128-CBC, then PKCS#7 padding removed."""
     decryptor = Cipher(algorithms.AES(key), modes.CBC(iv)).decryptor()
     padded = decryptor.update(secret) + decryptor.finalize()
     unpadder = padding.PKCS7(128).unpadder()
@@ -81,76 +54,49 @@ def encode(source, workdir, **settings):
     return Encoded(Path(workdir), manifest)
 
 
-@dataclass
+@dataclass(frozen=True)
 class Stored:
-    """What store() put in the database, and what a test needs to check it."""
+    """The published ladder, and what a test needs to check it."""
 
     ladder: ObjectId
     key: bytes
     summary: dict
-    ivs: dict = field(default_factory=dict)  # (rendition, n) -> 16 bytes
+    ivs: dict  # (rendition, n) -> 16 bytes
+
+
+class _Held:
+    """The lease the store checks after each segment: here the test is the video's only
+    writer, so it is never lost (test_hls_store.py loses it for real)."""
+
+    def check(self):
+        pass
 
 
 def store(app, video_id, encoded):
-    """Store ``encoded`` as ``video_id``'s published ladder (a fresh key and ladder id)."""
+    """Store ``encoded`` as ``video_id``'s published ladder (a fresh key and ladder id); the
+    ladder processing may have made for it already is deleted."""
     video_id = object_id(video_id)
-    stored = Stored(ObjectId(), os.urandom(KEY_BYTES), {})
     with app.app_context():
-        get_db().hls_keys.insert_one(
-            {
-                "_id": stored.ladder,
-                "video_id": video_id,
-                "key": Binary(stored.key),
-                "created_at": utcnow(),
-            }
+        replaced = (videos.find(video_id).get("hls") or {}).get("ladder")
+        summary = hls_store.store(
+            video_id, encoded.manifest, encoded.workdir, _Held(), [], lambda *_: None
         )
-        ordered = sorted(encoded.manifest["renditions"], key=lambda r: -r["height"])
-        renditions = [_store_rendition(video_id, encoded, r, stored) for r in ordered]
-        stored.summary = {"ladder": stored.ladder, "made_at": utcnow(), "renditions": renditions}
-        videos.update(video_id, hls=stored.summary)
-    return stored
+        videos.update(video_id, hls=summary)
+        hls.delete_ladder(video_id, replaced)
+        return Stored(
+            summary["ladder"],
+            hls_reads.ladder_key(summary["ladder"]),
+            summary,
+            _ivs(video_id, summary),
+        )
 
 
-def _store_rendition(video_id, encoded, rendition, stored):
-    measured = []
-    for n, segment in enumerate(rendition["segments"]):
-        iv = os.urandom(KEY_BYTES)
-        secret = encrypt(stored.key, iv, encoded.plain(rendition["name"], n))
-        _store_segment(video_id, stored.ladder, rendition["name"], n, segment, iv, secret)
-        stored.ivs[(rendition["name"], n)] = iv
-        measured.append({"size": len(secret), "duration": segment["duration"]})
-    bandwidth, average = hls_playlists.bandwidths(measured)
+def _ivs(video_id, summary):
     return {
-        "name": rendition["name"],
-        "width": rendition["width"],
-        "height": rendition["height"],
-        "bandwidth": bandwidth,
-        "average_bandwidth": average,
-        "codecs": rendition["codecs"],
-        "frame_rate": rendition["frame_rate"],
-        "segments": len(measured),
-        "target_duration": hls_playlists.target_duration(m["duration"] for m in measured),
+        (rendition["name"], segment["n"]): bytes.fromhex(segment["iv"])
+        for rendition in summary["renditions"]
+        for segment in hls_reads.segment_list(video_id, summary["ladder"], rendition["name"])
     }
-
-
-def _store_segment(video_id, ladder_id, rendition, n, segment, iv, secret):
-    sha256 = hashlib.sha256(secret).hexdigest()
-    metadata = {
-        "video_id": video_id,
-        "role": "hls_segment",
-        "ladder": ladder_id,
-        "rendition": rendition,
-        "n": n,
-        "duration": segment["duration"],
-        "iv": iv.hex(),
-        "sha256": sha256,
-    }
-    with tempfile.NamedTemporaryFile(suffix=".ts") as temporary:
-        temporary.write(secret)
-        temporary.flush()
-        name = f"{rendition}/{hls_playlists.segment_name(n)}"
-        _, _, digest = media_file.store(temporary.name, name, "video/mp2t", metadata=metadata)
-    assert digest == sha256
 
 
 def write_noisy_clip(path, seconds=6, fps=24, width=640, height=360):
