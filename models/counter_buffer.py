@@ -103,6 +103,9 @@ class CounterBuffer:
         self._stopping.set()
         with self._changed:
             self._changed.notify_all()
+            # A flusher write in flight holds its batch outside the map: let it settle first
+            # (what it could not write then comes back to the map, or is logged by _settle).
+            self._changed.wait_for(lambda: not self._writing, max(1.0, deadline - time.monotonic()))
         self._lose_pending("not written at shutdown")
         return written
 
@@ -151,11 +154,16 @@ class CounterBuffer:
         try:
             retry = self._write(batch)
         finally:
+            late = []
             with self._changed:
-                for key, entry in retry.items():
-                    _merge(self._pending, key, entry)
+                if self._stopping.is_set():
+                    late = list(retry.items())  # stop() has logged the map already
+                else:
+                    for key, entry in retry.items():
+                        _merge(self._pending, key, entry)
                 self._writing -= 1
                 self._changed.notify_all()
+            self._lose(late, "not written at shutdown")
         return not retry
 
     def _write(self, batch):

@@ -24,29 +24,9 @@ from services import playback, progress
 from services.errors import InvalidInput
 from tests.support.counters import flush_counters
 from tests.support.payments import VISA, Shop
+from tests.support.progress_clock import clock_fixture
 
-
-class Clock:
-    """services.progress's clock, from now, moved by hand."""
-
-    def __init__(self):
-        self.now = datetime.now(UTC).replace(microsecond=0)
-
-    def __call__(self):
-        return self.now
-
-    def advance(self, seconds):
-        self.now += timedelta(seconds=seconds)
-
-    def day(self):
-        return self.now.date().isoformat()
-
-
-@pytest.fixture
-def clock(monkeypatch):
-    clock = Clock()
-    monkeypatch.setattr(progress, "utcnow", clock)
-    return clock
+clock = clock_fixture()
 
 
 @pytest.fixture

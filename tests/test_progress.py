@@ -1,7 +1,7 @@
 """Watch progress, continue-watching, history and the watch time they credit
 (docs/progress.md#watch-progress)."""
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from functools import partial
 
 import pytest
@@ -14,28 +14,12 @@ from services import progress
 from tests.support.concurrency import InFlight, all_at_once
 from tests.support.counters import flush_counters
 from tests.support.errors import assert_error
+from tests.support.progress_clock import clock_fixture
 
 embedded_only = pytest.mark.parametrize("backend", ["embedded"], indirect=True)
 
 
-class Clock:
-    """services.progress's clock, moved by hand (BSON keeps milliseconds)."""
-
-    def __init__(self):
-        self.now = datetime(2030, 5, 1, 12, 0, tzinfo=UTC)
-
-    def __call__(self):
-        return self.now
-
-    def advance(self, seconds):
-        self.now += timedelta(seconds=seconds)
-
-
-@pytest.fixture
-def clock(monkeypatch):
-    clock = Clock()
-    monkeypatch.setattr(progress, "utcnow", clock)
-    return clock
+clock = clock_fixture(datetime(2030, 5, 1, 12, 0, tzinfo=UTC))
 
 
 @pytest.fixture
