@@ -15,6 +15,7 @@ from models.common import object_id, utcnow
 from models.db import get_db
 from services import reactions
 from tests.support.accounts import Accounts
+from tests.support.catalogue import video_document
 from tests.support.concurrency import InFlight, all_at_once
 from tests.support.counters import flush_counters
 from tests.support.errors import assert_error
@@ -25,26 +26,8 @@ embedded_only = pytest.mark.parametrize("backend", ["embedded"], indirect=True)
 
 def stored_video(app, owner_bundle, **fields):
     """A ready public video written straight into the database (no media needed)."""
-    now = utcnow()
-    document = {
-        "_id": ObjectId(),
-        "owner_id": object_id(owner_bundle["user"]["id"]),
-        "owner_name": "Owner",
-        "title": fields.pop("title", "Clip"),
-        "description": "",
-        "tags": [],
-        "category": "music",
-        "kind": "video",
-        "duration": 5.0,
-        "views": 0,
-        "status": videos.READY,
-        "visibility": "public",
-        "deleted_at": None,
-        "created_at": now,
-        "updated_at": now,
-        **fields,
-    }
-    document.update(videos.search_fields(document))
+    owner_id = object_id(owner_bundle["user"]["id"])
+    document = video_document(owner_id, utcnow(), **fields)
     with app.app_context():
         get_db().videos.insert_one(document)
     return str(document["_id"])

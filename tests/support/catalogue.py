@@ -17,29 +17,40 @@ def catalogue_documents(owner_id, count, seed=7, **fields):
     moments = [now - timedelta(days=rng.uniform(0, 3 * 365)) for _ in range(count - 40)]
     moments += [now - timedelta(minutes=rng.uniform(0, 5)) for _ in range(10)]
     moments += [now - timedelta(days=40)] * 30  # ties: the _id decides
-    documents = []
-    for index, created_at in enumerate(moments):
-        document = {
-            "_id": ObjectId(),
-            "owner_id": owner_id,
-            "owner_name": "Owner",
-            "title": f"Clip {index}",
-            "description": "",
-            "tags": [],
-            "category": "music" if index % 3 else "news",
-            "kind": "video",
-            "duration": 5.0,
-            "views": 0,
-            "status": videos.READY,
-            "visibility": "public",
-            "deleted_at": None,
-            "created_at": created_at,
-            "updated_at": created_at,
+    return [
+        video_document(
+            owner_id,
+            created_at,
+            title=f"Clip {index}",
+            category="music" if index % 3 else "news",
             **fields,
-        }
-        document.update(videos.search_fields(document))
-        documents.append(document)
-    return documents
+        )
+        for index, created_at in enumerate(moments)
+    ]
+
+
+def video_document(owner_id, created_at, **fields):
+    """A ready public video's document as the app stores it (search fields included)."""
+    document = {
+        "_id": ObjectId(),
+        "owner_id": owner_id,
+        "owner_name": "Owner",
+        "title": "Clip",
+        "description": "",
+        "tags": [],
+        "category": "music",
+        "kind": "video",
+        "duration": 5.0,
+        "views": 0,
+        "status": videos.READY,
+        "visibility": "public",
+        "deleted_at": None,
+        "created_at": created_at,
+        "updated_at": created_at,
+        **fields,
+    }
+    document.update(videos.search_fields(document))
+    return document
 
 
 def insert_videos(app, documents):
