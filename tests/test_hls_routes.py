@@ -140,6 +140,23 @@ class TestPlaylists:
         assert part.status_code == 206 and part.data == whole.data[:7] == b"#EXTM3U"
         assert get(client, url, **{"If-None-Match": whole.headers["ETag"]}).status_code == 304
 
+    def test_a_ladders_segment_list_is_read_once_and_a_new_ladder_anew(
+        self, app, client, video, ladder, token, hls_clip
+    ):
+        url = f"{base(video)}240p/index.m3u8?token={token}"
+        first = get(client, url)
+        # The stored list is gone, yet the published ladder's playlist is the same: cached.
+        with app.app_context():
+            get_db().fs.files.update_many(
+                {"metadata.ladder": ladder.ladder}, {"$set": {"metadata.rendition": "moved"}}
+            )
+        assert get(client, url).data == first.data
+        # A new ladder (a new id) is read from the database: its own IVs.
+        replaced = hls_ladders.store(app, video["id"], hls_clip[1])
+        again = lines(get(client, url))
+        assert f"IV=0x{replaced.ivs[('240p', 0)].hex()}" in again[6]
+        assert again != lines(first)
+
     def test_parsed_by_m3u8_every_uri_resolves_and_decrypts(
         self, client, video, ladder, token, hls_clip
     ):
