@@ -73,11 +73,13 @@ def clips(tmp_path_factory):
 class WorkerProcess:
     """One ``python worker.py`` (or the held one) on the test's database; stderr kept."""
 
-    def __init__(self, uri, folder, jobs=1, held_marker=None, drain_seconds=25):
+    def __init__(
+        self, uri, folder, jobs=1, held_marker=None, held_by="held_worker", drain_seconds=25
+    ):
         self.log_path = folder / f"worker-{uuid.uuid4().hex[:8]}.log"
         command = [sys.executable, "worker.py"]
         if held_marker is not None:
-            command = [sys.executable, "-m", "tests.support.held_worker", str(held_marker)]
+            command = [sys.executable, "-m", f"tests.support.{held_by}", str(held_marker)]
         command += ["--drain-seconds", str(drain_seconds)]
         environment = {
             **os.environ,
@@ -211,6 +213,49 @@ def test_a_killed_worker_s_video_is_finished_by_another_with_no_orphan_files(
     document = video(api, video_id)
     assert file_ids(api) == referenced(api, document)  # the dead job's rendition is gone
     assert document["lease_owner"] is None and document["stage"] is None
+
+
+def test_a_worker_killed_mid_ladder_leaves_its_job_to_another_and_no_segment_behind(
+    api, creator, clips, workers, tmp_path
+):
+    marker = tmp_path / "held"
+    held = workers(held_marker=marker, held_by="held_ladder_worker")
+    video_id = upload(api.test_client(), creator, clips[3]).json["video"]["id"]
+    assert eventually(marker.exists, timeout=WAIT), held.messages()[-5:]
+    assert video(api, video_id)["stage"] == "hls"
+    assert len(stored_segments(api)) == 1 and len(stored_keys(api)) == 1  # half a ladder
+    assert held.stop(signal.SIGKILL) == -signal.SIGKILL
+
+    rescuer = workers()
+    assert eventually(lambda: all_ready(api, [video_id]), timeout=WAIT), rescuer.messages()[-5:]
+    assert rescuer.stop() == 0
+    assert rescuer.matching(READY) == [video_id] and held.matching(READY) == []
+    document = video(api, video_id)
+    assert document["hls"]["renditions"], "the rescuer made the ladder"
+    assert file_ids(api) == referenced(api, document)  # the dead attempt's segment is gone
+    assert stored_segments(api) == ladder_file_ids_of(api, document)
+    assert stored_keys(api) == [document["hls"]["ladder"]]  # and so is its key
+
+
+def stored_segments(api):
+    with api.app_context():
+        from models.db import get_db
+
+        return {d["_id"] for d in get_db().fs.files.find({"metadata.role": "hls_segment"})}
+
+
+def ladder_file_ids_of(api, document):
+    with api.app_context():
+        from models.db import get_db
+
+        return ladder_file_ids(get_db(), document)
+
+
+def stored_keys(api):
+    with api.app_context():
+        from models.db import get_db
+
+        return [d["_id"] for d in get_db().hls_keys.find({}, {"_id": 1})]
 
 
 def test_a_stopping_worker_gives_its_video_back_at_once(api, creator, clips, workers, tmp_path):
