@@ -86,10 +86,18 @@ def test_what_caches_may_keep_is_documented(document):
 
 
 def test_playlists_are_text_and_the_key_is_16_bytes(document):
-    for path, tag in ((MASTER, "#EXT-X-STREAM-INF:"), (MEDIA_PLAYLIST, "#EXT-X-KEY:")):
+    import m3u8
+
+    def example(path):
         text = operation(document, path)["responses"]["200"]["content"][PLAYLIST_TYPE]
         assert text["schema"] == {"type": "string"}
-        assert text["example"].startswith("#EXTM3U\n") and tag in text["example"]
+        return m3u8.loads(text["example"])
+
+    variant = example(MASTER).playlists[0]
+    assert variant.stream_info.resolution == (1280, 720) and variant.uri.endswith("?token=T")
+    media = example(MEDIA_PLAYLIST)
+    assert media.is_endlist and media.segments[0].key.method == "AES-128"
+    assert media.segments[0].key.uri == "../key?token=T"
     key = operation(document, KEY)["responses"]["200"]["content"]["application/octet-stream"]
     assert key["schema"]["minLength"] == key["schema"]["maxLength"] == 16
     key_headers = {p["name"] for p in operation(document, KEY)["parameters"]}

@@ -35,7 +35,7 @@ MASTER_EXAMPLE = (
 MEDIA_EXAMPLE = (
     "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:6\n#EXT-X-MEDIA-SEQUENCE:0\n"
     "#EXT-X-PLAYLIST-TYPE:VOD\n#EXT-X-INDEPENDENT-SEGMENTS\n"
-    '#EXT-X-KEY:METHOD=AES-128,URI="../key?token=T",IV=0x8c2f…\n'
+    '#EXT-X-KEY:METHOD=AES-128,URI="../key?token=T",IV=0x8c2f0e6b1d4a7c3e9f5b2d8a6c4e1f07\n'
     "#EXTINF:6.000000,\n00000.ts?token=T\n#EXT-X-ENDLIST\n"
 )
 PLAYLIST_CACHE = "`private, no-store`: the playlist holds the playback token"
