@@ -21,9 +21,9 @@ from flask import current_app
 from models import hls, media_file
 from models import ladder_jobs as queue
 from models import video as videos
-from services.media import hls_store
+from services.media import discard, hls_store
 from services.media.conversation import SandboxCancelled, SandboxFailed
-from services.media.lease import FilesMade, JobAbandoned, LeaseLost
+from services.media.lease import FilesMade, LeaseLost
 from services.media.progress import Progress
 
 log = logging.getLogger(__name__)
@@ -92,16 +92,14 @@ def run(video_id, lease):
         with tempfile.TemporaryDirectory(prefix="ladder-") as folder:
             fields = _made_in(Path(folder), video, lease, created)
     except LeaseLost as lost:
-        _discard(video_id, created)
-        if isinstance(lost, JobAbandoned) and lease.release():
-            log.info("ladder of %s abandoned: it is queued again", video_id)
+        discard.lease_lost(lost, created)
         return
     except Exception:  # the progressive file could not be read: its lease runs out, retried
         log.warning("the ladder job of %s stopped", video_id, exc_info=True)
-        _discard(video_id, created)
+        discard.discard(created)
         return
     if not lease.finish(**fields):
-        _discard(video_id, created)
+        discard.discard(created)
         return
     log.info("video %s: HLS ladder %s", video_id, "made" if "hls" in fields else "not made")
 
@@ -110,8 +108,3 @@ def _made_in(workdir, video, lease, created):
     source, progress = workdir / "source", Progress(lease)
     media_file.download_to(video["media_file_id"], source)
     return stage(video, source, workdir, video.get("duration"), lease, created, progress)
-
-
-def _discard(video_id, created):
-    log.warning("ladder of %s stopped: the work done is discarded", video_id)
-    hls.delete_ladder(video_id, *created.ladders)

@@ -7,9 +7,7 @@ hls.js in headless Chromium. The page is on another origin than the API, so hls.
 through CORS for every playlist, segment and key, as a web app's player would.
 """
 
-import importlib.util
 import json
-import os
 import shutil
 import subprocess
 from dataclasses import dataclass
@@ -24,7 +22,6 @@ from tests.support.tools import require_tool
 
 ROOT = Path(__file__).resolve().parents[2]
 HLSJS = ROOT / ".tools/hlsjs/node_modules/hls.js/dist/hls.min.js"
-CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
 SECONDS, FPS = 6, 24
 
 pytestmark = [pytest.mark.slow, pytest.mark.embedded]
@@ -46,30 +43,15 @@ class Ladder:
 
 
 @pytest.fixture(scope="module")
-def ladder(live, tmp_path_factory):
+def ladder(live, publish, tmp_path_factory):
     require_tool(shutil.which("ffprobe") and shutil.which("ffmpeg"), "ffmpeg")
     folder = tmp_path_factory.mktemp("hls-players")
     source = hls_ladders.write_noisy_clip(folder / "noise.mp4", SECONDS, FPS)
-    http = live.http
-    creator = http.signup_and_login("creator")
-    reply = http.upload(
-        "/video/upload",
-        {"title": "Six noisy seconds", "visibility": "public"},
-        source.name,
-        source.read_bytes(),
-        "video/mp4",
-        headers=http.bearer(creator),
-    )
-    assert reply.status == 202, reply.body[:300]
-    video_id = reply.json()["video"]["id"]
-    http.wait_until_ready(video_id, creator)
+    video_id, _, minted = publish(source, "Six noisy seconds")
     encoded = hls_ladders.encode(source, folder / "work", segment_seconds=2)
     stored = hls_ladders.store(live.server.app, video_id, encoded)
 
-    viewer = http.signup_and_login("viewer")
-    reply = http.request("POST", f"/video/{video_id}/playback-token", headers=http.bearer(viewer))
-    assert reply.status == 200, reply.body[:300]
-    hls_url = reply.json()["hls_url"]
+    hls_url = minted["hls_url"]
     assert hls_url.startswith(f"{live.server.base_url}/video/{video_id}/hls/master.m3u8?token=")
     return Ladder(hls_url, _frames(source)["video"], stored, encoded)
 
@@ -178,33 +160,10 @@ check();
 
 
 @pytest.fixture
-def browser(tmp_path):
-    require_tool(os.path.exists(CHROMIUM) and os.path.exists(CHROMEDRIVER), "chromium")
-    require_tool(importlib.util.find_spec("selenium"), "selenium (make install)")
+def browser(chromium):
     require_tool(HLSJS.exists(), "hls.js (make tools)")
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in (
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-dev-shm-usage",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--autoplay-policy=no-user-gesture-required",
-        f"--user-data-dir={tmp_path / 'profile'}",
-    ):
-        options.add_argument(flag)
-    service = Service(CHROMEDRIVER, log_output=str(tmp_path / "chromedriver.log"))
-    driver = webdriver.Chrome(options=options, service=service)
-    try:
-        driver.set_script_timeout(45)
-        yield driver
-    finally:
-        driver.quit()
+    chromium.set_script_timeout(45)  # PLAYED_PAST gives up after 30 s of playing
+    return chromium
 
 
 def _open_player(live, browser, ladder, cap_kbps=None):
