@@ -13,15 +13,14 @@ failure is logged. A lost lease is different: the job stops and discards its wor
 """
 
 import logging
-import tempfile
-from pathlib import Path
+from functools import partial
 
 from flask import current_app
 
 from models import hls, media_file
 from models import ladder_jobs as queue
 from models import video as videos
-from services.media import discard, hls_store
+from services.media import attempt, hls_store
 from services.media.conversation import SandboxCancelled, SandboxFailed
 from services.media.lease import FilesMade, LeaseLost
 from services.media.progress import Progress
@@ -88,20 +87,20 @@ def run(video_id, lease):
         return
     remove_leftovers(video)
     created = FilesMade(lease)
-    try:
-        with tempfile.TemporaryDirectory(prefix="ladder-") as folder:
-            fields = _made_in(Path(folder), video, lease, created)
-    except LeaseLost as lost:
-        discard.lease_lost(lost, created)
-        return
-    except Exception:  # the progressive file could not be read: its lease runs out, retried
-        log.warning("the ladder job of %s stopped", video_id, exc_info=True)
-        discard.discard(created)
+    stopped = partial(_stopped, created)
+    fields = attempt.run(created, "ladder-", _made_in, video, lease, created, failed=stopped)
+    if fields is None:
         return
     if not lease.finish(**fields):
-        discard.discard(created)
+        attempt.discard(created)
         return
     log.info("video %s: HLS ladder %s", video_id, "made" if "hls" in fields else "not made")
+
+
+def _stopped(created, error):
+    """The progressive file could not be read: the lease runs out, and the job is retried."""
+    log.warning("the ladder job of %s stopped", created.lease.video_id, exc_info=error)
+    attempt.discard(created)
 
 
 def _made_in(workdir, video, lease, created):
