@@ -15,15 +15,19 @@ import shutil
 import subprocess
 import threading
 from datetime import timedelta
+from types import SimpleNamespace
 
 import gridfs
 import pytest
+from bson import ObjectId
 from cryptography.hazmat.primitives import padding
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+from pymongo.errors import AutoReconnect
 
 import config_hls
 from config import ConfigError, load_config
 from demo import synthetic_media
+from models import hls, media_file
 from models.common import utcnow
 from models.db import get_db
 from services.media import hls_store, ladder_plan
@@ -272,6 +276,34 @@ class TestFailures:
         assert segment_files(app) == [] and stored_keys(app) == []
         with app.app_context():  # its rendition and thumbnail went too; the source is the holder's
             assert set(get_db().fs.files.distinct("_id")) == {video["source_file_id"]}
+
+    def test_a_ladder_delete_while_the_database_is_away_is_retried(self, app, monkeypatch):
+        """A failed ladder is deleted after the failure, often the database going away: the
+        delete must not give up (or raise) when its own first attempt fails too."""
+        video_id, ladder = ObjectId(), ObjectId()
+        with app.app_context():
+            hls.store_key(ladder, video_id, b"k" * 16)
+            metadata = hls.segment_metadata(video_id, ladder, "240p", 0, 2.0, "0" * 32, "")
+            media_file.store_bytes(b"sealed", "0.ts", "video/mp2t", metadata)
+        real_delete, attempts, retries = hls._delete_ladder, [], []
+
+        def away_then_back(database, video, doomed):
+            attempts.append(doomed)
+            if len(attempts) == 1:
+                raise AutoReconnect("the database is away")
+            real_delete(database, video, doomed)
+
+        def run_at_start(target, args, name, daemon):  # the retry thread, run in this thread
+            return SimpleNamespace(start=lambda: (retries.append(name), target(*args)))
+
+        monkeypatch.setattr(hls, "_delete_ladder", away_then_back)
+        monkeypatch.setattr(media_file.time, "sleep", lambda seconds: None)
+        monkeypatch.setattr(media_file.threading, "Thread", run_at_start)
+        with app.app_context():
+            hls.delete_ladder(video_id, ladder)
+        assert retries == ["ladder-cleanup"] and attempts == [ladder, ladder]
+        assert segment_files(app) == [] and stored_keys(app) == []
+        assert gridfs_counts(app) == (0, 0)
 
 
 HOUR = timedelta(hours=1)
