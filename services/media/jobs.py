@@ -172,6 +172,8 @@ def process(video_id, lease):
 
 
 def _failed(video, created, error):
+    """The job failed on its own (its lease still held): the video is failed for good, and
+    its source goes with what the job made (a failed upload is not retried)."""
     log.warning("processing of %s failed", video["_id"], exc_info=error)
     attempt.delete_made(created)
     failed = created.lease.finish(
