@@ -129,13 +129,22 @@ def test_a_segment_alone_is_useless_and_its_key_makes_it_play(live, ladder, tmp_
     segment_url = urljoin(playlist, f"00001.ts?{urlsplit(ladder.hls_url).query}")
     reply = live.http.request("GET", segment_url.removeprefix(live.server.base_url))
     assert reply.status == 200
+    # Plain MPEG-TS starts every 188-byte packet with 0x47; ciphertext does so by chance
+    # (1 in 256).
+    packets = range(0, len(reply.body) - 187, 188)
+    synced = sum(reply.body[start] == 0x47 for start in packets)
+    assert synced < len(packets) / 10, (synced, len(packets))
     encrypted = tmp_path / "encrypted.ts"
     encrypted.write_bytes(reply.body)
+    # Read as what it is, MPEG-TS: left to guess, ffprobe once took random bytes for H.263
+    # and decoded a "frame" of them (CI, 2026-11-29).
     refused = subprocess.run(
         [
             "ffprobe",
             "-v",
             "error",
+            "-f",
+            "mpegts",
             "-count_frames",
             "-show_entries",
             "stream=nb_read_frames",
