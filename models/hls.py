@@ -14,18 +14,14 @@ by its key, so the files of an attempt that failed, or whose job died, are found
 deleted by that id whatever else the video holds. Reading a ladder is models/hls_reads.py.
 """
 
-import logging
-import threading
-import time
+from functools import partial
 
 from bson import Binary
 from pymongo import ASCENDING
-from pymongo.errors import PyMongoError
 
+from models import media_file
 from models.common import utcnow
 from models.db import get_db
-
-log = logging.getLogger(__name__)
 
 ROLE = "hls_segment"
 DELETE_BATCH = 500  # file ids per delete: a 2-hour, 3-rung ladder is about 3,600 files
@@ -81,21 +77,13 @@ def delete_ladder(video_id, *ladders):
     """Delete the segments and key of each of ``video_id``'s ``ladders`` (None skipped).
 
     Called after a failure, which is often the database going away: then the delete is
-    retried in the background until it answers (as models.media_file does), since a ladder
+    retried in the background until it answers (media_file.deleted_or_retried), since a ladder
     that failed leaves no later attempt to find its files."""
     database = get_db()
     for ladder in ladders:
         if ladder is not None:
-            try:
-                _delete_ladder(database, video_id, ladder)
-            except PyMongoError:
-                log.warning("deleting HLS ladder %s deferred: the database is unreachable", ladder)
-                threading.Thread(
-                    target=_retry,
-                    args=(database, video_id, ladder),
-                    name="ladder-cleanup",
-                    daemon=True,
-                ).start()
+            delete = partial(_delete_ladder, database, video_id, ladder)
+            media_file.deleted_or_retried(delete, f"HLS ladder {ladder}", "ladder-cleanup")
 
 
 def delete_video_ladders(video_id, keep=None):
@@ -109,7 +97,7 @@ def delete_video_ladders(video_id, keep=None):
     )
     doomed = [document["_id"] for document in found if document["metadata"]["ladder"] != keep]
     for start in range(0, len(doomed), DELETE_BATCH):
-        _delete_files(database, doomed[start : start + DELETE_BATCH])
+        media_file.delete_files(database, doomed[start : start + DELETE_BATCH])
     keys = database.hls_keys.find({"video_id": video_id}, {"_id": 1})
     doomed_keys = [document["_id"] for document in keys if document["_id"] != keep]
     if doomed_keys:
@@ -119,19 +107,6 @@ def delete_video_ladders(video_id, keep=None):
 def _delete_ladder(database, video_id, ladder):
     files = {"metadata.video_id": video_id, "metadata.role": ROLE, "metadata.ladder": ladder}
     _delete(database, files, {"_id": ladder})
-
-
-def _retry(database, video_id, ladder):
-    delay = 1.0
-    while True:
-        time.sleep(delay)
-        try:
-            _delete_ladder(database, video_id, ladder)
-        except PyMongoError:
-            delay = min(delay * 2, 60.0)
-            continue
-        log.info("deferred delete of HLS ladder %s done", ladder)
-        return
 
 
 def _delete(database, files, keys):
@@ -144,10 +119,5 @@ def _delete(database, files, keys):
         ids = [document["_id"] for document in found]
         if not ids:
             break
-        _delete_files(database, ids)
+        media_file.delete_files(database, ids)
     database.hls_keys.delete_many(keys)
-
-
-def _delete_files(database, ids):
-    database.fs.chunks.delete_many({"files_id": {"$in": ids}})
-    database.fs.files.delete_many({"_id": {"$in": ids}})

@@ -114,13 +114,7 @@ def _discard(database, file_id):
     the case it cannot, this process dying first (remove_abandoned_uploads,
     up to a lease and a sweep later).
     """
-    try:
-        _delete_stored(database, file_id)
-    except PyMongoError:
-        log.warning("deleting file %s deferred: the database is unreachable", file_id)
-        threading.Thread(
-            target=_retry_delete, args=(database, file_id), name="file-cleanup", daemon=True
-        ).start()
+    deleted_or_retried(lambda: _delete_stored(database, file_id), f"file {file_id}")
 
 
 def _delete_stored(database, file_id):
@@ -129,16 +123,36 @@ def _delete_stored(database, file_id):
     database.pending_uploads.delete_one({"_id": file_id})  # last: until then, the sweep retries
 
 
-def _retry_delete(database, file_id):
+def delete_files(database, ids):
+    """Delete the files ``ids`` at once, chunks first: a delete cut short leaves a files
+    document that a later look-up finds, never chunks no files document points at."""
+    database.fs.chunks.delete_many({"files_id": {"$in": ids}})
+    database.fs.files.delete_many({"_id": {"$in": ids}})
+
+
+def deleted_or_retried(delete, what, thread_name="file-cleanup"):
+    """Run ``delete()``; if MongoDB is away, retry it in the background, backing off up to a
+    minute, until it answers. Deletes clean up after failures, so the first attempt often
+    meets the same outage, and no later attempt would find what it was to delete."""
+    try:
+        delete()
+    except PyMongoError:
+        log.warning("deleting %s deferred: the database is unreachable", what)
+        threading.Thread(
+            target=_retry_delete, args=(delete, what), name=thread_name, daemon=True
+        ).start()
+
+
+def _retry_delete(delete, what):
     delay = 1.0
     while True:
         time.sleep(delay)
         try:
-            _delete_stored(database, file_id)
+            delete()
         except PyMongoError:
             delay = min(delay * 2, 60.0)
             continue
-        log.info("deferred delete of file %s done", file_id)
+        log.info("deferred delete of %s done", what)
         return
 
 

@@ -52,12 +52,18 @@ def database_uri(request, backend):
     if backend == "mongomock":
         yield f"mongomock://localhost/test_{uuid.uuid4().hex[:12]}"
         return
-    server = request.getfixturevalue("embedded_server")
+    yield request.getfixturevalue("embedded_database")
+
+
+@pytest.fixture
+def embedded_database(embedded_server):
+    """The URI of a database of its own on the embedded server, dropped after the test: for
+    tests that run on the real server only (several processes sharing one database)."""
     name = f"test_{uuid.uuid4().hex[:12]}"
-    yield server.uri(name)
+    yield embedded_server.uri(name)
     from pymongo import MongoClient
 
-    with MongoClient(server.uri(), serverSelectionTimeoutMS=2000) as client:
+    with MongoClient(embedded_server.uri(), serverSelectionTimeoutMS=2000) as client:
         client.drop_database(name)
 
 

@@ -7,12 +7,10 @@ with ladders on the same database then queues its ladder job at start-up.
 """
 
 import threading
-import uuid
 from datetime import timedelta
 
 import pytest
 from bson import ObjectId
-from pymongo import MongoClient
 
 from app import create_app, stop_background_work
 from demo import synthetic_media
@@ -23,6 +21,7 @@ from services.media import hls_store, progress
 from services.media.jobs import MediaJobs
 from tests.support.accounts import Accounts
 from tests.support.apps import test_config
+from tests.support.stored import on_segment_store, video_document
 from tests.support.uploads import upload, wait_until_processed
 
 WAIT = 120  # seconds: only a broken job waits this long; no assertion is timed
@@ -40,11 +39,6 @@ def two_segments(tmp_path_factory):
     """320x240, 8 s: one rung (240p) of two segments."""
     folder = tmp_path_factory.mktemp("hls-jobs-long")
     return synthetic_media.write_video(folder / "clip.mp4", seconds=8)
-
-
-def document(app, video_id):
-    with app.app_context():
-        return get_db().videos.find_one({"_id": ObjectId(video_id)})
 
 
 def ladder_state(app, video_id):
@@ -65,7 +59,8 @@ def ready_without_ladder(app, path):
     video_id = upload(client, creator, path).json["video"]["id"]
     video = wait_until_processed(client, creator, video_id, timeout=WAIT)
     assert video["status"] == "ready", video.get("failure_reason")
-    assert "hls" not in document(app, video_id) and "hls_job" not in document(app, video_id)
+    stored = video_document(app, video_id)
+    assert "hls" not in stored and "hls_job" not in stored
     return video_id
 
 
@@ -84,21 +79,6 @@ def count_ladders_stored(monkeypatch):
 
     monkeypatch.setattr(hls_store, "store", counted)
     return calls
-
-
-def on_segment_store(monkeypatch, number, action):
-    """``action(metadata)`` just before the ``number``-th HLS segment is stored (for real)."""
-    real_store, seen = media_file.store, []
-
-    def store(path, filename, content_type, metadata=None):
-        if (metadata or {}).get("role") == hls.ROLE:
-            seen.append(metadata["n"])
-            if len(seen) == number:
-                action(metadata)
-        return real_store(path, filename, content_type, metadata)
-
-    monkeypatch.setattr(media_file, "store", store)
-    return seen
 
 
 class TestTheHlsStage:
@@ -121,7 +101,7 @@ class TestTheHlsStage:
         assert progress.overall("hls") <= status["progress"] < 1
         finished = wait_until_processed(client, creator, video_id, timeout=WAIT)
         assert finished["status"] == "ready"
-        assert document(app, video_id)["hls"]["renditions"][0]["segments"] == 1
+        assert video_document(app, video_id)["hls"]["renditions"][0]["segments"] == 1
 
 
 class TestTheQueue:
@@ -133,7 +113,7 @@ class TestTheQueue:
             assert ladder_jobs.queue_missing_ladders(get_db()) == 1
             assert ladder_jobs.queue_missing_ladders(get_db()) == 0  # idempotent
             assert ladder_jobs.pending() == [ObjectId(video_id)]
-        assert "hls_job" not in document(app, audio_id)  # audio has no ladder to make
+        assert "hls_job" not in video_document(app, audio_id)  # audio has no ladder to make
 
 
 class TestLadderJobs:
@@ -141,12 +121,12 @@ class TestLadderJobs:
         self, make_app, clip, monkeypatch
     ):
         video_id = ready_without_ladder(make_app(HLS_MAX_RENDITIONS=0), clip)
-        before = document(make_app(PROCESSING_WORKERS=0), video_id)  # queued, not run here
+        before = video_document(make_app(PROCESSING_WORKERS=0), video_id)  # queued, not run here
         assert before["hls_job"]["state"] == "pending"
         stored = count_ladders_stored(monkeypatch)
         app = make_app()  # its start-up sweep takes the ladder job
         finish_jobs(app)
-        video = document(app, video_id)
+        video = video_document(app, video_id)
         assert stored == [ObjectId(video_id)]
         assert "hls_job" not in video and video["hls"]["renditions"][0]["name"] == "240p"
         assert ladder_state(app, video_id) == ({video["hls"]["ladder"]}, {video["hls"]["ladder"]})
@@ -159,7 +139,7 @@ class TestLadderJobs:
         worker = MediaJobs(api, workers=1)  # what worker.py runs
         assert worker.claim_free() == [ObjectId(video_id)]
         worker.executor.shutdown(wait=True)
-        assert "hls" in document(api, video_id)
+        assert "hls" in video_document(api, video_id)
         assert worker.claim_free() == []
 
     def test_a_failed_ladder_leaves_the_video_as_it_was_and_is_not_queued_again(
@@ -173,7 +153,7 @@ class TestLadderJobs:
         on_segment_store(monkeypatch, 2, refuse)
         app = make_app()
         finish_jobs(app)
-        video = document(app, video_id)
+        video = video_document(app, video_id)
         assert (video["status"], video["hls_job"]["state"]) == ("ready", "failed")
         assert "hls" not in video and ladder_state(app, video_id) == (set(), set())
         with app.app_context():
@@ -199,7 +179,7 @@ class TestLadderJobs:
         app = make_app()
         finish_jobs(app)
         assert taken.is_set()
-        video = document(app, video_id)
+        video = video_document(app, video_id)
         assert video["hls_job"]["lease_owner"] == "another job" and "hls" not in video
         assert ladder_state(app, video_id) == (set(), set())
 
@@ -223,7 +203,7 @@ class TestLadderJobs:
             go_on.set()
         assert again == []  # the waiting one is queued already, the running one is claimed
         finish_jobs(app)
-        assert all("hls" in document(app, video_id) for video_id in (first, second))
+        assert all("hls" in video_document(app, video_id) for video_id in (first, second))
 
     def test_a_killed_attempt_s_files_go_when_the_next_one_starts(self, make_app, clip):
         video_id = ready_without_ladder(make_app(HLS_MAX_RENDITIONS=0), clip)
@@ -236,26 +216,18 @@ class TestLadderJobs:
         worker = MediaJobs(api, workers=1)
         assert worker.claim_free() == [ObjectId(video_id)]
         worker.executor.shutdown(wait=True)
-        ladder = document(api, video_id)["hls"]["ladder"]
+        ladder = video_document(api, video_id)["hls"]["ladder"]
         assert ladder_state(api, video_id) == ({ladder}, {ladder})
 
 
-@pytest.fixture
-def shared_database(embedded_server):
-    name = f"test_{uuid.uuid4().hex[:12]}"
-    yield embedded_server.uri(name)
-    with MongoClient(embedded_server.uri(), serverSelectionTimeoutMS=2000) as client:
-        client.drop_database(name)
-
-
 @pytest.mark.embedded
-def test_two_processes_racing_make_a_ladder_exactly_once(shared_database, clip, monkeypatch):
+def test_two_processes_racing_make_a_ladder_exactly_once(embedded_database, clip, monkeypatch):
     """Two API processes start together on a database with a ready video and no ladder:
     each queues it and sweeps at start-up, then sweeps again, together; one ladder is made."""
     apps = []
 
     def start(**overrides):
-        apps.append(create_app(test_config(MONGODB_URI=shared_database, **overrides)))
+        apps.append(create_app(test_config(MONGODB_URI=embedded_database, **overrides)))
         return apps[-1]
 
     try:
@@ -274,7 +246,7 @@ def test_two_processes_racing_make_a_ladder_exactly_once(shared_database, clip, 
         for thread in threads:
             thread.join(WAIT)
         finish_jobs(*racers)
-        video = document(racers[0], video_id)
+        video = video_document(racers[0], video_id)
         assert stored == [ObjectId(video_id)]
         assert ladder_state(racers[0], video_id) == ({video["hls"]["ladder"]},) * 2
         assert racers[1].extensions["media_jobs"].sweep() == []  # nothing left to claim

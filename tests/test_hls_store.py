@@ -15,12 +15,14 @@ import shutil
 import subprocess
 import threading
 from datetime import timedelta
+from types import SimpleNamespace
 
 import gridfs
 import pytest
 from bson import ObjectId
 from cryptography.hazmat.primitives import padding
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+from pymongo.errors import AutoReconnect
 
 import config_hls
 from config import ConfigError, load_config
@@ -30,6 +32,7 @@ from models.common import utcnow
 from models.db import get_db
 from services.media import hls_store, ladder_plan
 from tests.support.accounts import PASSWORD, Accounts
+from tests.support.stored import on_segment_store, video_document
 from tests.support.tools import require_tool
 from tests.support.uploads import gridfs_counts, upload, wait_until_processed
 
@@ -53,11 +56,6 @@ def decrypt(key, iv, data):
     padded = decryptor.update(data) + decryptor.finalize()
     unpadder = padding.PKCS7(128).unpadder()
     return unpadder.update(padded) + unpadder.finalize()
-
-
-def document(app, video_id):
-    with app.app_context():
-        return get_db().videos.find_one({"_id": ObjectId(video_id)})
 
 
 def segment_files(app, **query):
@@ -124,7 +122,7 @@ class TestAnUpload:
     ):
         require_tool(shutil.which("ffprobe"), "ffprobe")
         video_id = process(client, creator, clip)
-        video = document(app, video_id)
+        video = video_document(app, video_id)
         ladder = video["hls"]["ladder"]
         assert "hls_job" not in video
         assert [r["name"] for r in video["hls"]["renditions"]] == ["360p", "240p"]
@@ -153,7 +151,7 @@ class TestAnUpload:
 
     def test_the_summary_is_measured_on_the_encrypted_segments(self, app, client, creator, clip):
         video_id = process(client, creator, clip)
-        video = document(app, video_id)
+        video = video_document(app, video_id)
         for rendition in video["hls"]["renditions"]:
             files = segment_files(app, **{"metadata.rendition": rendition["name"]})
             rates = [f["length"] * 8 / f["metadata"]["duration"] for f in files]
@@ -194,11 +192,11 @@ class TestAnUpload:
         texts = [answer.get_data(as_text=True) for answer in answers] + [caplog.text]
         assert "services.media.jobs" in caplog.text  # the job's log was heard
         assert not [s for s in spellings for text in texts if s in text]
-        assert not _binary_values(document(app, video_id))  # no key on the video document
+        assert not _binary_values(video_document(app, video_id))  # no key on the video document
 
     def test_audio_gets_no_ladder(self, app, client, creator, media):
         video_id = process(client, creator, media["mp3"])
-        video = document(app, video_id)
+        video = video_document(app, video_id)
         assert "hls" not in video and "hls_job" not in video
         assert segment_files(app) == [] and stored_keys(app) == []
 
@@ -223,7 +221,7 @@ class TestAnUpload:
         app = make_app(HLS_MAX_RENDITIONS=0)
         client = app.test_client()
         creator = accounts.bearer(accounts.user_with_token("creator"))
-        video = document(app, process(client, creator, clip))
+        video = video_document(app, process(client, creator, clip))
         assert "hls" not in video and "hls_job" not in video and segment_files(app) == []
 
 
@@ -235,22 +233,6 @@ def _binary_values(value):
     return [value] if isinstance(value, bytes) else []
 
 
-def fail_the_segment_store(monkeypatch, number, action):
-    """Run ``action(metadata)`` instead of (or before) the ``number``-th segment store; the
-    other stores (rendition, segments) are the real ones."""
-    real_store, seen = media_file.store, []
-
-    def store(path, filename, content_type, metadata=None):
-        if (metadata or {}).get("role") == hls.ROLE:
-            seen.append(metadata["n"])
-            if len(seen) == number:
-                action(metadata)
-        return real_store(path, filename, content_type, metadata)
-
-    monkeypatch.setattr(media_file, "store", store)
-    return seen
-
-
 class TestFailures:
     def test_a_store_failing_half_way_leaves_no_segment_no_key_and_the_video_ready(
         self, app, client, creator, clip, monkeypatch, caplog
@@ -258,9 +240,9 @@ class TestFailures:
         def refuse(metadata):
             raise OSError("the disk is full")
 
-        seen = fail_the_segment_store(monkeypatch, 3, refuse)
+        seen = on_segment_store(monkeypatch, 3, refuse)
         video_id = process(client, creator, clip)
-        video = document(app, video_id)
+        video = video_document(app, video_id)
         assert len(seen) == 3  # two segments were stored before
         assert "hls" not in video
         assert video["hls_job"]["state"] == "failed"
@@ -285,15 +267,43 @@ class TestFailures:
                 )
             taken.set()
 
-        fail_the_segment_store(monkeypatch, 2, take_the_lease)
+        on_segment_store(monkeypatch, 2, take_the_lease)
         video_id = upload(client, creator, clip).json["video"]["id"]
         assert taken.wait(WAIT)
         app.extensions["media_jobs"].executor.shutdown(wait=True)
-        video = document(app, video_id)
+        video = video_document(app, video_id)
         assert (video["status"], video["lease_owner"]) == ("processing", "another job")
         assert segment_files(app) == [] and stored_keys(app) == []
         with app.app_context():  # its rendition and thumbnail went too; the source is the holder's
             assert set(get_db().fs.files.distinct("_id")) == {video["source_file_id"]}
+
+    def test_a_ladder_delete_while_the_database_is_away_is_retried(self, app, monkeypatch):
+        """A failed ladder is deleted after the failure, often the database going away: the
+        delete must not give up (or raise) when its own first attempt fails too."""
+        video_id, ladder = ObjectId(), ObjectId()
+        with app.app_context():
+            hls.store_key(ladder, video_id, b"k" * 16)
+            metadata = hls.segment_metadata(video_id, ladder, "240p", 0, 2.0, "0" * 32, "")
+            media_file.store_bytes(b"sealed", "0.ts", "video/mp2t", metadata)
+        real_delete, attempts, retries = hls._delete_ladder, [], []
+
+        def away_then_back(database, video, doomed):
+            attempts.append(doomed)
+            if len(attempts) == 1:
+                raise AutoReconnect("the database is away")
+            real_delete(database, video, doomed)
+
+        def run_at_start(target, args, name, daemon):  # the retry thread, run in this thread
+            return SimpleNamespace(start=lambda: (retries.append(name), target(*args)))
+
+        monkeypatch.setattr(hls, "_delete_ladder", away_then_back)
+        monkeypatch.setattr(media_file.time, "sleep", lambda seconds: None)
+        monkeypatch.setattr(media_file.threading, "Thread", run_at_start)
+        with app.app_context():
+            hls.delete_ladder(video_id, ladder)
+        assert retries == ["ladder-cleanup"] and attempts == [ladder, ladder]
+        assert segment_files(app) == [] and stored_keys(app) == []
+        assert gridfs_counts(app) == (0, 0)
 
 
 HOUR = timedelta(hours=1)

@@ -16,7 +16,8 @@ from bson import ObjectId
 from models import media_file
 from models.common import utcnow
 from models.db import get_db
-from tests.support.uploads import ladder_file_ids, upload, wait_until_processed
+from tests.support.stored import referenced_file_ids, stored_file_ids, video_document
+from tests.support.uploads import upload, wait_until_processed
 
 LEASE_SECONDS = 1
 WAIT = 120  # seconds: only a broken job waits this long; no assertion is timed
@@ -55,25 +56,6 @@ def hold_first_thumbnail(monkeypatch, hook, before_storing=False):
 def finish_every_job(app):
     """Wait for every job this app queued, the late ones included."""
     app.extensions["media_jobs"].executor.shutdown(wait=True)
-
-
-def video_document(app, video_id):
-    with app.app_context():
-        return get_db().videos.find_one({"_id": ObjectId(video_id)})
-
-
-def stored_file_ids(app):
-    with app.app_context():
-        return set(get_db().fs.files.distinct("_id"))
-
-
-def referenced_file_ids(app, video):
-    """What a ready video serves (its HLS ladder too); its source is deleted once a rendition
-    replaces it."""
-    fields = ("media_file_id", "thumbnail_file_id")
-    with app.app_context():
-        segments = ladder_file_ids(get_db(), video)
-    return {video[field] for field in fields if video.get(field) is not None} | segments
 
 
 OUTCOME = ("status", "media_file_id", "sha256", "thumbnail_file_id", "thumbnail_sha256")

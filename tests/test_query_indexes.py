@@ -8,12 +8,15 @@ last use noted), an account's export (paged) and deletion (its job), the catalog
 filter and search, admin users, a video, its stream JSON, media and thumbnail, and the queries
 every process runs at start-up and every 30 s (the processing and account-deletion sweeps, the
 keywords, share-key and session-address migrations, the HLS ladders' queue) or 15 s (the mail
-sender's round). Each is checked against the indexes that start-up made (``index_information``) by
+sender's round). A second test records what ``worker.py`` sends (its claims of a queued upload
+and of a queued ladder job, both jobs run to the end, leases renewed and progress reported) and
+what an HLS player's requests read (master and media playlists, a segment and a range of one,
+the key). Each is checked against the indexes that start-up made (``index_information``) by
 MongoDB's rule for a query an index serves without a blocking sort: its equality fields are the
 index's leading fields, then its sort keys in order (or all reversed), and its range fields come
 after them; an equality on ``_id`` finds one document at most, whatever else the query checks on
 it. So it runs on the embedded server, without MongoDB 7, and fails when a query changes shape or
-an index goes.
+an index goes. A partial index serves only a query that names its filter's values.
 """
 
 import functools
@@ -25,14 +28,17 @@ from bson import ObjectId
 from pymongo import MongoClient, monitoring
 
 from models import db, export, ladder_jobs, mail_outbox
+from models import hls as ladders
 from models import session as sessions
 from models import video as videos
 from models.common import utcnow
 from services import tokens
 from services.mail.sender import MailSender
+from services.media.jobs import MediaJobs
 from tests.support.accounts import PASSWORD, Accounts, Library
 from tests.support.catalogue import catalogue_documents, insert_videos
 from tests.support.mail import free_port
+from tests.support.uploads import upload
 
 RANGE_OPERATORS = {"$gt", "$gte", "$lt", "$lte"}
 CHECKED_COMMANDS = {"find", "update", "delete", "count", "aggregate", "findAndModify"}
@@ -94,14 +100,19 @@ def shape(query_filter):
     return equality, ranges
 
 
-def served_by(keys, query):
-    """Does an index with these ``[(field, direction)]`` keys serve ``query``?"""
+def served_by(keys, query, partial=None):
+    """Does an index with these ``[(field, direction)]`` keys (and ``partial`` filter, if
+    any) serve ``query``?"""
+    if keys == [("_id", 1)] and _one_id(query.filter):
+        return True  # the unique _id finds one document at most; the rest is checked on it
     found = shape(query.filter)
     if found is None:
         return False
     equality, ranges = found
-    if "_id" in equality and keys == [("_id", 1)]:
-        return True  # the unique _id finds one document at most; the rest is checked on it
+    if partial:  # only a query that names the partial filter's values may use the index
+        if any(query.filter.get(field) != value for field, value in partial.items()):
+            return False
+        equality -= set(partial) - {field for field, _ in keys}
     fields = [field for field, _ in keys]
     if set(fields[: len(equality)]) != equality:
         return False
@@ -119,9 +130,20 @@ def served_by(keys, query):
     return ranges <= {field for field, _ in rest}
 
 
+def _one_id(query_filter):
+    condition = query_filter.get("_id")
+    if isinstance(condition, dict) and any(key.startswith("$") for key in condition):
+        return set(condition) <= {"$in", "$eq"}
+    return "_id" in query_filter
+
+
 def indexes_of(database):
+    """{collection: [(keys, partial filter or None)]} of every index start-up made."""
     return {
-        name: [list(spec["key"]) for spec in database[name].index_information().values()]
+        name: [
+            (list(spec["key"]), spec.get("partialFilterExpression"))
+            for spec in database[name].index_information().values()
+        ]
         for name in database.list_collection_names()
     }
 
@@ -132,7 +154,8 @@ def unserved(queries, indexes):
             str(query)
             for query in queries
             if not any(
-                served_by(keys, query) for keys in indexes.get(query.collection, [[("_id", 1)]])
+                served_by(keys, query, partial)
+                for keys, partial in indexes.get(query.collection, [([("_id", 1)], None)])
             )
         }
     )
@@ -164,6 +187,16 @@ def test_the_rule_itself():
     one = Query("recent_views", {"_id": "u:v", "counted_at": {"$lte": 1}}, {})
     assert served_by([("_id", 1)], one)
     assert not served_by([("_id", 1)], Query("recent_views", {"counted_at": {"$lte": 1}}, {}))
+    claim = {"_id": 1, "status": "processing", "$or": [{"lease_until": None}]}
+    assert served_by([("_id", 1)], Query("videos", claim, {}))
+    assert not served_by([("status", 1)], Query("videos", claim, {}))
+    segments = [("metadata.video_id", 1), ("metadata.n", 1)]
+    role = {"metadata.role": "hls_segment"}
+    mine = Query("fs.files", {"metadata.video_id": 1, **role}, {"metadata.n": 1})
+    assert served_by(segments, mine, role)
+    assert not served_by(segments, Query("fs.files", {"metadata.video_id": 1}, {}), role)
+    other = {"metadata.video_id": 1, "metadata.role": "thumbnail"}
+    assert not served_by(segments, Query("fs.files", other, {}), role)
 
 
 @pytest.mark.parametrize("backend", ["embedded"])
@@ -274,3 +307,54 @@ def test_every_hot_query_has_an_index(recorder, make_app, backend, media, monkey
     with app.app_context():
         indexes = indexes_of(db.get_db())
     assert unserved(recorder.queries, indexes) == []
+
+
+@pytest.mark.parametrize("backend", ["embedded"])
+def test_every_worker_and_hls_query_has_an_index(recorder, make_app, backend, media):
+    api = make_app(PROCESSING_WORKERS=0)  # queues uploads; the worker below runs them
+    client = api.test_client()
+    accounts = Accounts(client, api)
+    library = Library(api, client, accounts)
+    backfilled = library.ready_video(media["h264"])  # ready before ladders: a ladder job's
+    creator = accounts.bearer(library.owner)
+    uploaded = upload(client, creator, media["moov_end"]).json["video"]["id"]
+    viewer = accounts.user_with_token()
+
+    recorder.recording = True
+    with api.app_context():
+        assert ladder_jobs.queue_missing_ladders(db.get_db()) == 1
+    worker = MediaJobs(api, workers=2)  # what worker.py runs: the upload first, then the ladder
+    assert worker.claim_free() == [ObjectId(uploaded), ObjectId(backfilled["id"])]
+    worker.executor.shutdown(wait=True)
+    assert worker.claim_free() == []
+    for video_id in (uploaded, backfilled["id"]):
+        token = library.playback_token(video_id, viewer)
+        master = client.get(f"/video/{video_id}/hls/master.m3u8", query_string={"token": token})
+        assert master.status_code == 200, master.json
+        base = f"/video/{video_id}/hls/"
+        for uri in _uris(master):
+            playlist = client.get(base + uri.split("?")[0], query_string={"token": token})
+            assert playlist.status_code == 200, playlist.json
+            first = _uris(playlist)[0].split("?")[0]
+            segment = f"{base}{uri.split('/')[0]}/{first}"
+            assert client.get(segment, query_string={"token": token}).status_code == 200
+            ranged = client.get(
+                segment, query_string={"token": token}, headers={"Range": "bytes=188-375"}
+            )
+            assert ranged.status_code == 206
+        assert client.get(f"{base}key", query_string={"token": token}).status_code == 200
+    with api.app_context():  # a failed attempt's delete, and a purge's of every ladder
+        made = db.get_db().videos.find_one({"_id": ObjectId(backfilled["id"])})["hls"]["ladder"]
+        ladders.delete_ladder(ObjectId(backfilled["id"]), made)
+        ladders.delete_video_ladders(ObjectId(uploaded))
+    recorder.recording = False
+
+    assert len(recorder.queries) > 20
+    with api.app_context():
+        indexes = indexes_of(db.get_db())
+    assert unserved(recorder.queries, indexes) == []
+
+
+def _uris(playlist):
+    text = playlist.get_data(as_text=True)
+    return [line for line in text.splitlines() if line and not line.startswith("#")]

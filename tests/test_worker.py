@@ -19,14 +19,13 @@ from itertools import chain
 from pathlib import Path
 
 import pytest
-from bson import ObjectId
-from pymongo import MongoClient
 
 from app import create_app, stop_background_work
 from demo import synthetic_media
 from tests.support.accounts import Accounts
 from tests.support.apps import OUTBOX, test_config
-from tests.support.uploads import eventually, ladder_file_ids, upload
+from tests.support.stored import referenced_file_ids, stored_file_ids, video_document
+from tests.support.uploads import eventually, upload
 
 pytestmark = [pytest.mark.slow, pytest.mark.embedded]
 
@@ -38,17 +37,9 @@ READY = re.compile(r"^video (\w+) ready ")
 
 
 @pytest.fixture
-def database(embedded_server):
-    name = f"test_{uuid.uuid4().hex[:12]}"
-    yield embedded_server.uri(name)
-    with MongoClient(embedded_server.uri(), serverSelectionTimeoutMS=2000) as client:
-        client.drop_database(name)
-
-
-@pytest.fixture
-def api(database):
+def api(embedded_database):
     """The API as Docker Compose runs it: it queues uploads and processes nothing."""
-    app = create_app(test_config(MONGODB_URI=database, PROCESSING_WORKERS=0))
+    app = create_app(test_config(MONGODB_URI=embedded_database, PROCESSING_WORKERS=0))
     yield app
     stop_background_work(app)
     app.extensions["mongo"].client.close()
@@ -122,11 +113,11 @@ class WorkerProcess:
 
 
 @pytest.fixture
-def workers(database, tmp_path):
+def workers(embedded_database, tmp_path):
     started = []
 
     def start(**options):
-        worker = WorkerProcess(database, tmp_path, **options)
+        worker = WorkerProcess(embedded_database, tmp_path, **options)
         started.append(worker)
         return worker
 
@@ -137,43 +128,18 @@ def workers(database, tmp_path):
             worker.process.wait()
 
 
-def video(api, video_id):
-    with api.app_context():
-        from models.db import get_db
-
-        return get_db().videos.find_one({"_id": ObjectId(video_id)})
-
-
-def file_ids(api):
-    with api.app_context():
-        from models.db import get_db
-
-        return set(get_db().fs.files.distinct("_id"))
-
-
-def referenced(api, document):
-    """What a ready video serves (its HLS ladder too); its source is deleted once a rendition
-    replaces it."""
-    fields = ("media_file_id", "thumbnail_file_id")
-    with api.app_context():
-        from models.db import get_db
-
-        segments = ladder_file_ids(get_db(), document)
-    return {document[field] for field in fields if document.get(field) is not None} | segments
-
-
 def all_ready(api, video_ids):
-    return all(video(api, video_id)["status"] == "ready" for video_id in video_ids)
+    return all(video_document(api, video_id)["status"] == "ready" for video_id in video_ids)
 
 
 def test_an_api_without_workers_queues_uploads_and_processes_none(api, creator, clips):
     client = api.test_client()
     video_id = upload(client, creator, clips[0]).json["video"]["id"]
     api.extensions["media_jobs"].sweep()  # the API's own sweep: it takes no video either
-    document = video(api, video_id)
+    document = video_document(api, video_id)
     assert document["status"] == "processing"
     assert document["lease_until"] is None and document["lease_owner"] is None
-    assert file_ids(api) == {document["source_file_id"]}  # no rendition was started
+    assert stored_file_ids(api) == {document["source_file_id"]}  # no rendition was started
     status = client.get(f"/video/{video_id}/status", headers=creator).json
     assert (status["stage"], status["progress"]) == ("queued", 0.0)
 
@@ -190,9 +156,9 @@ def test_two_workers_racing_process_each_video_exactly_once(api, creator, clips,
     once = dict.fromkeys(video_ids, 1)
     assert Counter(chain(*(racer.matching(CLAIMED) for racer in racers))) == once
     assert Counter(chain(*(racer.matching(READY) for racer in racers))) == once
-    documents = [video(api, video_id) for video_id in video_ids]
-    served = set().union(*(referenced(api, document) for document in documents))
-    assert file_ids(api) == served  # one rendition (and one ladder) each
+    documents = [video_document(api, video_id) for video_id in video_ids]
+    served = set().union(*(referenced_file_ids(api, document) for document in documents))
+    assert stored_file_ids(api) == served  # one rendition (and one ladder) each
 
 
 def test_a_killed_worker_s_video_is_finished_by_another_with_no_orphan_files(
@@ -202,7 +168,7 @@ def test_a_killed_worker_s_video_is_finished_by_another_with_no_orphan_files(
     held = workers(held_marker=marker)
     video_id = upload(api.test_client(), creator, clips[1]).json["video"]["id"]
     assert eventually(marker.exists, timeout=WAIT), held.messages()[-5:]
-    assert len(file_ids(api)) == 2  # the source and the held job's rendition
+    assert len(stored_file_ids(api)) == 2  # the source and the held job's rendition
     assert held.stop(signal.SIGKILL) == -signal.SIGKILL
 
     rescuer = workers()
@@ -210,8 +176,9 @@ def test_a_killed_worker_s_video_is_finished_by_another_with_no_orphan_files(
     assert rescuer.stop() == 0  # its log is complete: "ready" is logged after the write
     assert held.matching(CLAIMED) == [video_id] and held.matching(READY) == []
     assert rescuer.matching(CLAIMED) == [video_id] and rescuer.matching(READY) == [video_id]
-    document = video(api, video_id)
-    assert file_ids(api) == referenced(api, document)  # the dead job's rendition is gone
+    document = video_document(api, video_id)
+    # The dead job's rendition is gone.
+    assert stored_file_ids(api) == referenced_file_ids(api, document)
     assert document["lease_owner"] is None and document["stage"] is None
 
 
@@ -265,10 +232,10 @@ def test_a_stopping_worker_gives_its_video_back_at_once(api, creator, clips, wor
     assert eventually(marker.exists, timeout=WAIT), held.messages()[-5:]
     assert held.stop(signal.SIGTERM) == 0
 
-    document = video(api, video_id)
+    document = video_document(api, video_id)
     assert document["status"] == "processing"
     assert document["lease_until"] is None and document["lease_owner"] is None  # queued again
-    assert file_ids(api) == {document["source_file_id"]}  # its rendition and thumbnail went
+    assert stored_file_ids(api) == {document["source_file_id"]}  # its rendition and thumbnail went
     assert any("abandoned" in message for message in held.messages())
 
     taker = workers()

@@ -14,18 +14,18 @@ Ready videos without an HLS ladder are queued the same way, as ladder jobs
 """
 
 import logging
-import tempfile
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from pathlib import Path
 
 from flask import current_app
 
-from models import hls, job_files, ladder_jobs, media_file
+from models import job_files, ladder_jobs, media_file
 from models import video as videos
-from services.media import ladder_job, renditions, sandbox
+from services.media import attempt, ladder_job, renditions, sandbox
 from services.media.conversation import SandboxCancelled, SandboxFailed
-from services.media.lease import LADDER, PROCESSING, FilesMade, JobAbandoned, Lease, LeaseLost
+from services.media.lease import LADDER, PROCESSING, FilesMade, Lease
 from services.media.probe import MediaInfo, NotMedia
 from services.media.progress import Progress
 from services.sweeper import Sweeper
@@ -159,41 +159,28 @@ def process(video_id, lease):
     media_file.delete(*job_files.leftover_files(video))  # a killed job's, if any
     ladder_job.remove_leftovers(video)
     created = FilesMade(lease)
-    try:
-        with tempfile.TemporaryDirectory(prefix="video-") as workdir:
-            fields = _process_in(Path(workdir), video, created, lease)
-    except LeaseLost as lost:
-        _discard(video_id, created)
-        if isinstance(lost, JobAbandoned) and lease.release():
-            log.info("processing of %s abandoned: it is queued again", video_id)
-        return
-    except Exception as error:
-        log.warning("processing of %s failed", video_id, exc_info=True)
-        _delete_made(created)
-        failed = lease.finish(
-            status=videos.FAILED, failure_reason=_reason(error), source_file_id=None
-        )
-        if failed:
-            media_file.delete(video.get("source_file_id"))
+    failed = partial(_failed, video, created)
+    fields = attempt.run(created, "video-", _process_in, video, created, lease, failed=failed)
+    if fields is None:
         return
     if not lease.finish(status=videos.READY, **fields):
-        _discard(video_id, created)
+        attempt.discard(created)
         return
     if video["source_file_id"] != fields["media_file_id"]:
         media_file.delete(video["source_file_id"])
     log.info("video %s ready (%s)", video_id, fields["rendition"])
 
 
-def _discard(video_id, created):
-    """The work of a job that lost its lease: the files it made go; the video and its
-    source belong to the job that holds the lease now."""
-    log.warning("processing of %s stopped: the work done is discarded", video_id)
-    _delete_made(created)
-
-
-def _delete_made(created):
-    media_file.delete(*created)
-    hls.delete_ladder(created.lease.video_id, *created.ladders)
+def _failed(video, created, error):
+    """The job failed on its own (its lease still held): the video is failed for good, and
+    its source goes with what the job made (a failed upload is not retried)."""
+    log.warning("processing of %s failed", video["_id"], exc_info=error)
+    attempt.delete_made(created)
+    failed = created.lease.finish(
+        status=videos.FAILED, failure_reason=_reason(error), source_file_id=None
+    )
+    if failed:
+        media_file.delete(video.get("source_file_id"))
 
 
 def _reason(error):

@@ -13,17 +13,16 @@ failure is logged. A lost lease is different: the job stops and discards its wor
 """
 
 import logging
-import tempfile
-from pathlib import Path
+from functools import partial
 
 from flask import current_app
 
 from models import hls, media_file
 from models import ladder_jobs as queue
 from models import video as videos
-from services.media import hls_store
+from services.media import attempt, hls_store
 from services.media.conversation import SandboxCancelled, SandboxFailed
-from services.media.lease import FilesMade, JobAbandoned, LeaseLost
+from services.media.lease import FilesMade, LeaseLost
 from services.media.progress import Progress
 
 log = logging.getLogger(__name__)
@@ -88,30 +87,23 @@ def run(video_id, lease):
         return
     remove_leftovers(video)
     created = FilesMade(lease)
-    try:
-        with tempfile.TemporaryDirectory(prefix="ladder-") as folder:
-            fields = _made_in(Path(folder), video, lease, created)
-    except LeaseLost as lost:
-        _discard(video_id, created)
-        if isinstance(lost, JobAbandoned) and lease.release():
-            log.info("ladder of %s abandoned: it is queued again", video_id)
-        return
-    except Exception:  # the progressive file could not be read: its lease runs out, retried
-        log.warning("the ladder job of %s stopped", video_id, exc_info=True)
-        _discard(video_id, created)
+    stopped = partial(_stopped, created)
+    fields = attempt.run(created, "ladder-", _made_in, video, lease, created, failed=stopped)
+    if fields is None:
         return
     if not lease.finish(**fields):
-        _discard(video_id, created)
+        attempt.discard(created)
         return
     log.info("video %s: HLS ladder %s", video_id, "made" if "hls" in fields else "not made")
+
+
+def _stopped(created, error):
+    """The progressive file could not be read: the lease runs out, and the job is retried."""
+    log.warning("the ladder job of %s stopped", created.lease.video_id, exc_info=error)
+    attempt.discard(created)
 
 
 def _made_in(workdir, video, lease, created):
     source, progress = workdir / "source", Progress(lease)
     media_file.download_to(video["media_file_id"], source)
     return stage(video, source, workdir, video.get("duration"), lease, created, progress)
-
-
-def _discard(video_id, created):
-    log.warning("ladder of %s stopped: the work done is discarded", video_id)
-    hls.delete_ladder(video_id, *created.ladders)

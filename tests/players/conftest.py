@@ -12,6 +12,8 @@ Tools come from ``scripts/install_test_tools.sh`` (``make tools``); a missing
 one skips on a laptop and fails in CI.
 """
 
+import importlib.util
+import os
 import uuid
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -24,6 +26,9 @@ from demo import synthetic_media
 from tests.players.clients import SECONDS
 from tests.support.apps import test_config
 from tests.support.live_server import HttpClient, LiveServer, MediaRecorder
+from tests.support.tools import require_tool
+
+CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
 
 
 @dataclass
@@ -66,30 +71,42 @@ def live(embedded_server):
 
 
 @pytest.fixture(scope="session")
-def ready(live, tmp_path_factory):
+def publish(live):
+    """``publish(source, title)``: a new creator uploads the file over HTTP as a public video
+    and waits until it is ready, then a new viewer mints a playback token for it. Returns
+    (video id, the viewer's access token, the token reply's JSON)."""
+    http = live.http
+
+    def upload_and_mint(source, title):
+        creator = http.signup_and_login("creator")
+        reply = http.upload(
+            "/video/upload",
+            {"title": title, "visibility": "public"},
+            source.name,
+            source.read_bytes(),
+            "video/mp4",
+            headers=http.bearer(creator),
+        )
+        assert reply.status == 202, reply.body[:300]
+        video_id = reply.json()["video"]["id"]
+        http.wait_until_ready(video_id, creator)
+        viewer = http.signup_and_login("viewer")
+        path = f"/video/{video_id}/playback-token"
+        reply = http.request("POST", path, headers=http.bearer(viewer))
+        assert reply.status == 200, reply.body[:300]
+        return video_id, viewer, reply.json()
+
+    return upload_and_mint
+
+
+@pytest.fixture(scope="session")
+def ready(live, publish, tmp_path_factory):
     """A creator uploads a real 20 s MP4 over HTTP; a viewer gets a playback token for it."""
     folder = tmp_path_factory.mktemp("real-players")
     source = synthetic_media.write_video(
         folder / "twenty-seconds.mp4", seconds=SECONDS, width=640, height=360, keyframe_seconds=2
     )
-    http = live.http
-    creator = http.signup_and_login("creator")
-    reply = http.upload(
-        "/video/upload",
-        {"title": "Twenty seconds", "visibility": "public"},
-        source.name,
-        source.read_bytes(),
-        "video/mp4",
-        headers=http.bearer(creator),
-    )
-    assert reply.status == 202, reply.body[:300]
-    video_id = reply.json()["video"]["id"]
-    http.wait_until_ready(video_id, creator)
-
-    viewer = http.signup_and_login("viewer")
-    reply = http.request("POST", f"/video/{video_id}/playback-token", headers=http.bearer(viewer))
-    assert reply.status == 200, reply.body[:300]
-    minted = reply.json()
+    video_id, viewer, minted = publish(source, "Twenty seconds")
     assert minted["stream_url"].startswith(live.server.base_url + "/"), minted["stream_url"]
     return Ready(video_id, viewer, minted["playback_token"], minted["stream_url"])
 
@@ -103,3 +120,39 @@ def stored(live, ready):
     assert int(reply.headers["Content-Length"]) == len(reply.body)
     assert len(reply.body) > 100_000
     return reply.body
+
+
+@pytest.fixture
+def chromium(tmp_path):
+    """Headless Chromium through chromedriver, with its own profile; autoplay allowed."""
+    require_tool(
+        os.path.exists(CHROMIUM) and os.path.exists(CHROMEDRIVER), "chromium + chromedriver"
+    )
+    require_tool(importlib.util.find_spec("selenium"), "selenium (make install)")
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--autoplay-policy=no-user-gesture-required",
+        f"--user-data-dir={tmp_path / 'chromium-profile'}",
+    ):
+        options.add_argument(flag)
+    service = Service(CHROMEDRIVER, log_output=str(tmp_path / "chromedriver.log"))
+    driver = webdriver.Chrome(options=options, service=service)
+    try:
+        driver.set_script_timeout(30)
+        driver.set_page_load_timeout(30)
+        yield driver
+    finally:
+        driver.quit()

@@ -1,16 +1,10 @@
 """Headless Chromium: ``<video src=stream_url>`` as the React Native WebView opens it."""
 
 import html
-import importlib.util
-import os
 
 import pytest
 
 from tests.players.clients import SECONDS
-from tests.support.tools import require_tool
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMEDRIVER = "/usr/bin/chromedriver"
 
 PLAYER_PAGE = """<!doctype html>
 <html><body>
@@ -70,41 +64,6 @@ video.play().then(() => {
 """
 
 pytestmark = [pytest.mark.slow, pytest.mark.embedded]
-
-
-@pytest.fixture
-def chromium(tmp_path):
-    require_tool(
-        os.path.exists(CHROMIUM) and os.path.exists(CHROMEDRIVER), "chromium + chromedriver"
-    )
-    require_tool(importlib.util.find_spec("selenium"), "selenium (make install)")
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in (
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-dev-shm-usage",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--autoplay-policy=no-user-gesture-required",
-        f"--user-data-dir={tmp_path / 'chromium-profile'}",
-    ):
-        options.add_argument(flag)
-    service = Service(CHROMEDRIVER, log_output=str(tmp_path / "chromedriver.log"))
-    driver = webdriver.Chrome(options=options, service=service)
-    try:
-        driver.set_script_timeout(30)
-        driver.set_page_load_timeout(30)
-        yield driver
-    finally:
-        driver.quit()
 
 
 def test_chromium_plays_and_seeks_the_stream_url(live, ready, stored, chromium):
