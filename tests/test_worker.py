@@ -22,6 +22,8 @@ import pytest
 
 from app import create_app, stop_background_work
 from demo import synthetic_media
+from models import hls
+from models.db import get_db
 from tests.support.accounts import Accounts
 from tests.support.apps import OUTBOX, test_config
 from tests.support.stored import referenced_file_ids, stored_file_ids, video_document
@@ -189,40 +191,29 @@ def test_a_worker_killed_mid_ladder_leaves_its_job_to_another_and_no_segment_beh
     held = workers(held_marker=marker, held_by="held_ladder_worker")
     video_id = upload(api.test_client(), creator, clips[3]).json["video"]["id"]
     assert eventually(marker.exists, timeout=WAIT), held.messages()[-5:]
-    assert video(api, video_id)["stage"] == "hls"
-    assert len(stored_segments(api)) == 1 and len(stored_keys(api)) == 1  # half a ladder
+    assert video_document(api, video_id)["stage"] == "hls"
+    assert (len(segment_ids(api)), len(ladder_keys(api))) == (1, 1)  # half a ladder
     assert held.stop(signal.SIGKILL) == -signal.SIGKILL
 
     rescuer = workers()
     assert eventually(lambda: all_ready(api, [video_id]), timeout=WAIT), rescuer.messages()[-5:]
     assert rescuer.stop() == 0
     assert rescuer.matching(READY) == [video_id] and held.matching(READY) == []
-    document = video(api, video_id)
+    document = video_document(api, video_id)
     assert document["hls"]["renditions"], "the rescuer made the ladder"
-    assert file_ids(api) == referenced(api, document)  # the dead attempt's segment is gone
-    assert stored_segments(api) == ladder_file_ids_of(api, document)
-    assert stored_keys(api) == [document["hls"]["ladder"]]  # and so is its key
+    # The dead attempt's segment and key are gone; the published ladder's stay.
+    assert stored_file_ids(api) == referenced_file_ids(api, document)
+    assert segment_ids(api) and ladder_keys(api) == [document["hls"]["ladder"]]
 
 
-def stored_segments(api):
+def segment_ids(api):
     with api.app_context():
-        from models.db import get_db
-
-        return {d["_id"] for d in get_db().fs.files.find({"metadata.role": "hls_segment"})}
+        return get_db().fs.files.distinct("_id", {"metadata.role": hls.ROLE})
 
 
-def ladder_file_ids_of(api, document):
+def ladder_keys(api):
     with api.app_context():
-        from models.db import get_db
-
-        return ladder_file_ids(get_db(), document)
-
-
-def stored_keys(api):
-    with api.app_context():
-        from models.db import get_db
-
-        return [d["_id"] for d in get_db().hls_keys.find({}, {"_id": 1})]
+        return get_db().hls_keys.distinct("_id")
 
 
 def test_a_stopping_worker_gives_its_video_back_at_once(api, creator, clips, workers, tmp_path):
