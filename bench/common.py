@@ -1,5 +1,6 @@
 """Shared by the benchmarks: an embedded database, gunicorn with the repo's config, RSS."""
 
+import contextlib
 import http.client
 import json
 import math
@@ -193,24 +194,13 @@ def log_problems(server, limit=15):
 
 
 def tree_pids(pid):
-    """``pid`` and its descendants, whichever of its threads started them.
-
-    tree_rss reads only the main thread's ``children``: a child started from another
-    thread (worker.py's jobs run in a thread pool) is listed under that thread's task.
-    A process that exits while it is read is left out.
-    """
-    try:
-        tasks = list(Path(f"/proc/{pid}/task").iterdir())
-    except OSError:
-        return []
+    """``pid`` and its descendants, whichever of its threads started them: tree_rss reads
+    only the main thread's ``children``, and worker.py starts its jobs' children from a
+    thread pool. A process that exits meanwhile may be listed (tree_now leaves it out)."""
     found = [pid]
-    for task in tasks:
-        try:
-            children = (task / "children").read_text().split()
-        except OSError:
-            continue
-        for child in children:
-            found += tree_pids(int(child))
+    for children in Path(f"/proc/{pid}/task").glob("*/children"):
+        with contextlib.suppress(OSError):
+            found += [p for child in children.read_text().split() for p in tree_pids(int(child))]
     return found
 
 
@@ -294,3 +284,17 @@ class TreeSampler(PeakSampler):
         for pid, (rss, cpu) in members.items():
             record = self.seen.setdefault(pid, {"first": now, "rss": 0})
             record.update(last=now, cpu=cpu, rss=max(record["rss"], rss))
+
+
+def timed_get(port, path, headers=None):
+    """(status, body bytes, seconds to the response's head, seconds to its last byte)."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=600)
+    began = time.perf_counter()
+    try:
+        connection.request("GET", path, headers=headers or {})
+        response = connection.getresponse()
+        head = time.perf_counter() - began
+        size = sum(len(block) for block in iter(lambda: response.read(256 * 1024), b""))
+    finally:
+        connection.close()
+    return response.status, size, head, time.perf_counter() - began

@@ -18,7 +18,6 @@ Run: .venv/bin/python -m bench.hls [--quick] [--rounds 5]
 """
 
 import argparse
-import http.client
 import itertools
 import json
 import statistics
@@ -37,21 +36,25 @@ from bench.common import (
     TreeSampler,
     Worker,
     cpu_split,
+    timed_get,
     tree_now,
     wait_until_quiet,
 )
 from bench.stream import bearer, media_path
 from bench.upload import multipart_upload
+from config_hls import hls_settings
 
 MIB = 1024 * 1024
 POLL = 0.25  # seconds between two status polls
+ENCODER = ("HLS_X264_PRESET", "HLS_X264_PRESET_HIGH", "HLS_CRF", "HLS_X264_THREADS")
 
 
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="10 s 720p source, 2 renditions")
     parser.add_argument("--rounds", type=int, default=5, help="rounds of figure 3")
-    parser.add_argument("--noise", type=int, default=12, help="ffmpeg noise filter strength")
+    parser.add_argument("--noise", type=int, default=9, help="noise strength (9: ~19 Mbit/s 1080p)")
+    parser.add_argument("--sources", type=Path, help="a folder to keep the source in, and reuse")
     args = parser.parse_args()
     args.seconds, args.height, args.renditions = (10, 720, 2) if args.quick else (60, 1080, 3)
     return args
@@ -67,7 +70,6 @@ def make_source(path, seconds, height, noise):
     command += ["-c:v", "libx264", "-preset", "veryfast", "-crf", "23", "-pix_fmt", "yuv420p"]
     command += ["-c:a", "aac", "-b:a", "128k", "-movflags", "+faststart", str(path)]
     subprocess.run(command, check=True)
-    return path
 
 
 # --- 1. Upload to ready, stage by stage ---
@@ -103,21 +105,19 @@ def print_stages(stages, end, uploaded):
 
 
 def figure_processing(args, source, stages, end, uploaded, sampler):
-    ready = end[0] - uploaded
+    ready, settings = end[0] - uploaded, hls_settings()
     print(
-        f"\n1. processing a {args.seconds} s {args.height}p30 H.264 + AAC upload "
-        f"({source.stat().st_size / MIB:.1f} MiB), HLS_MAX_RENDITIONS={args.renditions}:"
-        " API with PROCESSING_WORKERS=0, one worker.py"
+        f"\n1. processing a {args.seconds} s {args.height}p30 H.264 + AAC upload"
+        f" ({source.stat().st_size * 8 / args.seconds / 1e6:.1f} Mbit/s), API with"
+        f" PROCESSING_WORKERS=0 + one worker.py; HLS_MAX_RENDITIONS={args.renditions}, "
+        + ", ".join(f"{name}={settings[name]}" for name in ENCODER)
     )
     print_stages(stages, end, uploaded)
-    ratio = ready / args.seconds
-    print(f"   202 -> ready: {ready:.1f} s = {ratio:.2f}x the duration (goal <= 1.0x)")
+    print(f"   202 -> ready: {ready:.1f} s = {ready / args.seconds:.2f}x the duration (goal <= 1)")
     hls = next((stage for stage in stages if stage["name"] == "hls"), None)
-    if hls is None:
-        print("   no hls stage seen")
-        return
-    hls_wall = end[0] - hls["start"]
-    print(f"   hls stage: {hls_wall:.1f} s, {hls_wall / ready:.0%} of the time to ready")
+    if hls is not None:
+        hls_wall = end[0] - hls["start"]
+        print(f"   hls stage: {hls_wall:.1f} s, {hls_wall / ready:.0%} of the time to ready")
     for pid, record in sampler.seen.items():
         if pid != sampler.pid:  # the sandbox children: prepare, then the ladder's
             alive = record["last"] - record["first"]
@@ -174,20 +174,6 @@ def figure_memory(idle, sampler):
 
 
 # --- 3. Segments against the media route ---
-
-
-def timed_get(port, path, headers=None):
-    """(status, body bytes, seconds to the response's head, seconds to its last byte)."""
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=600)
-    began = time.perf_counter()
-    try:
-        connection.request("GET", path, headers=headers or {})
-        response = connection.getresponse()
-        head = time.perf_counter() - began
-        size = sum(len(block) for block in iter(lambda: response.read(256 * 1024), b""))
-    finally:
-        connection.close()
-    return response.status, size, head, time.perf_counter() - began
 
 
 def segment_paths(server, playlist):
@@ -279,8 +265,10 @@ def main():
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="bench-hls-") as tmp:
         tmp = Path(tmp)
-        source = make_source(tmp / f"hls-{args.height}p.mp4", args.seconds, args.height, args.noise)
-        print(f"source made in {time.perf_counter() - started:.0f} s")
+        source = (args.sources or tmp) / f"hls-{args.seconds}s-{args.height}p-{args.noise}.mp4"
+        if not source.exists():
+            make_source(source, args.seconds, args.height, args.noise)
+            print(f"source made in {time.perf_counter() - started:.0f} s")
         settings = {"PROCESSING_WORKERS": "0", "HLS_MAX_RENDITIONS": str(args.renditions)}
         with EmbeddedMongo(tmp / "db", log_path=tmp / "db.log") as mongo:
             uri = mongo.uri("bench")
