@@ -115,9 +115,13 @@ def figure_processing(args, source, stages, end, uploaded, sampler):
     print_stages(stages, end, uploaded)
     print(f"   202 -> ready: {ready:.1f} s = {ready / args.seconds:.2f}x the duration (goal <= 1)")
     hls = next((stage for stage in stages if stage["name"] == "hls"), None)
-    if hls is not None:
-        hls_wall = end[0] - hls["start"]
-        print(f"   hls stage: {hls_wall:.1f} s, {hls_wall / ready:.0%} of the time to ready")
+    children = [record for pid, record in sampler.seen.items() if pid != sampler.pid]
+    if hls is not None and children:
+        hls_wall, stored = end[0] - hls["start"], end[0] - children[-1]["last"]
+        print(
+            f"   hls stage: {hls_wall:.1f} s, {hls_wall / ready:.0%} of the time to ready; of it,"
+            f" ~{stored:.1f} s after the ladder child (the last below) ended: encrypt + store"
+        )
     for pid, record in sampler.seen.items():
         if pid != sampler.pid:  # the sandbox children: prepare, then the ladder's
             alive = record["last"] - record["first"]
@@ -128,7 +132,7 @@ def figure_processing(args, source, stages, end, uploaded, sampler):
             )
 
 
-def check_ladder(server, token, video_id):
+def check_ladder(server, token, video_id, expected):
     """The stream reply's hls_url and its master playlist: (master path, top rendition path)."""
     minted = media_path(server, token, video_id).split("token=", 1)[1]
     url = f"/video/{video_id}/stream?token={minted}"
@@ -145,7 +149,10 @@ def check_ladder(server, token, video_id):
         for line, uri in itertools.pairwise(lines)
         if line.startswith("#EXT-X-STREAM-INF:")
     ]
-    print(f"   hls_url in the stream reply; master playlist {status}, {len(variants)} variants:")
+    print(
+        f"   hls_url in the stream reply; master playlist {status}, {len(variants)} variants"
+        f" (expected {expected}):"
+    )
     for attributes, _ in variants:
         rate = int(attributes["BANDWIDTH"]) / 1e6
         print(f"     {attributes['RESOLUTION']:>9}  peak {rate:.2f} Mbit/s")
@@ -166,11 +173,9 @@ def figure_memory(idle, sampler):
             f"{'worker' if pid == sampler.pid else 'child'} {rss / MIB:.0f}"
             for pid, rss in members.items()
         )
-        goal = "  (goal + < 300 MB)" if phase == "hls" else ""
-        print(
-            f"   peak in {phase:<9} {peak / MIB:5.0f} MiB (+{(peak - idle) / MIB:.0f} MiB:"
-            f" {parts}){goal}"
-        )
+        more = peak - idle
+        goal = f" = +{more / 1e6:.0f} MB (goal + < 300 MB)" if phase == "hls" else ""
+        print(f"   peak in {phase:<9} {peak / MIB:5.0f} MiB (+{more / MIB:.0f} MiB: {parts}){goal}")
 
 
 # --- 3. Segments against the media route ---
@@ -252,7 +257,7 @@ def run(server, worker, mongo, database, source, args):
     figure_processing(args, source, stages, end, uploaded, sampler)
     if state["status"] != "ready":
         raise RuntimeError(f"processing ended {state}")
-    _, top = check_ladder(server, token, video_id)
+    _, top = check_ladder(server, token, video_id, args.renditions)
     figure_memory(idle, sampler)
     wait_until_quiet(mongo.process.pid, server.process.pid, worker.process.pid)
     video = database.videos.find_one({"_id": ObjectId(video_id)})
