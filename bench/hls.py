@@ -14,7 +14,8 @@ Prints (never asserts), in one run:
 3. every segment of the top rendition through ``{rendition}/{n}.ts`` against Range requests of
    the same sizes through ``/video/{id}/media``, interleaved: MiB/s each, best of ``--rounds``
    (goal segments/media >= 0.95x), and the p50 time to the response head of each.
-Run: .venv/bin/python -m bench.hls [--quick] [--rounds 5]
+Run: .venv/bin/python -m bench.hls [--quick] [--rounds 5] [--sources DIR] [--noise 9]
+(encoder settings come from the environment: HLS_X264_PRESET_HIGH=ultrafast ... to compare)
 """
 
 import argparse
