@@ -1,9 +1,11 @@
 """Shared by the benchmarks: an embedded database, gunicorn with the repo's config, RSS."""
 
+import contextlib
 import http.client
 import json
 import math
 import os
+import subprocess
 import sys
 import tempfile
 import threading
@@ -189,3 +191,110 @@ def log_problems(server, limit=15):
     for line in [x for x in lines if x.get("level") in ("WARNING", "ERROR")][:limit]:
         print(f"   log: {line['level']} {line['logger']}: {line['message'][:300]}")
     print(f"   (whole log: {server.server.log_path})")
+
+
+def tree_pids(pid):
+    """``pid`` and its descendants, whichever of its threads started them: tree_rss reads
+    only the main thread's ``children``, and worker.py starts its jobs' children from a
+    thread pool. A process that exits meanwhile may be listed (tree_now leaves it out)."""
+    found = [pid]
+    for children in Path(f"/proc/{pid}/task").glob("*/children"):
+        with contextlib.suppress(OSError):
+            found += [p for child in children.read_text().split() for p in tree_pids(int(child))]
+    return found
+
+
+class Worker:
+    """``python worker.py`` with a Gunicorn's environment (same database and settings) plus
+    ``extra_env``; its log goes to ``worker-<port>.log`` in the temporary directory."""
+
+    def __init__(self, server, extra_env=None):
+        # INFO: wait_until_started reads the worker's start line.
+        env = {**server.server.env, "LOG_LEVEL": "INFO", **(extra_env or {})}
+        self.log_path = Path(tempfile.gettempdir()) / f"worker-{server.port}.log"
+        with open(self.log_path, "wb") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "worker.py"],
+                cwd=ROOT,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+            )
+
+    def wait_until_started(self, timeout=60):
+        """Until its log says it claims videos (worker.py logs "worker started")."""
+        deadline = time.monotonic() + timeout
+        while "worker started" not in self.log_path.read_text(errors="replace"):
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"worker.py did not start:\n{self.log_path.read_text()}")
+            time.sleep(0.2)
+
+    def stop(self, timeout=60):
+        """SIGTERM, as docker stop does (running jobs drain), then SIGKILL after ``timeout``."""
+        self.process.terminate()
+        try:
+            self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_split(pid):
+    """(own CPU seconds, CPU seconds of its children already reaped) of ``pid``."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    own, reaped = fields[11:13], fields[13:15]
+    return sum(map(int, own)) / TICK, sum(map(int, reaped)) / TICK
+
+
+def tree_now(pid):
+    """{pid: (RSS, own CPU seconds)} of ``pid``'s tree; processes gone meanwhile left out."""
+    found = {}
+    for member in tree_pids(pid):
+        try:
+            found[member] = (rss_bytes(member), cpu_split(member)[0])
+        except OSError:
+            continue
+    return found
+
+
+class TreeSampler(PeakSampler):
+    """PeakSampler of the whole tree (tree_pids), keeping the peak of each ``phase`` (set by
+    the caller) with each process's share, and per process when it was seen (seconds since
+    ``origin``), its peak RSS and its last CPU time."""
+
+    def __init__(self, pid, interval=0.1):
+        super().__init__(pid, interval)
+        self.phase, self.origin = "idle", time.perf_counter()
+        self.peaks, self.seen = {}, {}
+
+    def _run(self):
+        while not self._stop.is_set():
+            self._sample()
+            time.sleep(self.interval)
+
+    def _sample(self):
+        now, members = time.perf_counter() - self.origin, tree_now(self.pid)
+        total = sum(rss for rss, _ in members.values())
+        if total > self.peaks.get(self.phase, (0, {}))[0]:
+            self.peaks[self.phase] = (total, {pid: rss for pid, (rss, _) in members.items()})
+        for pid, (rss, cpu) in members.items():
+            record = self.seen.setdefault(pid, {"first": now, "rss": 0})
+            record.update(last=now, cpu=cpu, rss=max(record["rss"], rss))
+
+
+def timed_get(port, path, headers=None):
+    """(status, body bytes, seconds to the response's head, seconds to its last byte)."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=600)
+    began = time.perf_counter()
+    try:
+        connection.request("GET", path, headers=headers or {})
+        response = connection.getresponse()
+        head = time.perf_counter() - began
+        size = sum(len(block) for block in iter(lambda: response.read(256 * 1024), b""))
+    finally:
+        connection.close()
+    return response.status, size, head, time.perf_counter() - began
