@@ -71,7 +71,7 @@ class TestRungPlan:
 
     def test_the_big_rung_takes_the_faster_preset_and_every_rung_is_capped(self):
         rungs = plan_rungs(1920, 1080)
-        assert [rung.preset for rung in rungs] == ["superfast", "veryfast", "veryfast"]
+        assert [rung.preset for rung in rungs] == ["ultrafast", "veryfast", "veryfast"]
         assert [rung.maxrate_kbps for rung in rungs] == [5000, 2800, 1400]
 
     def test_an_empty_picture_has_no_ladder(self):
