@@ -35,10 +35,10 @@ def hls_settings():
         "HLS_SEGMENT_SECONDS": env_int("HLS_SEGMENT_SECONDS", 6),
         # libx264's preset below 1080 lines, and at 1080 and above (the big rung costs most).
         "HLS_X264_PRESET": env_str("HLS_X264_PRESET", "veryfast"),
-        "HLS_X264_PRESET_HIGH": env_str("HLS_X264_PRESET_HIGH", "superfast"),
+        "HLS_X264_PRESET_HIGH": env_str("HLS_X264_PRESET_HIGH", "ultrafast"),
         "HLS_CRF": env_int("HLS_CRF", 23),
         "HLS_AUDIO_BIT_RATE": env_int("HLS_AUDIO_BIT_RATE", 128_000),
-        "HLS_X264_THREADS": env_int("HLS_X264_THREADS", 2),  # per rung
+        "HLS_X264_THREADS": env_int("HLS_X264_THREADS", 4),  # per rung
         # The ladder child's address space: three x264 encoders need more than one transcode.
         "HLS_JOB_MEMORY_MB": env_int("HLS_JOB_MEMORY_MB", 1536),
         # Its wall clock: this many seconds a second of video, MEDIA_JOB_SECONDS at least.

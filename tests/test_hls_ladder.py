@@ -13,6 +13,7 @@ import select
 import shutil
 import subprocess
 import sys
+import threading
 from fractions import Fraction
 from pathlib import Path
 
@@ -71,7 +72,7 @@ class TestRungPlan:
 
     def test_the_big_rung_takes_the_faster_preset_and_every_rung_is_capped(self):
         rungs = plan_rungs(1920, 1080)
-        assert [rung.preset for rung in rungs] == ["superfast", "veryfast", "veryfast"]
+        assert [rung.preset for rung in rungs] == ["ultrafast", "veryfast", "veryfast"]
         assert [rung.maxrate_kbps for rung in rungs] == [5000, 2800, 1400]
 
     def test_an_empty_picture_has_no_ladder(self):
@@ -251,6 +252,23 @@ class TestOtherSources:
         assert [s["frames"] for s in rung["segments"]] == [24, 24, 24]
         with av.open(str(files(tmp_path / "work", rung)[0])) as container:
             assert not container.streams.audio
+
+    def test_a_rung_that_fails_fails_the_ladder_and_stops_every_rung(self, tmp_path):
+        """Each rung encodes in its own thread: its error must reach the decoding loop
+        (which would otherwise block on the dead rung's full queue) and end the others."""
+        source = synthetic_media.write_video(
+            tmp_path / "six.mp4", seconds=6.0, fps=24, width=480, height=360
+        )
+        work = tmp_path / "work"
+
+        def remove_the_small_rung(done, expected):
+            # Its muxer can no longer open its next segment: a real FFmpeg error.
+            shutil.rmtree(work / ladder_segments.LADDER_FOLDER / "240p", ignore_errors=True)
+
+        settings = LadderSettings(segment_seconds=2)
+        with pytest.raises(OSError):
+            ladder.encode_ladder(source, work, settings=settings, progress=remove_the_small_rung)
+        assert not [t for t in threading.enumerate() if t.name.startswith("rung-")]
 
     def test_a_tiny_portrait_source_gets_one_rung_at_its_size(self, tmp_path):
         source = synthetic_media.write_video(

@@ -1,7 +1,8 @@
 """The HLS ladder of a video, encoded in the sandbox child in one decode pass.
 
 The source is decoded once; each picture is scaled (AREA) to every rung and
-encoded by that rung's libx264 into its own FFmpeg ``hls`` muxer, which cuts
+encoded by that rung's libx264 (in the rung's own thread,
+services.media.ladder_outputs) into its own FFmpeg ``hls`` muxer, which cuts
 MPEG-TS segments into ``workdir/hls/<rung>/``. The sound is encoded once to
 AAC and the same packets are muxed into every rung. Every rung is retimed to
 the source's constant frame rate (frame n at n / rate, as
@@ -93,6 +94,7 @@ def encode_ladder(
         with Outputs(Path(workdir) / segments.LADDER_FOLDER, rungs, rate, gop, settings) as outputs:
             if audio is not None:
                 outputs.add_audio(settings.audio_bit_rate)
+            outputs.start()
             total = _encode(chain(head, frames), outputs, upright, limits, watch)
     return _manifest(outputs.outputs, total, rate, gop, has_audio=audio is not None)
 

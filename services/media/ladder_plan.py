@@ -27,13 +27,20 @@ DEFAULT_FRAME_RATE = Fraction(30)  # when a stream states none at all
 HLS_MAX_RENDITIONS = 3
 HLS_SEGMENT_SECONDS = 6
 HLS_X264_PRESET = "veryfast"
-HLS_X264_PRESET_HIGH = "superfast"
+# ultrafast at 1080: with the rungs in parallel threads, superfast still took 1.14x the
+# duration to ready and +366 MB (bench/hls.py, 60 s 1080p30, 2 cores, 2026-11-29);
+# ultrafast with 4 threads: 0.98-1.06x (three runs) and +289-291 MB. Its cost, on the
+# first 20 s: the 1080p rung 0.9181 SSIM against 0.9241 (-0.33 dB) at the same bit rate
+# (it sits at its maxrate cap); the rungs below keep veryfast and their quality.
+HLS_X264_PRESET_HIGH = "ultrafast"
 HLS_CRF = 23
 HLS_AUDIO_BIT_RATE = 128000
 # x264 threads per rung. Left to x264, each encoder starts 1.5 threads a core, and each
 # thread's stack and frames count against the child's RLIMIT_AS: on a 32-core host three
-# rungs would reserve gigabytes. Two each keeps two cores busy with three rungs.
-HLS_X264_THREADS = 2
+# rungs would reserve gigabytes. Four each, with ultrafast at 1080: 0.98x the duration and
+# +289 MB against 1.03x and +285 MB with two (one run each, same source), within the
+# child's 1536 MB (HLS_JOB_MEMORY_MB).
+HLS_X264_THREADS = 4
 
 
 @dataclass(frozen=True)
