@@ -4,25 +4,22 @@ What players rely on: every rung has its keyframes at the same instants, each
 segment starts with one and decodes on its own, the stated durations are the
 frames' own, every rung holds every source frame, and CODECS says what
 ffprobe sees. The clips are small (at most 640x360, a few seconds) to keep
-the encoder's CPU low; the rung plan itself is checked at every size.
+the encoder's CPU low. The rung plan at every size: test_hls_ladder_plan.py; the encoder
+in its sandbox child: test_hls_ladder_sandbox.py.
 """
 
 import json
-import os
-import select
 import shutil
 import subprocess
-import sys
 import threading
 from fractions import Fraction
-from pathlib import Path
 
 import av
 import numpy as np
 import pytest
 
 from demo import synthetic_media
-from services.media import ladder, ladder_plan, ladder_segments, sandbox
+from services.media import ladder, ladder_segments
 from services.media.ladder_plan import LadderSettings, plan_rungs
 from services.media.limits import MediaLimits, OutOfBounds
 from services.media.opening import NotAllowedContainer
@@ -30,67 +27,6 @@ from tests.support import hostile_media as hostile
 from tests.support.tools import require_tool
 
 NTSC = Fraction(24000, 1001)  # a rate whose frames do not fall on whole milliseconds
-
-
-def sizes(rungs):
-    return [(rung.name, rung.width, rung.height) for rung in rungs]
-
-
-class TestRungPlan:
-    def test_a_landscape_source_gets_the_standard_sizes_at_or_below_it(self):
-        assert sizes(plan_rungs(3840, 2160)) == [
-            ("1080p", 1920, 1080),
-            ("720p", 1280, 720),
-            ("480p", 854, 480),
-        ]
-
-    def test_a_portrait_source_is_sized_by_its_short_side(self):
-        assert sizes(plan_rungs(1080, 1920)) == [
-            ("1080p", 1080, 1920),
-            ("720p", 720, 1280),
-            ("480p", 480, 854),
-        ]
-
-    def test_no_rung_is_bigger_than_the_source(self):
-        assert sizes(plan_rungs(640, 360)) == [("360p", 640, 360), ("240p", 426, 240)]
-        # 719 lines: 720p would be an upscale.
-        assert sizes(plan_rungs(1280, 719)) == [
-            ("480p", 854, 480),
-            ("360p", 640, 360),
-            ("240p", 428, 240),
-        ]
-
-    def test_max_renditions_keeps_the_biggest(self):
-        five = plan_rungs(1920, 1080, LadderSettings(max_renditions=5))
-        assert [rung.name for rung in five] == ["1080p", "720p", "480p", "360p", "240p"]
-        one = plan_rungs(1920, 1080, LadderSettings(max_renditions=1))
-        assert sizes(one) == [("1080p", 1920, 1080)]
-
-    def test_a_source_below_240_gets_one_rung_at_its_own_even_size(self):
-        assert sizes(plan_rungs(200, 150)) == [("150p", 200, 150)]
-        assert sizes(plan_rungs(143, 175)) == [("142p", 142, 174)]
-
-    def test_the_big_rung_takes_the_faster_preset_and_every_rung_is_capped(self):
-        rungs = plan_rungs(1920, 1080)
-        assert [rung.preset for rung in rungs] == ["ultrafast", "veryfast", "veryfast"]
-        assert [rung.maxrate_kbps for rung in rungs] == [5000, 2800, 1400]
-
-    def test_an_empty_picture_has_no_ladder(self):
-        with pytest.raises(ValueError):
-            plan_rungs(0, 720)
-
-    def test_a_folder_the_muxer_would_read_as_a_pattern_is_refused(self, tmp_path):
-        with pytest.raises(ValueError):
-            ladder_plan.hls_muxer_options(tmp_path / "100%d", 30, 180)
-        options = ladder_plan.hls_muxer_options(tmp_path, 30, 180)
-        assert options["hls_segment_filename"] == str(tmp_path / "seg_%05d.ts")
-        assert float(options["hls_time"]) == pytest.approx(179.5 / 30)
-
-    @pytest.mark.parametrize(
-        ("rate", "frames"), [(30, 180), (25, 150), (NTSC, 144), (Fraction(30000, 1001), 180)]
-    )
-    def test_a_segment_is_six_seconds_of_whole_frames(self, rate, frames):
-        assert ladder_plan.segment_frames(rate) == frames
 
 
 def files(workdir, rung):
@@ -148,7 +84,9 @@ def clip(tmp_path_factory):
 class TestLadder:
     def test_the_rungs_are_the_planned_ones(self, clip):
         rungs = clip["manifest"]["renditions"]
-        assert [(r["name"], r["width"], r["height"]) for r in rungs] == sizes(plan_rungs(640, 360))
+        assert [(r["name"], r["width"], r["height"]) for r in rungs] == [
+            (rung.name, rung.width, rung.height) for rung in plan_rungs(640, 360)
+        ]
 
     def test_keyframes_fall_at_the_same_instants_in_every_rung(self, clip):
         manifest = clip["manifest"]
@@ -362,91 +300,3 @@ class TestTurnedSources:
         encoded = first_luma(files(tmp_path / "work", rung)[0])
         assert np.abs(encoded - shown).mean() < 8  # x264's loss, not another orientation
         assert np.abs(encoded - np.rot90(shown, 2)).mean() > 30
-
-
-@pytest.fixture(scope="module")
-def short_clip(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("short")
-    return synthetic_media.write_video(
-        folder / "short.mp4", seconds=3.0, fps=24, width=192, height=108
-    )
-
-
-def threads_while_encoding(source, workdir, x264_threads):
-    """The most threads this process ran while the ladder encoded (Linux /proc)."""
-    seen = []
-
-    def count(done, expected):
-        status = Path("/proc/self/status").read_text()
-        seen.append(int(status.split("Threads:")[1].split()[0]))
-
-    settings = LadderSettings(x264_threads=x264_threads, max_renditions=1)
-    ladder.encode_ladder(source, workdir, settings=settings, progress=count)
-    return max(seen)
-
-
-class TestInTheSandbox:
-    def test_x264_threads_are_bounded_by_the_setting(self, tmp_path):
-        """Each thread reserves address space under the child's RLIMIT_AS: x264's own
-        choice (1.5 a core, per rung) would not fit on a many-core host."""
-        # x264 caps its threads by picture height: 360 lines leave room for four.
-        source = synthetic_media.write_video(
-            tmp_path / "360.mp4", seconds=2.5, fps=24, width=640, height=360, audio_codec=None
-        )
-        one = threads_while_encoding(source, tmp_path / "one", 1)
-        four = threads_while_encoding(source, tmp_path / "four", 4)
-        assert four > one
-
-    def test_the_child_answers_with_the_manifest(self, short_clip, tmp_path):
-        arguments = {"source": str(short_clip), "workdir": str(tmp_path)}
-        manifest = sandbox.run("ladder", arguments, sandbox.Budget(1536, 300))
-        (rung,) = manifest["renditions"]
-        assert rung["name"] == "108p" and manifest["frames"] == 72
-        assert all(path.is_file() for path in files(tmp_path, rung))
-
-    def test_progress_is_reported_as_the_hls_stage(self, short_clip, tmp_path):
-        reports = []
-        arguments = {"source": str(short_clip), "workdir": str(tmp_path)}
-        ladder.run_request(arguments, lambda stage, done: reports.append((stage, done)))
-        assert reports and {stage for stage, _ in reports} == {"hls"}
-        assert all(0 < done <= 1 for _, done in reports)
-
-    def test_a_child_whose_parent_changed_stops(self, short_clip, tmp_path):
-        # os.getpid() is not this process's parent: the check sees a "reparented" child.
-        with pytest.raises(ladder.ParentGone):
-            ladder.encode_ladder(short_clip, tmp_path, parent_pid=os.getpid())
-
-    def test_a_child_whose_parent_was_killed_stops_at_its_next_check(self, short_clip, tmp_path):
-        """A worker killed with SIGKILL cannot stop its child: the child sees it is
-        reparented and gives up, instead of encoding for nobody until RLIMIT_CPU."""
-        request, answer = tmp_path / "request", tmp_path / "answer"
-        os.mkfifo(request)
-        os.mkfifo(answer)
-        # sh starts the child in the background (its stdin and stdout are the fifos), says so,
-        # then waits: it is the child's parent until it is killed.
-        script = '"$0" -m services.media.sandbox <"$1" >"$2" 2>/dev/null & echo $!; wait'
-        middle = subprocess.Popen(
-            ["sh", "-c", script, sys.executable, request, answer],
-            cwd=sandbox.PROJECT_ROOT,
-            stdout=subprocess.PIPE,
-        )
-        assert int(middle.stdout.readline())  # the child is forked
-        middle.stdout.close()
-        arguments = {"source": str(short_clip), "workdir": str(tmp_path), "parent_pid": middle.pid}
-        middle.kill()
-        middle.wait()
-        # The child only starts work once it has read the whole request, after its parent died.
-        request.write_text(
-            json.dumps(
-                {
-                    "operation": "ladder",
-                    "arguments": arguments,
-                    "memory_mb": 1536,
-                    "cpu_seconds": 60,
-                }
-            )
-        )
-        with open(answer, "rb") as output:
-            assert select.select([output], [], [], 120)[0], "the orphaned child went on encoding"
-            reply = json.loads(output.read())  # to EOF: the child has exited
-        assert reply["ok"] is False and reply["message"].startswith("ParentGone")
