@@ -212,7 +212,6 @@ def rate_limit_settings(config):
         # The embedded server fails the sliding-window-counter strategy
         # (docs/operations.md#the-embedded-server).
         "RATELIMIT_STRATEGY": "fixed-window",
-        "RATELIMIT_DEFAULT": config["RATELIMIT_DEFAULT"],
         "RATELIMIT_HEADERS_ENABLED": True,
         # A rate-limit store that is down must not turn every request into a 500.
         "RATELIMIT_SWALLOW_ERRORS": True,

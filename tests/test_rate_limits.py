@@ -77,3 +77,25 @@ def test_forwarded_for_is_ignored_without_trusted_proxies(limited_app):
         headers={"X-Forwarded-For": "10.9.9.9"},
     )
     assert spoofed.status_code == 429
+
+
+def test_each_app_has_its_own_default_limit(make_app, backend, database_uri):
+    """The limiter object is global; a second app's RATELIMIT_DEFAULT must still hold."""
+    storage = database_uri if backend == "embedded" else "memory://"
+    tight = make_app(
+        RATELIMIT_ENABLED=True, RATELIMIT_STORAGE_URI=storage, RATELIMIT_DEFAULT="2 per minute"
+    )
+    loose = make_app(
+        RATELIMIT_ENABLED=True, RATELIMIT_STORAGE_URI=storage, RATELIMIT_DEFAULT="50 per minute"
+    )
+    tight_client, loose_client = tight.test_client(), loose.test_client()
+    tight_codes = [
+        tight_client.get("/health", environ_base={"REMOTE_ADDR": "203.0.113.20"}).status_code
+        for _ in range(3)
+    ]
+    loose_codes = [
+        loose_client.get("/health", environ_base={"REMOTE_ADDR": "203.0.113.21"}).status_code
+        for _ in range(10)
+    ]
+    assert tight_codes[-1] == 429
+    assert 429 not in loose_codes
