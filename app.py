@@ -32,7 +32,7 @@ from models import (
 from models import session as sessions
 from models import user as users
 from models import video as videos
-from services import accounts
+from services import accounts, playback_memo
 from services.account_deletion import AccountDeletions
 from services.mail.sender import MailSender
 from services.media.jobs import MediaJobs
@@ -231,6 +231,7 @@ def register_web_hooks(app):
     errors.init_app(app)
     security_headers.init_app(app)
     audit.init_app(app)
+    playback_memo.init_app(app)
 
 
 def run_startup_tasks(app, background=True):

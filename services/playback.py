@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from models import daily_stats, media_file, playback_view, recent_view
 from models import video as videos
 from models.common import utcnow
-from services import access, playback_tokens, urls
+from services import access, playback_memo, playback_tokens, urls
 from services.errors import NotFound
 from services.recent import Recent
 
@@ -98,20 +98,36 @@ def media(token, video_id, count_view=False):
     403 for a preview token, and for a video its user may no longer watch (refunded,
     subscription ended: the refusal of services.access.watch_refusal).
     """
-    grant, video = playing(token, video_id)
-    stored = media_file.find_file(video.get("media_file_id"))
-    if stored is None:
-        raise NotFound(access.VIDEO_NOT_FOUND, code="video_not_found")
+    claims = playback_tokens.checked_claims(token, video_id)
+    grant, video, stored = playback_memo.remembered(
+        ("media", claims["jti"]), lambda: _media_checks(claims, video_id)
+    )
     if count_view:
         _count_view(grant, video)
     content_type = video.get("mime_type") or "video/mp4"
     return Playable(stored, content_type, video["sha256"], grant.expires_at)
 
 
+def _media_checks(claims, video_id):
+    grant, video = _playing_checks(claims, video_id)
+    stored = media_file.find_file(video.get("media_file_id"))
+    if stored is None:
+        raise NotFound(access.VIDEO_NOT_FOUND, code="video_not_found")
+    return grant, video, stored
+
+
 def playing(token, video_id):
     """The grant and video of a request for the video's bytes (the media route, every HLS
-    route): the token's checks, a full token (not a preview's), and a user who may watch."""
-    grant, video = _authorized(token, video_id)
+    route): the token's checks, a full token (not a preview's), and a user who may watch.
+    Remembered for a moment (services.playback_memo: a change is seen within a second)."""
+    claims = playback_tokens.checked_claims(token, video_id)
+    return playback_memo.remembered(
+        ("playing", claims["jti"]), lambda: _playing_checks(claims, video_id)
+    )
+
+
+def _playing_checks(claims, video_id):
+    grant, video = _authorized(claims, video_id)
     playback_tokens.require_full(grant)
     access.require_watchable(grant, video)
     return grant, video
@@ -146,14 +162,23 @@ def _count_daily(video, user_id):
 
 
 def thumbnail(token, video_id):
-    grant, video = _authorized(token, video_id)
-    stored = media_file.find_file(video.get("thumbnail_file_id"))
-    if stored is None:
-        raise NotFound("This video has no thumbnail.", code="thumbnail_not_found")
+    claims = playback_tokens.checked_claims(token, video_id)
+    grant, video, stored = playback_memo.remembered(
+        ("thumbnail", claims["jti"]), lambda: _thumbnail_checks(claims, video_id)
+    )
     return Playable(stored, "image/jpeg", video["thumbnail_sha256"], grant.expires_at)
 
 
-def _authorized(token, video_id):
-    """The grant of a media or thumbnail request's token, and the video it may play now."""
-    grant = playback_tokens.verify(token, video_id)
+def _thumbnail_checks(claims, video_id):
+    grant, video = _authorized(claims, video_id)
+    stored = media_file.find_file(video.get("thumbnail_file_id"))
+    if stored is None:
+        raise NotFound("This video has no thumbnail.", code="thumbnail_not_found")
+    return grant, video, stored
+
+
+def _authorized(claims, video_id):
+    """The grant of a media or thumbnail request's token claims (services.playback_tokens
+    .checked_claims), and the video it may play now."""
+    grant = playback_tokens.grant_of(claims)
     return grant, access.video_playable_by(grant, video_id, grant.key_digest)

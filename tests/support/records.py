@@ -2,10 +2,13 @@
 database in the shapes their models document, for the tests of who may watch
 (test_paid_access.py): the access rule reads them as they are now, on every request."""
 
+import time
+
 from bson import ObjectId
 
 from models.common import utcnow
 from models.db import get_db
+from services.playback_memo import REMEMBER_SECONDS
 
 PRICE, PLAN_PRICE = 500, 799
 
@@ -50,6 +53,7 @@ class Records:
                     "$unset": {"holding": ""},
                 },
             )
+        seen_by_players()
 
     def subscribe(self, user_id, creator_id, period_end):
         user_id, creator_id = ObjectId(user_id), ObjectId(creator_id)
@@ -76,6 +80,7 @@ class Records:
                 {"_id": subscription_id},
                 {"$set": {"status": "ended", "ended_at": utcnow()}, "$unset": {"holding": ""}},
             )
+        seen_by_players()
 
     def plan(self, creator_id, price=PLAN_PRICE):
         self._insert(
@@ -104,3 +109,10 @@ class Records:
                 "deleted_at": None,
             },
         )
+
+
+def seen_by_players():
+    """A change written straight to the database is one another process made (a sweep, a
+    webhook another worker took): a player's requests see it once what this process
+    remembered of their checks has expired (services.playback_memo, at most a second)."""
+    time.sleep(REMEMBER_SECONDS)
