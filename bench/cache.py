@@ -46,7 +46,7 @@ def parse_args():
     parser.add_argument("--rounds", type=int, default=3, help="wrk runs of each server, 1 and 2")
     parser.add_argument("--streams", type=int, default=20, help="concurrent streams (2)")
     parser.add_argument("--api-streams", type=int, default=50, help="streams under /auth/me")
-    parser.add_argument("--cache-mb", type=int, default=1024, help="MEDIA_CACHE_MB (0: unset)")
+    parser.add_argument("--cache-mb", type=int, default=1024, help="MEDIA_CACHE_MB (0: off)")
     parser.add_argument("--cache-wait", type=float, default=120, help="seconds, for the fill")
     parser.add_argument("--workers", type=int, help="default: gunicorn.conf.py's")
     parser.add_argument("--threads", type=int, help="default: gunicorn.conf.py's")
@@ -54,10 +54,13 @@ def parse_args():
 
 
 def cache_file(cache_dir, size):
-    """A finished copy: a file of the video's size, not named like a temporary one."""
+    """A finished copy: a file of the video's size, named (with its folders) unlike a
+    temporary one."""
     for path in cache_dir.rglob("*"):
-        name = path.name.lower()
-        temporary = name.startswith(".") or any(mark in name for mark in TEMPORARY)
+        names = [part.lower() for part in path.relative_to(cache_dir).parts]
+        temporary = names[-1].startswith(".") or any(
+            mark in name for mark in TEMPORARY for name in names
+        )
         if not temporary and path.is_file() and path.stat().st_size == size:
             return path
     return None
@@ -68,7 +71,7 @@ def warm(server, path, size, digest, cache_dir, timeout):
     if sha256_of_get(server.port, path) != (200, size, digest):
         raise RuntimeError("the media route did not serve the stored bytes")
     if cache_dir is None:
-        print("cache: off (--cache-mb 0: MEDIA_CACHE_MB and MEDIA_CACHE_DIR unset)")
+        print("cache: off (--cache-mb 0: MEDIA_CACHE_MB=0)")
         return
     start = time.monotonic()
     while time.monotonic() - start < timeout:
@@ -141,9 +144,10 @@ def figure_api(server, token, clients, target, args):
 
 
 def server_env(args, cache_dir):
-    env = {"MAX_UPLOAD_MB": str(args.mb * 2)}
+    # Set even when off: the app's development default may be a cache under ./data.
+    env = {"MAX_UPLOAD_MB": str(args.mb * 2), "MEDIA_CACHE_MB": str(args.cache_mb)}
     if cache_dir is not None:
-        env.update(MEDIA_CACHE_MB=str(args.cache_mb), MEDIA_CACHE_DIR=str(cache_dir))
+        env["MEDIA_CACHE_DIR"] = str(cache_dir)
     return env
 
 

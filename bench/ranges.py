@@ -6,6 +6,7 @@ nginx serves the bytes GridFS then holds from disk (sendfile on, its own config,
 port). wrk, 50 connections, asks each for random 300 KiB ranges
 (``Range: bytes=N-(N+300K-1)``, a Lua script; the same seeded sequence for both), nginx and
 the route interleaved, best of ``--rounds``. Every request carries the same playback token.
+The media cache is set up and warmed as in bench/cache.py (``--cache-mb 0``: off).
 Rate limits are ON, as in production (the limiter's counter is part of each request's
 work), with ``RATELIMIT_MEDIA`` raised to 1000000 per minute for the run so that the one
 token is never refused; ``--no-limiter`` turns them off to show what the counter costs.
@@ -14,6 +15,7 @@ gunicorn.conf.py: the proxy in front keeps the clients'), so each of its request
 Prints (never asserts): requests/s of each, latency p50/p95, errors, and the ratio
 media/nginx (goal >= 0.2x).
 Run: .venv/bin/python -m bench.ranges [--mb 90] [--seconds 15] [--rounds 2] [--no-limiter]
+                                      [--cache-mb 1024]
 """
 
 import argparse
@@ -24,7 +26,8 @@ from pathlib import Path
 
 from pymongo import MongoClient
 
-from bench.common import EmbeddedMongo, Gunicorn, stream_get, wait_until_quiet
+from bench.cache import warm
+from bench.common import EmbeddedMongo, Gunicorn, wait_until_quiet
 from bench.media_servers import (
     MIB,
     Nginx,
@@ -66,6 +69,8 @@ def parse_args():
     parser.add_argument("--rounds", type=int, default=2, help="wrk runs of each server")
     parser.add_argument("--connections", type=int, default=50, help="wrk's connections")
     parser.add_argument("--no-limiter", action="store_true", help="RATELIMIT_ENABLED=false")
+    parser.add_argument("--cache-mb", type=int, default=1024, help="MEDIA_CACHE_MB (0: off)")
+    parser.add_argument("--cache-wait", type=float, default=120, help="seconds, for the fill")
     parser.add_argument("--workers", type=int, help="default: gunicorn.conf.py's")
     parser.add_argument("--threads", type=int, help="default: gunicorn.conf.py's")
     return parser.parse_args()
@@ -119,8 +124,10 @@ def figure(targets, script, args):
     print(f"   ratio media / nginx: {best['media'] / best['nginx']:.3f}  (goal >= 0.2)")
 
 
-def server_env(args):
-    env = {"MAX_UPLOAD_MB": str(args.mb * 2)}
+def server_env(args, cache_dir):
+    env = {"MAX_UPLOAD_MB": str(args.mb * 2), "MEDIA_CACHE_MB": str(args.cache_mb)}
+    if cache_dir is not None:
+        env["MEDIA_CACHE_DIR"] = str(cache_dir)
     if args.no_limiter:
         env["RATELIMIT_ENABLED"] = "false"
     else:
@@ -135,35 +142,38 @@ def main():
     video = kept_video(args.mb)
     with tempfile.TemporaryDirectory(prefix="bench-ranges-") as tmp:
         tmp = Path(tmp)
+        cache_dir = tmp / "media-cache" if args.cache_mb else None
+        if cache_dir is not None:
+            cache_dir.mkdir()
         with EmbeddedMongo(tmp / "db", log_path=tmp / "db.log") as mongo:
             uri = mongo.uri("bench")
-            env = server_env(args)
+            env = server_env(args, cache_dir)
             server = Gunicorn(uri, workers=args.workers, extra_env=env, threads=args.threads)
             try:
                 with MongoClient(uri) as client:
                     database = client.get_default_database()
-                    run(server, mongo.process.pid, database, video, tmp, args)
+                    run(server, mongo.process.pid, database, video, tmp, cache_dir, args)
             finally:
                 server.stop()
     print(f"\n(whole run: {time.perf_counter() - started:.0f} s)")
 
 
-def run(server, db_pid, database, video, tmp, args):
+def run(server, db_pid, database, video, tmp, cache_dir, args):
     limits = "off" if args.no_limiter else f"on, RATELIMIT_MEDIA={MEDIA_LIMIT} for this run"
     print(f"rate limits: {limits}")
     token = server.token_for("creator")
-    video_id, size, _ = stored_copy(server, token, database, video, tmp / "www")
+    video_id, size, digest = stored_copy(server, token, database, video, tmp / "www")
     print(f"video: {size / MIB:.0f} MiB stored, the same bytes on disk for nginx")
     settled, quiet = wait_until_quiet(db_pid, server.process.pid)
     print(f"waited {settled:.0f} s for the database and gunicorn to go idle" + ("" if quiet else
           " (still busy: the figures include that work)"))  # fmt: skip
     path = media_path(server, token, video_id)
+    warm(server, path, size, digest, cache_dir, args.cache_wait)
     lua = RANGES_LUA.format(last_start=size - SPAN, span=SPAN)
     script = write_script(tmp, "ranges.lua", lua)
     with Nginx(tmp, tmp / "www") as nginx:
         targets = {"media": (server.port, path), "nginx": (nginx.port, "/video.mp4")}
         same_ranges(targets, size)
-        stream_get(server.port, path, headers={"Range": "bytes=0-1"})  # warm: the token's checks
         figure(targets, script, args)
 
 

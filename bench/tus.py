@@ -123,6 +123,7 @@ def main():
         tmp = Path(tmp)
         with EmbeddedMongo(tmp / "db", log_path=tmp / "db.log") as mongo:
             env = {"MAX_UPLOAD_MB": str(args.mb * 2), "PROCESSING_WORKERS": "0"}
+            env["MEDIA_CACHE_MB"] = "0"  # no media is read: no cache (development's default)
             server = Gunicorn(mongo.uri("bench"), workers=args.workers, extra_env=env)
             try:
                 token = server.token_for("creator")
