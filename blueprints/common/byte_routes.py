@@ -6,12 +6,12 @@ Used by the media and thumbnail routes (blueprints/playback.py) and the HLS rout
 """
 
 import marshmallow as ma
-from flask import current_app, request
+from flask import request
 
 from blueprints.schemas.media_docs import bytes_doc
 from blueprints.schemas.videos import PlaybackTokenArgs
-from extensions import limiter
 from services import tokens
+from web import byte_limits
 from web.audit import rate_limit_key
 from web.security_headers import for_players
 
@@ -31,10 +31,6 @@ def playback_token_key():
         return "token:" + tokens.decode(token, tokens.PLAYBACK)["jti"]
     except tokens.InvalidToken:
         return "invalid-token:" + rate_limit_key()
-
-
-def media_limit():
-    return current_app.config["RATELIMIT_MEDIA"]
 
 
 WATCH_403 = (
@@ -66,6 +62,6 @@ def byte_route(blp, media_type, summary, errors=None, doc=None):
             view = blp.alt_response(status, description=description)(view)
         view = blp.doc(**(doc or bytes_doc(media_type, summary)))(view)
         view = blp.arguments(PlaybackTokenArgs, location="query", unknown=ma.EXCLUDE)(view)
-        return for_players(limiter.limit(media_limit, key_func=playback_token_key)(view))
+        return for_players(byte_limits.per_token("RATELIMIT_MEDIA", playback_token_key)(view))
 
     return decorate
