@@ -5,8 +5,9 @@ the stored sha256 before it is renamed into place; its stamp records the copy's 
 and mtime_ns as verified. Each ``lookup`` opens the copy and compares its fstat with the
 stamp (no hashing: a hit is a dict lookup, an open and an fstat). That catches a copy
 deleted (the open fails), replaced by another file (another inode), truncated or extended
-(size), or written in place through the filesystem (the kernel moves mtime on every write,
-so same-size corruption by a write is seen). It does not catch what leaves all three alone:
+(size), or written in place through the filesystem (every copy's mtime is set to 1970 when
+it is verified and any write moves it to now, so same-size corruption by a write is seen,
+even in the same clock tick). It does not catch what leaves all three alone:
 bit rot under the filesystem, a raw write to the block device, or someone who rewrites the
 bytes and then sets the mtime back (that needs write access to the cache directory, which is
 the service's own, 0700). A copy that fails the check is dropped and the request falls back
@@ -52,9 +53,13 @@ class CachedFile(io.FileIO):
 @dataclass(frozen=True)
 class FillJob:
     name: str
-    length: int
+    file_doc: dict  # its fs.files document
     sha256: str
-    read_range: Any  # read_range(start, end): the file's bytes start..end (inclusive)
+    read_range: Any  # read_range(file_doc, start, end): bytes start..end (inclusive)
+
+    @property
+    def length(self):
+        return self.file_doc["length"]
 
 
 class MediaCache:
@@ -72,7 +77,11 @@ class MediaCache:
         self.writer = tuning.get("writer", fills.write_all)  # a seam: tests inject ENOSPC
         self.clock_ns = tuning.get("clock_ns", time.time_ns)  # the LRU clock (wall, shared)
         self._stamps, self._touched, self._failed = {}, {}, {}
-        self._pool = FillPool(self._fill, threads=tuning.get("fill_threads", 2))
+        self._pool = FillPool(
+            self._fill,
+            threads=tuning.get("fill_threads", 2),
+            max_pending=tuning.get("max_pending", 32),
+        )
 
     def lookup(self, file_doc, sha256):
         """The verified copy of ``file_doc`` (an fs.files document) as a CachedFile, or None."""
@@ -102,7 +111,7 @@ class MediaCache:
     def want(self, file_doc, sha256, read_range):
         """Ask for a background fill of ``file_doc``; True when one was queued.
 
-        ``read_range(start, end)`` yields the file's bytes (MediaChunks.read). Nothing is
+        ``read_range(file_doc, start, end)`` yields the file's bytes: MediaChunks.read. Nothing is
         queued for a file too big for the budget (``max_file_fraction`` of it), an empty
         one, or one whose last fill failed less than ``retry_seconds`` ago.
         """
@@ -113,7 +122,7 @@ class MediaCache:
         failed = self._failed.get(name)
         if failed is not None and time.monotonic() - failed < self.retry_seconds:
             return False
-        return self._pool.submit(name, FillJob(name, length, sha256, read_range))
+        return self._pool.submit(name, FillJob(name, file_doc, sha256, read_range))
 
     def invalidate(self, file_ids):
         """Remove the copies of ``file_ids`` (purge, re-processing, account deletion).

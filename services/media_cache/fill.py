@@ -8,6 +8,7 @@ copy is never in place without one. The caller holds no lock; this takes the id'
 without waiting: a fill elsewhere (another worker process) means there is nothing to do.
 """
 
+import contextlib
 import hashlib
 import os
 
@@ -27,6 +28,11 @@ from services.media_cache.store import (
 # being asked for again for a while (MediaCache.retry_seconds).
 FILLED, BUSY, PRESENT, NO_ROOM, INVALIDATED = "filled", "busy", "present", "no_room", "invalidated"
 MISMATCH = "mismatch"
+
+
+# The mtime every verified copy carries: 1970-01-01T00:00:01Z (their stamps' mtimes are the
+# LRU clock; the copies' own say only "unchanged since verified").
+VERIFIED_MTIME_NS = 10**9
 
 
 class Mismatch(Exception):
@@ -80,14 +86,20 @@ def _copy(fd, job, writer):
     """Write the file's bytes to ``fd``; its Stamp once they are verified and on disk."""
     digest = hashlib.sha256()
     written = 0
-    for piece in job.read_range(0, job.length - 1):
-        written += len(piece)
-        if written > job.length:
-            raise Mismatch(f"{job.name}: more than {job.length} bytes")
-        digest.update(piece)
-        writer(fd, piece)
+    pieces = job.read_range(job.file_doc, 0, job.length - 1)
+    # Closed on any exit: MediaChunks' read-ahead thread stops with its iterator.
+    with contextlib.closing(pieces) if hasattr(pieces, "close") else contextlib.nullcontext():
+        for piece in pieces:
+            written += len(piece)  # counted as given: a source that gives more is refused
+            if written > job.length:
+                raise Mismatch(f"{job.name}: more than {job.length} bytes")
+            digest.update(piece)
+            writer(fd, piece)
     if written != job.length or digest.hexdigest() != job.sha256:
         raise Mismatch(f"{job.name}: the bytes read are not the stored file")
+    # Any later write through the filesystem moves the mtime to now, which is never this, even
+    # within the clock tick of the verification: the stamp then sees same-size corruption.
+    os.utime(fd, ns=(VERIFIED_MTIME_NS, VERIFIED_MTIME_NS))
     os.fsync(fd)  # before the rename: a power cut must not leave a stamped empty copy
     return Stamp.of(os.fstat(fd))
 
