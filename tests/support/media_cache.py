@@ -20,10 +20,15 @@ def pattern(size, seed=1):
 class Stored:
     """A file as the route knows it: its fs.files document, sha256 and bytes."""
 
-    def __init__(self, data, file_id=None):
-        self.data = data
+    def __init__(self, data, file_id=None, seed=None):
+        self.data, self.seed = data, seed
         self.sha256 = hashlib.sha256(data).hexdigest()
         self.doc = {"_id": file_id or ObjectId(), "length": len(data), "chunkSize": PIECE}
+
+    @classmethod
+    def patterned(cls, size, seed):
+        """``pattern(size, seed)``: what another process can make again from two numbers."""
+        return cls(pattern(size, seed), seed=seed)
 
     def read_range(self, file_doc, start, end):
         """The bytes start..end (inclusive), a piece at a time, as MediaChunks.read gives them."""
