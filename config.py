@@ -7,9 +7,10 @@ top. Production refuses to start with a missing or default secret.
 
 from urllib.parse import unquote, urlsplit
 
+from config_cache import cache_settings, validate_cache
+
 # The environment readers live beside: ConfigError is imported from here by the rest of the app.
 from config_env import ConfigError, env_bool, env_int, env_list, env_str
-from config_cache import cache_settings, validate_cache
 from config_hls import hls_settings, validate_hls
 
 DEFAULT_SECRET = "dev-insecure-secret-change-me-before-production"

@@ -3,6 +3,7 @@ holds a fill mid-way, a writer that runs out of disk, and an LRU clock that alwa
 
 import errno
 import hashlib
+import os
 import random
 import threading
 import time
@@ -73,8 +74,6 @@ class DiskFull:
         self.room = room
 
     def __call__(self, fd, data):
-        import os
-
         if len(data) > self.room:
             os.write(fd, data[: self.room])
             self.room = 0
