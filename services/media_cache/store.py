@@ -85,6 +85,11 @@ class Layout:
         self.locks = os.path.join(self.root, "locks")
         self.tombs = os.path.join(self.root, "tombs")
         self.evict_lock = os.path.join(self.root, "evict.lock")
+        self.ensure()
+
+    def ensure(self):
+        """Make the directories that are missing (all of them at first; again after an
+        operator emptied the cache by hand while the service ran)."""
         for path in (self.objects, self.tmp, self.locks, self.tombs):
             os.makedirs(path, mode=0o700, exist_ok=True)
 

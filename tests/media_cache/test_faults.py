@@ -2,6 +2,7 @@
 serves wrong bytes. See docs/playback.md#the-media-cache."""
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -33,6 +34,15 @@ def test_a_deleted_copy_falls_back_and_is_filled_again(cache, cache_dir):
     fill(cache, stored)
     read_all(cache.lookup(stored.doc, stored.sha256))  # verified, its stamp remembered
     os.unlink(copy_path(cache_dir, stored))
+    assert cache.lookup(stored.doc, stored.sha256) is None
+    fill(cache, stored)
+    assert read_all(cache.lookup(stored.doc, stored.sha256)) == stored.data
+
+
+def test_a_cache_directory_emptied_by_hand_is_made_again(cache, cache_dir):
+    stored = Stored(pattern(PIECE))
+    fill(cache, stored)
+    shutil.rmtree(cache_dir)
     assert cache.lookup(stored.doc, stored.sha256) is None
     fill(cache, stored)
     assert read_all(cache.lookup(stored.doc, stored.sha256)) == stored.data
