@@ -128,21 +128,36 @@ class MediaCache:
         """Remove the copies of ``file_ids`` (purge, re-processing, account deletion).
 
         A fill of one of them that is running now does not stay either (its tombstone).
-        Returns how many copies were removed here.
+        Returns how many copies were removed here. Never raises: the deletion that calls it
+        must go on (a cache directory that fails is logged; its copies are no longer served
+        once their GridFS files are gone, as lookups start from the fs.files document).
         """
         keys = {id_key(file_id) for file_id in file_ids}
+        if not keys:
+            return 0
+        try:
+            self.layout.ensure()
+            self._bury(keys)
+            return self._remove(keys)
+        except OSError as error:
+            log.warning("media cache: invalidating %d ids failed: %r", len(keys), error)
+            return 0
+
+    def _bury(self, keys):
+        """A tombstone per id, dated now: fills that started before it do not stay."""
         now_ns = self.clock_ns()
         for key in keys:
             with open(self.layout.tomb(key), "ab"):
                 pass
             os.utime(self.layout.tomb(key), ns=(now_ns, now_ns))
+
+    def _remove(self, keys):
         with os.scandir(self.layout.objects) as listing:
             found = [item.name for item in listing if key_of(item.name) in keys]
         names = {name.removesuffix(STAMP_SUFFIX) for name in found}  # a stamp alone too
-        removed = sum(remove_entry(self.layout, name) for name in names)
         for name in names:
             self._stamps.pop(name, None)
-        return removed
+        return sum(remove_entry(self.layout, name) for name in names)
 
     def wait_idle(self, timeout=10.0):
         return self._pool.wait_idle(timeout)

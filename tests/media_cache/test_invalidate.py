@@ -2,6 +2,7 @@
 off, and its settings. See docs/playback.md#the-media-cache."""
 
 import os
+import shutil
 
 import pytest
 
@@ -63,6 +64,12 @@ def test_a_later_fill_of_an_invalidated_id_works(make_cache):
     copy = cache.lookup(stored.doc, stored.sha256)
     assert copy is not None
     copy.close()
+
+
+def test_invalidate_never_raises_into_the_deletion_that_calls_it(cache, cache_dir):
+    shutil.rmtree(cache_dir)
+    cache_dir.write_text("the disk went away")  # no directory can be made there now
+    assert cache.invalidate([Stored(pattern(10)).doc["_id"]]) == 0
 
 
 def test_with_no_budget_the_cache_is_a_no_op(tmp_path):
