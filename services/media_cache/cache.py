@@ -175,7 +175,7 @@ class MediaCache:
     def _fill_now(self, job):
         try:
             self.layout.ensure()
-            outcome = fills.fill(self.layout, job, self.budget, self.writer, self.clock_ns())
+            outcome = fills.fill(self.layout, job, self.budget, self.writer, self.clock_ns)
         except Exception as error:  # ENOSPC, EIO, the database, a corrupt GridFS file
             log.warning("media cache: fill of %s failed, served from GridFS: %r", job.name, error)
             outcome = "error"

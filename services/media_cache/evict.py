@@ -1,8 +1,10 @@
 """The budget: reserving room for a fill, evicting the least recently used copies.
 
 Runs only when a fill starts, under ``evict.lock``, so a hit never scans a directory. The
-scan also clears what crashed processes left: a ``.part`` whose fill lock nobody holds (its
-filler died; flock locks die with their holder), a stamp without its copy, old tombstones.
+scan also clears what crashed processes left: a ``.part``, a stamp without its copy (or its
+temp file), a copy without its stamp, each only while nobody holds its bucket's fill lock (a
+filler that died holds none: flock locks die with their holder), so never a live fill's
+files, however long it runs and whatever the clocks say; and tombstones past a day.
 """
 
 import os
@@ -17,9 +19,7 @@ from services.media_cache.store import (
     unlink_quietly,
 )
 
-# A stamp with no copy beside it is a fill between its two renames, or a leftover; past this
-# age it is a leftover. Tombstones only have to outlive the fills in flight when they were set.
-ORPHAN_STAMP_SECONDS = 600
+# Tombstones only have to outlive the fills in flight when they were set.
 TOMB_SECONDS = 24 * 3600
 
 
@@ -63,34 +63,32 @@ def scan(layout, now_ns):
                 stamps[item.name[: -len(STAMP_SUFFIX)]] = stat.st_mtime_ns
             else:
                 copies[item.name] = stat.st_size
-    entries = []
-    for name, size in copies.items():
-        if name in stamps:
-            entries.append(Entry(name, size, stamps[name]))
-        else:  # a copy never stamped, or whose stamp went: never served, so only weight
-            unlink_quietly(layout.data(name))
-    for name, mtime_ns in stamps.items():
-        if name not in copies and now_ns - mtime_ns > ORPHAN_STAMP_SECONDS * 10**9:
-            unlink_quietly(layout.stamp(name))
+    entries = [Entry(name, size, stamps[name]) for name, size in copies.items() if name in stamps]
+    for name in copies.keys() - stamps.keys():  # never served, so only weight
+        _remove_leftover(layout, name, layout.data(name))
+    for name in stamps.keys() - copies.keys():
+        _remove_leftover(layout, name, layout.stamp(name))
     _clear_tombs(layout, now_ns)
-    return entries, _reserved_by_live_fills(layout, now_ns)
+    return entries, _reserved_by_live_fills(layout)
 
 
-def _reserved_by_live_fills(layout, now_ns):
-    """The lengths of the ``.part`` files of live fills; a dead filler's part is removed."""
+def _remove_leftover(layout, name, path):
+    """Remove ``path`` unless a fill of its bucket runs now (then it may be that fill's)."""
+    with flocked(layout.lock(key_of(name)), blocking=False) as free:
+        if free:
+            unlink_quietly(path)
+        return free
+
+
+def _reserved_by_live_fills(layout):
+    """The lengths of the ``.part`` files of live fills; a dead filler's files are removed."""
     reserved = 0
     with os.scandir(layout.tmp) as listing:
-        parts = [(item.name, item.path) for item in listing]
-    for name, path in parts:
-        if name.endswith(PART_SUFFIX):
-            length = _part_length(name)
-            with flocked(layout.lock(key_of(name)), blocking=False) as free:
-                if free:  # nobody fills this bucket: the filler died mid-fill
-                    unlink_quietly(path)
-                    continue
-            reserved += length
-        elif _age_seconds(path, now_ns) > ORPHAN_STAMP_SECONDS:
-            unlink_quietly(path)  # a stamp's temp file whose writer died
+        names = [(item.name, item.path) for item in listing]
+    for name, path in names:
+        removed = _remove_leftover(layout, name, path)
+        if not removed and name.endswith(PART_SUFFIX):
+            reserved += _part_length(name)
     return reserved
 
 

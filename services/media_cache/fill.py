@@ -46,26 +46,27 @@ def write_all(fd, data):
         view = view[os.write(fd, view) :]
 
 
-def fill(layout, job, budget, writer, now_ns):
+def fill(layout, job, budget, writer, clock_ns):
     """Copy ``job`` (a FillJob) into the cache; one of the outcomes above.
 
     Raises what reading or writing raised (OSError such as ENOSPC, the source's errors):
     the ``.part`` is removed first, so nothing of a failed fill is left or ever served.
     """
     key = key_of(job.name)
+    started_ns = clock_ns()  # an invalidate() from now on undoes this fill
     with flocked(layout.lock(key), blocking=False) as mine:
         if not mine:
             return BUSY
         if _in_place(layout, job.name):
             return PRESENT
         evict.remove_parts(layout, job.name)  # a dead filler's; we hold the lock now
-        reserved = evict.reserve(layout, job.name, job.length, budget, now_ns)
+        reserved = evict.reserve(layout, job.name, job.length, budget, started_ns)
         if reserved is None:
             return NO_ROOM
         fd, part = reserved
         try:
             stamp = _copy(fd, job, writer)
-            return _place(layout, job.name, part, stamp, now_ns, started_ns=now_ns)
+            return _place(layout, job.name, part, stamp, clock_ns, started_ns)
         except Mismatch:
             return MISMATCH
         finally:
@@ -104,7 +105,7 @@ def _copy(fd, job, writer):
     return Stamp.of(os.fstat(fd))
 
 
-def _place(layout, name, part, stamp, now_ns, started_ns):
+def _place(layout, name, part, stamp, clock_ns, started_ns):
     """Stamp, rename into place; undone when the id was invalidated since the fill started.
 
     The tombstone is looked at before and after the rename: an invalidate() that ran before
@@ -114,7 +115,7 @@ def _place(layout, name, part, stamp, now_ns, started_ns):
     tomb = layout.tomb(key_of(name))
     if _invalidated_since(tomb, started_ns):
         return INVALIDATED
-    write_stamp(layout, name, stamp, now_ns)
+    write_stamp(layout, name, stamp, clock_ns())  # its mtime: the copy's first use
     os.rename(part, layout.data(name))
     fsync_directory(layout.objects)
     if _invalidated_since(tomb, started_ns):

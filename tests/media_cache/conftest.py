@@ -17,9 +17,10 @@ def cache_dir(tmp_path):
 def make_cache(cache_dir):
     """A MediaCache on ``cache_dir`` (each call: another process's view of the same disk)."""
     caches = []
+    clock = StepClock()  # one wall clock for all the processes of a host
 
     def build(budget=8 * MB, **tuning):
-        tuning.setdefault("clock_ns", StepClock())
+        tuning.setdefault("clock_ns", clock)
         tuning.setdefault("max_file_fraction", 1.0)
         cache = MediaCache(str(cache_dir), budget, **tuning)
         caches.append(cache)

@@ -2,6 +2,7 @@
 See docs/playback.md#the-media-cache."""
 
 import os
+import threading
 
 from tests.support.media_cache import PIECE, HeldSource, Stored, pattern
 
@@ -42,7 +43,7 @@ def test_the_least_recently_used_copy_goes_first(make_cache):
 
 def test_use_by_another_process_counts_too(make_cache, cache_dir):
     one = make_cache(budget=2 * PIECE, touch_seconds=0)
-    other = make_cache(budget=2 * PIECE, touch_seconds=0, clock_ns=one.clock_ns)
+    other = make_cache(budget=2 * PIECE, touch_seconds=0)
     first, second, third = (Stored(pattern(PIECE, seed=n)) for n in range(3))
     fill(one, first)
     fill(one, second)
@@ -74,3 +75,31 @@ def test_fills_in_flight_hold_their_room(make_cache, cache_dir):
     assert cached(one, big)
     assert not cached(other, second)  # no room then; a later miss asks again
     assert on_disk(cache_dir) <= 3 * PIECE
+
+
+def test_under_churn_every_hit_has_the_right_bytes(make_cache):
+    """Two processes' caches, six request threads, a budget for two of four files: copies are
+    filled, evicted and refilled while others read them; no hit is ever wrong."""
+    caches = [make_cache(budget=2 * PIECE, touch_seconds=0, retry_seconds=0) for _ in range(2)]
+    files = [Stored(pattern(PIECE, seed=n)) for n in range(4)]
+    hits, errors = [], []
+
+    def requests(worker):
+        cache = caches[worker % 2]
+        for turn in range(100):
+            stored = files[(worker + turn) % 4]
+            copy = cache.lookup(stored.doc, stored.sha256)
+            if copy is None:  # served from GridFS meanwhile, which takes a while
+                cache.want(stored.doc, stored.sha256, stored.read_range)
+                assert cache.wait_idle()
+                continue
+            with copy:
+                (hits if copy.read() == stored.data else errors).append(stored)
+
+    threads = [threading.Thread(target=requests, args=(n,)) for n in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert all(cache.wait_idle() for cache in caches)
+    assert errors == [] and hits

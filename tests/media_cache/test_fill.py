@@ -156,7 +156,7 @@ def test_while_one_process_fills_a_file_another_does_not(make_cache):
     held.wait_entered(1)
     name = entry_name(stored.doc["_id"], stored.sha256)
     job = FillJob(name, stored.doc, stored.sha256, stored.read_range)
-    outcome = fills.fill(other.layout, job, other.budget, fills.write_all, other.clock_ns())
+    outcome = fills.fill(other.layout, job, other.budget, fills.write_all, other.clock_ns)
     assert outcome == fills.BUSY
     held.release()
     assert one.wait_idle()

@@ -31,7 +31,7 @@ def main(directory, file_id, size, seed, mode):
     source = hanging if mode == "hang" else stored.read_range
     name = entry_name(stored.doc["_id"], stored.sha256)
     job = FillJob(name, stored.doc, stored.sha256, source)
-    print(fills.fill(cache.layout, job, cache.budget, fills.write_all, cache.clock_ns()))
+    print(fills.fill(cache.layout, job, cache.budget, fills.write_all, cache.clock_ns))
 
 
 if __name__ == "__main__":
