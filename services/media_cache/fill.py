@@ -3,9 +3,10 @@
 The copy is written chunk by chunk to a ``.part`` file (memory does not grow with the
 file), hashed as it is written, fsynced, and renamed into place only when its length and
 sha256 are the stored ones: a copy whose hash differs never becomes visible. Its stamp
-(inode, size, mtime_ns after the fsync; a rename keeps all three) is written first, so a
-copy is never in place without one. The caller holds no lock; this takes the id's fill lock
-without waiting: a fill elsewhere (another worker process) means there is nothing to do.
+(inode, size and the mtime set once the hash matched; a rename keeps all three) is written
+first, so a copy is never in place without one. The caller holds no lock; this takes the
+id's fill lock without waiting: a fill elsewhere (another worker process) means there is
+nothing to do.
 """
 
 import contextlib
