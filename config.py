@@ -7,6 +7,8 @@ top. Production refuses to start with a missing or default secret.
 
 from urllib.parse import unquote, urlsplit
 
+from config_cache import cache_settings, validate_cache
+
 # The environment readers live beside: ConfigError is imported from here by the rest of the app.
 from config_env import ConfigError, env_bool, env_int, env_list, env_str
 from config_hls import hls_settings, validate_hls
@@ -98,6 +100,8 @@ class BaseConfig:
         self.PUBLIC_BASE_URL = env_str("PUBLIC_BASE_URL")
         self.TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
         self.LOG_LEVEL = env_str("LOG_LEVEL", "INFO").upper()
+        for name, value in cache_settings(self.APP_ENV).items():  # config_cache.py
+            setattr(self, name, value)
 
     def _rate_limits(self):
         self.RATELIMIT_ENABLED = env_bool("RATELIMIT_ENABLED", True)
@@ -164,6 +168,7 @@ class BaseConfig:
             if not low <= getattr(self, name) <= high:
                 raise ConfigError(f"{name} must be from {low} to {high}, got {getattr(self, name)}")
         validate_hls(self)
+        validate_cache(self)
         if self.SMTP_URL:
             parse_smtp_url(self.SMTP_URL)
         if not self.MAIL_FROM or "@" not in self.MAIL_FROM:
