@@ -5,7 +5,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 import config as settings
 from blueprints import meta, registry
-from extensions import api, cors, limiter, media_chunks
+from extensions import api, cors, limiter, media_cache, media_chunks
 from models import (
     course,
     daily_stats,
@@ -41,6 +41,7 @@ from services.payments.jobs import PaymentJobs
 from services.renewals import Renewals
 from web import audit, errors, logs, security_headers
 from web.api import register_converters
+from web.rate_limits import close_rate_limit_storage, rate_limit_settings
 from web.request_class import ApiRequest
 
 EXPOSED_HEADERS = ["Content-Range", "Accept-Ranges", "Content-Length", "ETag", "X-Request-ID"]
@@ -160,6 +161,7 @@ def register_extensions(app):
     register_converters(app)
     limiter.init_app(app)
     media_chunks.init_app(app)
+    media_cache.init_app(app)
     cors.init_app(
         app,
         origins=app.config["CORS_ORIGINS"],
@@ -189,32 +191,6 @@ def openapi_settings(config):
         # Relative to /docs, so a path prefix behind a proxy keeps working.
         "OPENAPI_SWAGGER_UI_URL": "docs/assets/",
         "OPENAPI_SWAGGER_UI_CONFIG": {"deepLinking": True, "persistAuthorization": True},
-    }
-
-
-def rate_limit_settings(config):
-    """flask-limiter's settings: shared storage (the MongoDB unless told otherwise)."""
-    storage = config.get("RATELIMIT_STORAGE_URI")
-    options = {}
-    if not storage:
-        uri = config["MONGODB_URI"]
-        storage = uri if uri.startswith("mongodb") else "memory://"
-    if storage.startswith("mongodb"):
-        options = {
-            "database_name": db.database_name(storage),
-            "counter_collection_name": "rate_limit_counters",
-            "window_collection_name": "rate_limit_windows",
-            "serverSelectionTimeoutMS": config["MONGODB_TIMEOUT_MS"],
-        }
-    return {
-        "RATELIMIT_STORAGE_URI": storage,
-        "RATELIMIT_STORAGE_OPTIONS": options,
-        # The embedded server fails the sliding-window-counter strategy
-        # (docs/operations.md#the-embedded-server).
-        "RATELIMIT_STRATEGY": "fixed-window",
-        "RATELIMIT_HEADERS_ENABLED": True,
-        # A rate-limit store that is down must not turn every request into a 500.
-        "RATELIMIT_SWALLOW_ERRORS": True,
     }
 
 
@@ -275,11 +251,4 @@ def stop_background_work(app):
     app.extensions["account_deletions"].stop_sweeping()
     app.extensions["audit_log"].stop()  # what it could not write is logged, entry by entry
     app.extensions["counters"].stop()  # likewise: written, or logged at ERROR
-
-
-def close_rate_limit_storage():
-    storage = getattr(limiter, "_storage", None)
-    client = getattr(storage, "storage", None)
-    if client is not None and hasattr(client, "close"):
-        client.close()
-    limiter._storage = None
+    app.extensions["media_cache"].close()  # its fills read GridFS: before the client closes

@@ -5,6 +5,7 @@ from flask_cors import CORS
 from flask_limiter import Limiter
 
 from models.media_chunks import MediaChunks
+from services.media_cache import MediaCacheComponent
 from web.api import JsonErrorApi, ObjectIdConverter
 from web.audit import rate_limit_key
 
@@ -22,3 +23,5 @@ limiter = Limiter(
 )
 # Media bytes: streams take turns at MongoDB, so API queries do not queue behind them.
 media_chunks = MediaChunks()
+# Verified copies of hot GridFS files on local disk (MEDIA_CACHE_MB; off: everything from GridFS).
+media_cache = MediaCacheComponent()

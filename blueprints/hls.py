@@ -11,9 +11,8 @@ from flask import Response, request
 from blueprints.common.byte_routes import byte_route
 from blueprints.schemas import hls_docs
 from blueprints.schemas.hls_docs import HLS_ERRORS, KEY_ERRORS, NOT_STORED
-from extensions import media_chunks
 from services import hls
-from web import media_response
+from web import media_response, stored_bytes
 from web.api import ApiBlueprint
 
 blp = ApiBlueprint(
@@ -61,7 +60,7 @@ def segment(args, video_id, rendition, n):
     Ranges, a strong ETag and 304 as on the media route; immutable for the token's life.
     """
     found = hls.segment(args["token"], video_id, rendition, n)
-    response = media_response.serve(found, media_chunks)
+    response = stored_bytes.serve(found)
     response.headers["Cache-Control"] += ", immutable"
     return response
 

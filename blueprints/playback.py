@@ -10,9 +10,8 @@ from blueprints.schemas.videos import (
     StreamArgs,
     StreamSchema,
 )
-from extensions import media_chunks
 from services import playback
-from web import media_response
+from web import stored_bytes
 from web.api import ApiBlueprint
 from web.guards import auth_required, current_caller
 
@@ -88,11 +87,11 @@ def new_playback_token(args, video_id):
 def media(args, video_id):
     """The video's bytes, with HTTP Range (GET and HEAD); the token is the only credential."""
     found = playback.media(args["token"], video_id, count_view=request.method == "GET")
-    return media_response.serve(found, media_chunks)
+    return stored_bytes.serve(found)
 
 
 @blp.route("/<objectid:video_id>/thumbnail", methods=["GET"])
 @byte_route(blp, "image/jpeg", "The JPEG thumbnail")
 def thumbnail(args, video_id):
     """The JPEG thumbnail; signed by the playback token like the media URL."""
-    return media_response.serve(playback.thumbnail(args["token"], video_id), media_chunks)
+    return stored_bytes.serve(playback.thumbnail(args["token"], video_id))

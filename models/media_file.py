@@ -12,6 +12,7 @@ from datetime import timedelta
 
 import gridfs
 from bson import Binary, ObjectId
+from flask import current_app, has_app_context
 from pymongo.errors import PyMongoError
 
 from models.common import utcnow
@@ -126,8 +127,17 @@ def _delete_stored(database, file_id):
 def delete_files(database, ids):
     """Delete the files ``ids`` at once, chunks first: a delete cut short leaves a files
     document that a later look-up finds, never chunks no files document points at."""
+    uncache(ids)
     database.fs.chunks.delete_many({"files_id": {"$in": ids}})
     database.fs.files.delete_many({"_id": {"$in": ids}})
+
+
+def uncache(ids):
+    """This host's cached copies of the files go first (services/media_cache: another host's
+    are never served, since a deleted file is no longer named by any video or ladder, and its
+    least-recently-used eviction removes them)."""
+    if has_app_context() and "media_cache" in current_app.extensions:
+        current_app.extensions["media_cache"].invalidate([i for i in ids if i is not None])
 
 
 def deleted_or_retried(delete, what, thread_name="file-cleanup"):
@@ -199,6 +209,7 @@ def delete(*file_ids):
     that raised there would leave the file for good.
     """
     database = get_db()
+    uncache(file_ids)
     for file_id in file_ids:
         if file_id is not None:
             _discard(database, file_id)
