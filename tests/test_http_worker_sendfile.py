@@ -13,6 +13,7 @@ import contextlib
 import http.client
 import io
 import json
+import logging
 import random
 import shutil
 import socket
@@ -102,6 +103,32 @@ def test_file_response_to_a_head_has_no_body_and_still_runs_its_hooks(file_app):
     assert response.get_data() == b""
     response.close()
     assert closed == ["HEAD"]
+
+
+def test_the_apps_own_hooks_run_on_a_file_response(app, tmp_path):
+    """create_app's after_request hooks take a file response as it is; its access line
+    (web/logs.py, a call_on_close hook) is written when the body is closed."""
+    path = tmp_path / "media.bin"
+    path.write_bytes(DATA[:5000])
+
+    def answer():
+        file = open(path, "rb")  # noqa: SIM115 - the response closes it
+        return file_response(request.environ, file, 100, 200, 206, {}, "video/mp4")
+
+    app.add_url_rule("/test-file", view_func=answer)
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    logging.getLogger("access").addHandler(handler)
+    try:
+        response = app.test_client().get("/test-file", headers={"X-Request-ID": "file-1"})
+        assert response.get_data() == DATA[100:300]
+        assert response.headers["X-Request-ID"] == "file-1"
+        assert response.headers["X-Content-Type-Options"] == "nosniff"
+        assert stream.getvalue() == ""  # not before the body is done
+        response.close()
+    finally:
+        logging.getLogger("access").removeHandler(handler)
+    assert stream.getvalue() == "GET /test-file 206\n"
 
 
 # Under gunicorn and the guarded worker
