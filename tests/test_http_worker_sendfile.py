@@ -1,19 +1,16 @@
 """File bodies (web/file_body.py) sent by the guarded worker with sendfile (web/http_worker/).
 
-The FileRange and ``file_response`` alone first, under werkzeug's test
-client (which iterates the body); then a real gunicorn with the production
-gunicorn.conf.py serving tests/support/sendfile_app.py, which counts the
-``read()`` calls its bodies serve (none when the worker used sendfile),
-the bodies closed and its open descriptors. A second server with
+A real gunicorn with the production gunicorn.conf.py serves
+tests/support/sendfile_app.py, which counts the ``read()`` calls its bodies
+serve (none when the worker used sendfile), the bodies closed and its open
+descriptors. A second server with
 ``--no-sendfile`` iterates the same bodies: the control that shows the
 counter would see reads, and that the fallback is byte-exact too.
 """
 
 import contextlib
 import http.client
-import io
 import json
-import logging
 import random
 import shutil
 import socket
@@ -21,12 +18,10 @@ import struct
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from flask import Flask, request
 
 from tests.support.faults import wait_until
 from tests.support.hostile_connections import close_all, health_status, settle, still_open
 from tests.support.sendfile_app import SendfileServer
-from web.file_body import FileRange, file_response
 
 SIZE = 12 << 20  # well past what the kernel's socket buffers hold for one paused reader
 DATA = random.Random(18).randbytes(SIZE)
@@ -34,106 +29,7 @@ THREADS = 4
 HEADS = 4  # more files than a socket still closing from the last exchange could hide
 READER_BUFFER = 4096  # a paused player's receive buffer: the server's sends stall at once
 
-
-# The pieces, without a server
-
-
-class Closable(io.BytesIO):
-    def fileno(self):
-        return 42
-
-
-def test_a_file_range_reads_nothing_past_its_end():
-    body = FileRange(io.BytesIO(DATA[:1000]), 100, 50)
-    assert body.read(20) == DATA[100:120]
-    assert body.read(1000) == DATA[120:150]
-    assert body.read(10) == b""
-    assert FileRange(io.BytesIO(DATA[:1000]), 990, 10).read() == DATA[990:1000]
-
-
-def test_closing_a_file_range_closes_the_file_and_runs_each_hook_once():
-    file, calls = Closable(DATA[:10]), []
-    body = FileRange(file, 0, 10)
-    body.on_close += [lambda: calls.append("a"), lambda: 1 / 0, lambda: calls.append("c")]
-    assert body.fileno() == 42
-    with pytest.raises(ZeroDivisionError):  # a failing hook is reported, after the others ran
-        body.close()
-    body.close()
-    assert file.closed and calls == ["a", "c"]
-
-
-@pytest.fixture
-def file_app(tmp_path):
-    """A Flask app answering a range of a file with file_response, and its closed-hook log."""
-    path = tmp_path / "media.bin"
-    path.write_bytes(DATA[:100_000])
-    app, closed = Flask(__name__), []
-
-    @app.route("/range", methods=["GET", "HEAD"])
-    def answer():
-        start, length = int(request.args["start"]), int(request.args["length"])
-        file = open(path, "rb")  # noqa: SIM115 - the response closes it
-        return file_response(request.environ, file, start, length, 206, {}, "video/mp4")
-
-    @app.after_request
-    def log_on_close(response):  # as web/logs.py registers the access line
-        method = request.method
-        response.call_on_close(lambda: closed.append(method))
-        return response
-
-    return app, closed
-
-
-@pytest.mark.parametrize(("start", "length"), [(0, 1), (99_999, 1), (1234, 50_000), (0, 100_000)])
-def test_file_response_answers_the_range(file_app, start, length):
-    app, closed = file_app
-    response = app.test_client().get(f"/range?start={start}&length={length}")
-    assert response.status_code == 206
-    assert response.headers["Content-Type"] == "video/mp4"
-    assert response.headers["Content-Length"] == str(length)
-    assert response.get_data() == DATA[start : start + length]
-    response.close()
-    assert closed == ["GET"]
-
-
-def test_file_response_to_a_head_has_no_body_and_still_runs_its_hooks(file_app):
-    app, closed = file_app
-    response = app.test_client().head("/range?start=10&length=500")
-    assert response.headers["Content-Length"] == "500"
-    assert response.get_data() == b""
-    response.close()
-    assert closed == ["HEAD"]
-
-
-def test_the_apps_own_hooks_run_on_a_file_response(app, tmp_path):
-    """create_app's after_request hooks take a file response as it is; its access line
-    (web/logs.py, a call_on_close hook) is written when the body is closed."""
-    path = tmp_path / "media.bin"
-    path.write_bytes(DATA[:5000])
-
-    def answer():
-        file = open(path, "rb")  # noqa: SIM115 - the response closes it
-        return file_response(request.environ, file, 100, 200, 206, {}, "video/mp4")
-
-    app.add_url_rule("/test-file", view_func=answer)
-    stream = io.StringIO()
-    handler = logging.StreamHandler(stream)
-    logging.getLogger("access").addHandler(handler)
-    try:
-        response = app.test_client().get("/test-file", headers={"X-Request-ID": "file-1"})
-        assert response.get_data() == DATA[100:300]
-        assert response.headers["X-Request-ID"] == "file-1"
-        assert response.headers["X-Content-Type-Options"] == "nosniff"
-        assert stream.getvalue() == ""  # not before the body is done
-        response.close()
-    finally:
-        logging.getLogger("access").removeHandler(handler)
-    assert stream.getvalue() == "GET /test-file 206\n"
-
-
-# Under gunicorn and the guarded worker
-
-served = pytest.mark.slow
+pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
@@ -207,7 +103,6 @@ def assert_ranges_exact(port):
         assert body == DATA[start : start + length], (start, length)
 
 
-@served
 def test_ranges_are_byte_exact_and_sent_with_sendfile(server):
     before = stats(server)
     assert_ranges_exact(server.port)
@@ -216,7 +111,6 @@ def test_ranges_are_byte_exact_and_sent_with_sendfile(server):
     assert after["reads"] == before["reads"], "the worker read the file instead of sendfile"
 
 
-@served
 def test_without_sendfile_the_worker_iterates_the_same_bytes(iterating_server):
     """The control: the read counter sees an iterated body, and the fallback is exact."""
     before = stats(iterating_server)
@@ -241,7 +135,6 @@ def fds_back_to(server, baseline):
     return stats(server)["fds"] <= baseline["fds"]
 
 
-@served
 @pytest.mark.parametrize("path", ["/file", "/raw-file"])
 def test_a_head_sends_the_headers_only_and_closes_the_file(server, path):
     """/raw-file hands the worker a file wrapper for the HEAD: the worker sends no byte of it."""
@@ -257,7 +150,6 @@ def test_a_head_sends_the_headers_only_and_closes_the_file(server, path):
     wait_until(lambda: fds_back_to(server, before), 10, message="the files closed")
 
 
-@served
 def test_many_concurrent_ranged_requests_are_each_exact(server):
     picker = random.Random(7)
     ranges = [
@@ -291,7 +183,6 @@ def read_response(sock):
     return response.status, response.read()
 
 
-@served
 def test_paused_readers_are_parked_and_resume_with_their_bytes_intact(server):
     """Twice as many paused readers as threads: /health still gets one, so they were parked.
     Then all of them read at once, more streams than threads taking turns."""
@@ -310,7 +201,6 @@ def test_paused_readers_are_parked_and_resume_with_their_bytes_intact(server):
     wait_until(lambda: all_closed(server), 10, message="every body closed")
 
 
-@served
 def test_a_client_that_hangs_up_mid_body_has_its_file_closed(server):
     before = wait_until(lambda: all_closed(server), 10, message="a quiet server")
     readers = paused_readers(server.port, 6)
@@ -324,7 +214,6 @@ def test_a_client_that_hangs_up_mid_body_has_its_file_closed(server):
     wait_until(lambda: fds_back_to(server, before), 10, message="the files closed")
 
 
-@served
 def test_health_answers_under_200_paused_sendfile_readers(production_threads_server):
     """As tests/test_hostile_connections.py's paused players, on sendfile bodies."""
     server = production_threads_server
