@@ -163,6 +163,23 @@ def test_many_concurrent_ranged_requests_are_each_exact(server):
     wait_until(lambda: all_closed(server), 10, message="every body closed")
 
 
+def test_a_file_shorter_than_its_content_length_ends_the_connection(server):
+    """A cache file cut short under the worker: the bytes it has, then the connection closes
+    (the client sees a short body, never other bytes); the thread and the file are freed."""
+    connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+    try:
+        connection.request("GET", f"/raw-file?start={SIZE - 1000}&length=5000")
+        response = connection.getresponse()
+        assert response.getheader("Content-Length") == "5000"
+        with pytest.raises(http.client.IncompleteRead) as cut:
+            response.read()
+        assert cut.value.partial == DATA[SIZE - 1000 :]
+    finally:
+        connection.close()
+    wait_until(lambda: all_closed(server), 10, message="the short body closed")
+    assert health_status(server.port) == 200
+
+
 def paused_readers(port, count, start=0, length=SIZE):
     """Clients that ask for a range and read nothing, with a small receive buffer."""
     sockets = []
