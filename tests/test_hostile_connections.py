@@ -81,7 +81,7 @@ def test_the_proxy_in_front_keeps_answering(servers, nginx):
 
 
 def test_a_file_response_through_the_guarded_worker(servers):
-    """/docs assets go out as a WSGI file wrapper, which the worker iterates like any body."""
+    """/docs assets go out as a WSGI file wrapper, which the worker sends with sendfile."""
     connection = http.client.HTTPConnection("127.0.0.1", servers.gunicorn.port, timeout=10)
     try:
         connection.request("GET", "/docs/assets/swagger-ui-bundle.js")

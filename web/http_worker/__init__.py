@@ -21,7 +21,10 @@ answering. ``GuardedThreadWorker`` (``worker_class`` in gunicorn.conf.py):
   the last second (whose clients will likely read again at once), are fewer
   than its threads; the rest wait in the listen backlog for another process,
   and when resumed responses outnumber the threads, each stream sends for
-  ``SLICE_SECONDS`` and then lets a queued one have its thread.
+  ``SLICE_SECONDS`` and then lets a queued one have its thread;
+- sends a body that is the server's ``wsgi.file_wrapper`` around a real file
+  (web/file_body.py) with the kernel's sendfile, a slice at a time, parked
+  and taking turns the same way (file_send.py).
 
 HTTP/1.x without TLS only, as gunicorn.conf.py serves it.
 """
@@ -38,7 +41,8 @@ from gunicorn.http import wsgi
 from gunicorn.workers.gthread import TConn, ThreadWorker
 
 from web.http_worker.arriving import SMALL_BODY, ArrivingRequest
-from web.http_worker.output import NonBlockingOutput, socket_timeout
+from web.http_worker.file_send import FileSend
+from web.http_worker.output import PARKED, YIELDED, NonBlockingOutput, Stream, socket_timeout
 
 HEAD_SECONDS = 15
 BODY_STALL_SECONDS = 30
@@ -50,18 +54,6 @@ RECENTLY_PARKED_SECONDS = 1
 # A stream sends for this long before it lets a queued one have its thread.
 SLICE_SECONDS = 0.1
 MAX_WAITING = 1000  # per process, for heads and for parked responses each
-PARKED = object()  # a thread's answer: this response waits for the client to read
-YIELDED = object()  # a thread's answer: this response goes on after the queued ones
-
-
-class Stream:
-    """A response being sent: what the thread that resumes it needs."""
-
-    def __init__(self, req, resp, environ, respiter, output):
-        self.req, self.resp, self.environ = req, resp, environ
-        self.respiter, self.items, self.output = respiter, iter(respiter), output
-        self.started = datetime.now()
-        self.closing = False
 
 
 class GuardedThreadWorker(ThreadWorker):
@@ -166,7 +158,8 @@ class GuardedThreadWorker(ThreadWorker):
             if not self._may_keep_alive():
                 resp.force_close()
             respiter = self.wsgi(environ, resp.start_response)
-            conn.stream = Stream(req, resp, environ, respiter, output)
+            file = FileSend.for_body(respiter, environ, resp, self.cfg)  # None: iterate it
+            conn.stream = Stream(req, resp, environ, respiter, output, file)
         except Exception:
             self.cfg.post_request(self, req, environ, resp)
             raise
@@ -183,16 +176,12 @@ class GuardedThreadWorker(ThreadWorker):
     def _send(self, conn):
         """Send the rest of the response; PARKED when the client stops reading."""
         stream = conn.stream
-        slice_ends = time.monotonic() + SLICE_SECONDS
         try:
             if not stream.output.flush():
                 return PARKED
-            for item in stream.items:
-                stream.resp.write(item)
-                if stream.output.pending:
-                    return PARKED
-                if self.busy > self.cfg.threads and time.monotonic() > slice_ends:
-                    return YIELDED  # requests are queued for a thread: take turns
+            paused = self._send_body(stream, time.monotonic() + SLICE_SECONDS)
+            if paused:
+                return paused
             if not stream.closing:
                 stream.closing = True
                 stream.resp.close()
@@ -211,6 +200,24 @@ class GuardedThreadWorker(ThreadWorker):
             raise StopIteration() from None
         self._finish(conn)
         return not stream.resp.should_close()
+
+    def _send_body(self, stream, slice_ends):
+        """None once the body is out; PARKED or YIELDED when it must wait."""
+        if stream.file is not None:
+            return stream.file.send_body(
+                stream.resp, stream.output, partial(self._turn_over, slice_ends)
+            )
+        for item in stream.items:
+            stream.resp.write(item)
+            if stream.output.pending:
+                return PARKED
+            if self._turn_over(slice_ends):
+                return YIELDED
+        return None
+
+    def _turn_over(self, slice_ends):
+        """Whether requests are queued for a thread and this stream had its slice."""
+        return self.busy > self.cfg.threads and time.monotonic() > slice_ends
 
     def _resume(self, conn):
         try:

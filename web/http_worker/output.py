@@ -1,6 +1,10 @@
 """Writing a response without waiting on a client that does not read (http_worker)."""
 
 import struct
+from datetime import datetime
+
+PARKED = object()  # a thread's answer: this response waits for the client to read
+YIELDED = object()  # a thread's answer: this response goes on after the queued ones
 
 
 def socket_timeout(seconds):
@@ -37,3 +41,17 @@ class NonBlockingOutput:
 
     def __getattr__(self, name):
         return getattr(self.sock, name)
+
+
+class Stream:
+    """A response being sent: what the thread that resumes it needs.
+
+    ``file`` (a file_send.FileSend) when the body goes out with sendfile.
+    """
+
+    def __init__(self, req, resp, environ, respiter, output, file=None):
+        self.req, self.resp, self.environ = req, resp, environ
+        self.respiter, self.items, self.output = respiter, iter(respiter), output
+        self.file = file
+        self.started = datetime.now()
+        self.closing = False
