@@ -17,9 +17,12 @@ ENV APP_ENV=production \
 WORKDIR /app
 
 # The service user. A home of its own: gunicorn keeps its control socket in ~/.gunicorn.
+# /var/cache/video-app: the media cache's directory (MEDIA_CACHE_DIR), owned by that user, so
+# a named volume mounted there starts with its owner and mode.
 RUN groupadd --system --gid 10001 app \
     && useradd --system --uid 10001 --gid app --home-dir /home/app --create-home \
-        --shell /usr/sbin/nologin app
+        --shell /usr/sbin/nologin app \
+    && install -d -o 10001 -g 10001 -m 0700 /var/cache/video-app
 
 # No apt packages: the opencv-python-headless and av (PyAV, with FFmpeg and libx264) wheels are
 # self-contained manylinux wheels; outside their own *.libs they need only libc, libm,

@@ -9,6 +9,7 @@ Only fixtures live here; the code behind them (``Accounts``, ``Library``,
 ``test_config``, ``require_tool``) is in tests/support/, where a test imports it.
 """
 
+import os
 import shutil
 import uuid
 
@@ -21,6 +22,10 @@ from tests.support.accounts import Accounts, Library
 from tests.support.apps import release_rate_limit_storage, test_config
 from tests.support.mail import SmtpServer, self_signed_certificate
 from tests.support.tools import require_tool
+
+# Processes the tests start in development mode (gunicorn, the seed, fault injection) would
+# otherwise keep media copies under ./data: the cache is on only where a test turns it on.
+os.environ.setdefault("MEDIA_CACHE_MB", "0")
 
 
 @pytest.fixture(scope="session")

@@ -30,6 +30,7 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
+from tests.support.cached_media import Lookups, cache_settings, warm
 from tests.support.range_model import Case, Target, assert_same_bytes, check
 from tests.support.range_strategies import requests
 from tests.support.tools import IN_CI
@@ -45,14 +46,33 @@ settings.register_profile("media-thorough", settings.get_profile("media"), max_e
 PROFILE = os.environ.get("MEDIA_PROPERTY_PROFILE") or ("media-ci" if IN_CI else "media")
 
 
+@pytest.fixture(params=["gridfs", "cache"])
+def app(request, make_app, tmp_path):
+    """The bytes from GridFS, and from the media cache's local copy (warmed in ``target``)."""
+    if request.param == "gridfs":
+        return make_app()
+    return make_app(**cache_settings(tmp_path / "media-cache"))
+
+
 @pytest.fixture
-def target(client, library, viewer, multi_chunk_mp4):
+def target(app, client, library, viewer, multi_chunk_mp4):
     """One ready multi-chunk video and a viewer's media URL, for all of a test's examples."""
     video = library.ready_video(multi_chunk_mp4)
+    if app.config["MEDIA_CACHE_MB"]:
+        warm(app, video["id"])
     token = library.playback_token(video["id"], viewer)
     url = f"/video/{video['id']}/media?token={token}"
     last_modified = client.head(url).headers["Last-Modified"]
     return Target(url, video["bytes"], video["sha256"], last_modified)
+
+
+@pytest.fixture(autouse=True)
+def bytes_from_the_copy(app, target):
+    """With the cache on, every answer came from the local copy (none from GridFS)."""
+    lookups = Lookups(app) if app.config["MEDIA_CACHE_MB"] else None
+    yield
+    if lookups is not None:
+        assert lookups.misses == 0 and lookups.hits > 0
 
 
 # ---------------------------------------------------------------------------

@@ -246,12 +246,16 @@ def _response(body, status, length, content_type, headers):
 
 def _whole(playable, chunks, headers):
     everything = ByteRange(0, playable.size - 1)
+    if hasattr(chunks, "respond"):  # a local copy: sent with sendfile (web/stored_bytes.py)
+        return chunks.respond(everything, 200, headers, playable.content_type)
     body = _started(_body(playable, chunks, everything))
     return _response(body, 200, playable.size, playable.content_type, headers)
 
 
 def _single(playable, chunks, byte_range, headers):
     headers["Content-Range"] = byte_range.content_range(playable.size)
+    if hasattr(chunks, "respond"):
+        return chunks.respond(byte_range, 206, headers, playable.content_type)
     body = _started(_body(playable, chunks, byte_range))
     return _response(body, 206, byte_range.length, playable.content_type, headers)
 

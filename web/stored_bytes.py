@@ -7,11 +7,12 @@ The answer (ranges, validators, 304, 416) is web/media_response.py's either way:
 
 import os
 
-from flask import current_app
+from flask import current_app, request
 
 from extensions import media_chunks
 from services.media_cache import MediaCacheComponent
 from web import media_response
+from web.file_body import file_response
 
 PIECE = 256 * 1024  # bytes per read of a local copy (a GridFS chunk's size)
 
@@ -33,10 +34,23 @@ def serve(playable):
 
 
 class LocalCopy:
-    """Reads ranges of one open cached copy, as MediaChunks reads them from GridFS."""
+    """Reads ranges of one open cached copy, as MediaChunks reads them from GridFS; one range
+    (or the whole file) is answered with the copy itself, which the server sends with the
+    kernel's sendfile (web/file_body.py, web/http_worker/)."""
 
     def __init__(self, copy):
         self.copy = copy
+
+    def respond(self, byte_range, status, headers, content_type):
+        return file_response(
+            request.environ,
+            self.copy,
+            byte_range.start,
+            byte_range.length,
+            status,
+            headers,
+            content_type,
+        )
 
     def read(self, file_doc, start, end):
         """Bytes ``start``..``end`` (inclusive) in pieces; ``pread`` leaves the file's offset

@@ -25,6 +25,7 @@ from app import create_app
 from demo import synthetic_media
 from tests.players.clients import SECONDS
 from tests.support.apps import test_config
+from tests.support.cached_media import Lookups, cache_settings, warm
 from tests.support.live_server import HttpClient, LiveServer, MediaRecorder
 from tests.support.tools import require_tool
 
@@ -37,6 +38,20 @@ class Live:
     recorder: MediaRecorder
     http: HttpClient
     database_uri: str
+    cache_dir: str | None  # the media cache's directory; None: every byte from GridFS
+    lookups: Lookups | None
+
+    def warm(self, video_id):
+        """With the cache on, the video's files are copied before any player asks: every byte
+        a player then gets comes from a verified local copy (checked after each test)."""
+        if self.cache_dir is not None:
+            warm(self.server.app, video_id)
+
+    def cache_settings(self):
+        """What another process on this host (gunicorn) needs to share the cache."""
+        if self.cache_dir is None:
+            return {"MEDIA_CACHE_MB": "0"}
+        return {key: str(value) for key, value in cache_settings(self.cache_dir).items()}
 
 
 @dataclass
@@ -54,15 +69,22 @@ class Ready:
         return f"{parts.path}?{parts.query}"
 
 
-@pytest.fixture(scope="session")
-def live(embedded_server):
+@pytest.fixture(scope="session", params=["gridfs", "cache"])
+def live(request, embedded_server, tmp_path_factory):
+    """The app on a socket: every player test runs with the media cache off (bytes from
+    GridFS) and on (bytes from the warmed local copies, sent by sendfile under gunicorn)."""
     name = f"players_{uuid.uuid4().hex[:12]}"
     uri = embedded_server.uri(name)
-    app = create_app(test_config(MONGODB_URI=uri))
+    cache_dir = None
+    if request.param == "cache":
+        cache_dir = str(tmp_path_factory.mktemp("media-cache"))
+    settings = cache_settings(cache_dir) if cache_dir else {}
+    app = create_app(test_config(MONGODB_URI=uri, **settings))
     recorder = MediaRecorder(app)
+    lookups = Lookups(app) if cache_dir else None
     server = LiveServer(app).start()
     try:
-        yield Live(server, recorder, HttpClient(server.base_url), uri)
+        yield Live(server, recorder, HttpClient(server.base_url), uri, cache_dir, lookups)
     finally:
         server.stop()
         app.extensions["mongo"].client.close()
@@ -90,6 +112,7 @@ def publish(live):
         assert reply.status == 202, reply.body[:300]
         video_id = reply.json()["video"]["id"]
         http.wait_until_ready(video_id, creator)
+        live.warm(video_id)
         viewer = http.signup_and_login("viewer")
         path = f"/video/{video_id}/playback-token"
         reply = http.request("POST", path, headers=http.bearer(viewer))
@@ -97,6 +120,19 @@ def publish(live):
         return video_id, viewer, reply.json()
 
     return upload_and_mint
+
+
+@pytest.fixture(autouse=True)
+def bytes_from_the_copies(request):
+    """With the cache on, a player test that read media got it all from the local copies."""
+    if "live" not in request.fixturenames:
+        yield
+        return
+    live = request.getfixturevalue("live")
+    misses = live.lookups.misses if live.lookups else 0
+    yield
+    if live.lookups:
+        assert live.lookups.misses == misses, "a byte route missed the warmed cache"
 
 
 @pytest.fixture(scope="session")

@@ -26,6 +26,7 @@ def gunicorn(live, tmp_path):
         "MONGODB_URI": live.database_uri,
         "RATELIMIT_ENABLED": "false",
         "LOG_LEVEL": "WARNING",
+        **live.cache_settings(),  # with the cache on: the copies the live app made, by sendfile
     }
     with GunicornProcess(env, tmp_path / "gunicorn.log", workers=2) as server:
         yield HttpClient(server.base_url, timeout=10)

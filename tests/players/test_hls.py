@@ -50,6 +50,7 @@ def ladder(live, publish, tmp_path_factory):
     video_id, _, minted = publish(source, "Six noisy seconds")
     encoded = hls_ladders.encode(source, folder / "work", segment_seconds=2)
     stored = hls_ladders.store(live.server.app, video_id, encoded)
+    live.warm(video_id)  # the new ladder's segments
 
     hls_url = minted["hls_url"]
     assert hls_url.startswith(f"{live.server.base_url}/video/{video_id}/hls/master.m3u8?token=")
