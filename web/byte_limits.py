@@ -1,17 +1,28 @@
-"""The per-token limit of the byte routes (media, thumbnail, HLS): one database write a request.
+"""The per-token limit of the byte routes (media, thumbnail, HLS), counted in batches.
 
-flask-limiter's decorator counted a request with one ``findAndModify`` and then read the
-window twice more (two ``find``s) for the ``X-RateLimit-*`` headers: three of the four database
-operations a media range cost once its checks were remembered (services/playback_memo.py).
-Players never read those headers, so the byte routes count with the same storage and strategy
-(flask-limiter's, shared by every worker) and read the window only to say ``Retry-After`` on
-a 429. Written by hand for that measurement; everything else keeps flask-limiter's decorator.
+flask-limiter's decorator cost a media range three database operations (a ``findAndModify``
+to count, two ``find``s for ``X-RateLimit-*`` headers players never read), and on the
+embedded server the count alone held the route to ~140 ranges/s (bench/ranges.py: ~400 with
+limits off). Players ask for many ranges with one token, so each process counts a token's
+requests in memory and adds them to the shared counter (flask-limiter's storage, the same
+fixed window, every worker's) in one increment at most every ``SYNC_SECONDS``, and on every
+request once the count is near the limit:
+
+- a refusal is always decided on the shared count, just written;
+- what may pass unseen by the other processes is at most ``SYNC_SECONDS`` of each process's
+  requests per token: at a player's pace (a few ranges a second) a limit of 600 a minute
+  stays one within a request or two per process;
+- a process that stops loses its unwritten count (at most SYNC_SECONDS' worth).
+
+Written by hand for that measurement; every other route keeps flask-limiter's decorator.
 """
 
 import functools
 import logging
 import math
+import threading
 import time
+from collections import OrderedDict
 
 from flask import current_app
 from limits import parse
@@ -47,12 +58,53 @@ def _count(limit_text, key_func):
         return
     limit, key = _parsed(limit_text), key_func()
     try:
-        allowed = limiter.limiter.hit(limit, SCOPE, key)
+        allowed = _COUNTS.hit(limiter.storage, limit, limit.key_for(SCOPE, key))
     except Exception:  # as RATELIMIT_SWALLOW_ERRORS: a store that is down never stops playback
         log.exception("rate limit storage failed; the byte request goes on")
         return
     if not allowed:
         raise TooManyRequests(description=str(limit), retry_after=_retry_after(limit, key))
+
+
+SYNC_SECONDS = 0.25
+TOKENS_KEPT = 10_000  # per process; past it the least recent token's unwritten count is lost
+
+
+class BatchedCounts:
+    """Per storage key: the shared count last read, and the requests not yet added to it."""
+
+    def __init__(self, clock=time.monotonic):
+        self.clock = clock
+        self._entries = OrderedDict()  # storage key -> [shared, pending, synced_at]
+        self._lock = threading.Lock()
+
+    def hit(self, storage, limit, storage_key):
+        with self._lock:
+            entry = self._entries.get(storage_key)
+            if entry is None:
+                entry = self._entries[storage_key] = [0, 0, None]
+                if len(self._entries) > TOKENS_KEPT:
+                    self._entries.popitem(last=False)
+            self._entries.move_to_end(storage_key)
+            entry[1] += 1
+            if not self._due(entry, limit):
+                return True
+            pending, entry[1] = entry[1], 0
+        shared = storage.incr(storage_key, limit.get_expiry(), amount=pending)
+        with self._lock:
+            entry[0], entry[2] = shared, self.clock()
+        return shared <= limit.amount
+
+    def _due(self, entry, limit):
+        shared, pending, synced_at = entry
+        return (
+            synced_at is None
+            or shared + pending >= limit.amount
+            or self.clock() - synced_at >= SYNC_SECONDS
+        )
+
+
+_COUNTS = BatchedCounts()
 
 
 def _retry_after(limit, key):

@@ -1,0 +1,59 @@
+"""The byte routes' per-token count (web/byte_limits.py): requests are added to the shared
+counter in batches, yet every refusal is decided on the shared count."""
+
+from limits import parse
+from limits.storage import MemoryStorage
+
+from web.byte_limits import SYNC_SECONDS, BatchedCounts
+
+KEY = "LIMITER/byte-routes/token:abc/4/1/minute"
+
+
+class Clock:
+    def __init__(self):
+        self.now = 100.0
+
+    def __call__(self):
+        return self.now
+
+
+class CountingStorage(MemoryStorage):
+    def __init__(self):
+        super().__init__()
+        self.increments = 0
+
+    def incr(self, key, expiry, amount=1):
+        self.increments += 1
+        return super().incr(key, expiry, amount)
+
+
+def test_many_requests_cost_one_increment_per_sync_interval():
+    storage, clock = CountingStorage(), Clock()
+    counts, limit = BatchedCounts(clock), parse("1000 per minute")
+    assert all(counts.hit(storage, limit, KEY) for _ in range(100))
+    assert storage.increments == 1  # the first request; the rest wait for the interval
+    clock.now += SYNC_SECONDS
+    assert counts.hit(storage, limit, KEY)
+    assert storage.increments == 2
+    assert storage.get(KEY) == 101  # nothing lost: the batch went in with the next sync
+
+
+def test_the_limit_is_exact_in_one_process():
+    storage, counts, limit = CountingStorage(), BatchedCounts(Clock()), parse("4 per minute")
+    assert [counts.hit(storage, limit, KEY) for _ in range(6)] == [True] * 4 + [False] * 2
+
+
+def test_near_the_limit_every_request_reads_the_other_processes_count():
+    """Two processes, one token: once the shared count is near the limit, each request is
+    added at once, so the requests of both together stop at the limit."""
+    storage, clock, limit = CountingStorage(), Clock(), parse("10 per minute")
+    first, second = BatchedCounts(clock), BatchedCounts(clock)
+    assert first.hit(storage, limit, KEY) and second.hit(storage, limit, KEY)
+    clock.now += SYNC_SECONDS
+    passed = [counts.hit(storage, limit, KEY) for counts in (first, second) * 10]
+    clock.now += SYNC_SECONDS
+    passed += [counts.hit(storage, limit, KEY) for counts in (first, second) * 4]
+    # Bounded: past the limit only by what one interval hid from each process.
+    assert passed.count(True) + 2 <= 2 * 10
+    assert passed[-4:] == [False] * 4  # and then refused, in both processes
+    assert storage.get(KEY) >= 10
