@@ -2,6 +2,7 @@
 
 import base64
 import json
+import time
 from datetime import UTC, datetime, timedelta
 
 import jwt
@@ -44,6 +45,25 @@ class TestDecode:
         claims = tokens.decode(minted.token, tokens.ACCESS)
         assert claims["sub"] == "u1" and claims["sid"] == "s1" and claims["typ"] == "access"
         assert claims["jti"] == minted.jti
+
+    def test_a_playback_token_verified_once_still_expires(self, ctx):
+        """Verified playback tokens are remembered (a player sends one with every range):
+        its expiry is still checked on every use."""
+        key = ctx.config["PLAYBACK_SECRET_KEY"]
+        now = datetime.now(UTC).replace(microsecond=0)
+        claims = claims_for("playback", jti="short", iat=now, exp=now + timedelta(seconds=1))
+        token = jwt.encode(claims, key, algorithm=tokens.ALGORITHM)
+        assert tokens.decode(token, tokens.PLAYBACK)["jti"] == "short"
+        time.sleep(max(0.0, (now + timedelta(seconds=1.05) - datetime.now(UTC)).total_seconds()))
+        with pytest.raises(tokens.ExpiredToken):
+            tokens.decode(token, tokens.PLAYBACK)
+
+    def test_a_remembered_playback_token_is_not_another_keys(self, ctx):
+        token = tokens.mint_playback("u1", "s1", "v1").token
+        assert tokens.decode(token, tokens.PLAYBACK)["vid"] == "v1"
+        ctx.config["PLAYBACK_SECRET_KEY"] = "another-key-" + "x" * 40
+        with pytest.raises(tokens.InvalidToken):
+            tokens.decode(token, tokens.PLAYBACK)
 
     def test_alg_none_is_refused(self, ctx):
         forged = (
