@@ -35,6 +35,7 @@ trap 'exit 130' INT TERM # run the EXIT trap on Ctrl-C too
 # logs in ten times (10/min), and each run has a new database, so new counters.
 env -u MONGODB_URI -u PUBLIC_BASE_URL -u RATELIMIT_STORAGE_URI \
 	APP_ENV=development RATELIMIT_ENABLED=true LOG_LEVEL=WARNING MAIL_OUTBOX_DIR="$WORK/outbox" \
+	MEDIA_CACHE_DIR="$WORK/media-cache" \
 	"$PYTHON" scripts/postman_server.py "$WORK" >"$WORK/server.log" 2>&1 &
 SERVER_PID=$!
 
