@@ -1,8 +1,9 @@
 """A TCP proxy that cuts the connection after a chosen number of bytes: a phone losing its
 network mid-upload, for the resumable-upload tests (tests/tus/).
 
-``arm(n)``: the next ``n`` bytes from clients reach the server, then the connection that
-carries the n-th byte is closed both ways, mid-request. Unarmed, it only forwards.
+``arm(n, ...)``: the next ``n`` bytes from clients reach the server, then the connection that
+carries the n-th byte is closed both ways, mid-request; then likewise for each further count
+(a client that resumes by itself is cut again, with no race). Unarmed, it only forwards.
 ``idle()``: the server has closed every connection, so it has handled every request it got
 (a cut one included: the client learns of the cut before the server does).
 """
@@ -17,7 +18,7 @@ class CuttingProxy:
         self.upstream = (host, upstream_port)
         self.listener = socket.create_server((host, 0))
         self.host, self.port = host, self.listener.getsockname()[1]
-        self._budget = None
+        self._budgets = []
         self._lock = threading.Lock()
         self.cuts = 0
         self._open = 0  # connections the server has not closed yet
@@ -26,9 +27,9 @@ class CuttingProxy:
     def url(self, path):
         return f"http://{self.host}:{self.port}{path}"
 
-    def arm(self, count):
+    def arm(self, *counts):
         with self._lock:
-            self._budget = count
+            self._budgets = list(counts)
 
     def close(self):
         self.listener.close()
@@ -53,12 +54,12 @@ class CuttingProxy:
     def _allowance(self, size):
         """How much of ``size`` bytes may pass, and whether the connection is then cut."""
         with self._lock:
-            if self._budget is None:
+            if not self._budgets:
                 return size, False
-            passed = min(size, self._budget)
-            self._budget -= passed
-            if self._budget == 0:
-                self._budget = None
+            passed = min(size, self._budgets[0])
+            self._budgets[0] -= passed
+            if self._budgets[0] == 0:
+                self._budgets.pop(0)
                 self.cuts += 1
                 return passed, True
             return passed, False

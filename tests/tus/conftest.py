@@ -35,6 +35,11 @@ class TusLive:
     def headers(self, token=None, **extra):
         return {**self.auth(token), "Tus-Resumable": "1.0.0", **extra}
 
+    def upload(self):
+        """The one upload document of the test."""
+        (upload,) = self.stored()["uploads"]
+        return upload
+
     def stored(self):
         """What the database holds of uploads: tus documents, GridFS files and chunks, videos."""
         with self.app.app_context():

@@ -1,39 +1,19 @@
 """Resumable uploads with tuspy, the tus project's Python client, against a real socket
 (docs/uploads.md): cut at random offsets and resumed, byte-identical at the end."""
 
+import base64
 import contextlib
 import hashlib
 import random
 
 import requests
-from tusclient import client as tus_client
 from tusclient.exceptions import TusCommunicationError, TusUploadFailed
 
 from models.media_file import CHUNK_SIZE
+from tests.support.tus_clients import HeldPatch, stored_prefix, uploader
 from tests.support.uploads import eventually
 
 CUTS = 8
-
-
-def uploader(endpoint, token, path, url=None, **options):
-    client = tus_client.TusClient(endpoint, headers={"Authorization": f"Bearer {token}"})
-    options.setdefault("chunk_size", 64 * 1024 * 1024)  # the whole file in one PATCH
-    options.setdefault("metadata", {"title": "Cut and resumed", "filename": path.name})
-    return client.uploader(str(path), url=url, **options)
-
-
-def only_upload(tus_live):
-    (upload,) = tus_live.stored()["uploads"]
-    return upload
-
-
-def stored_prefix(state, upload):
-    """The bytes stored for ``upload``, its chunks in order."""
-    chunks = sorted(
-        (c for c in state["chunks"] if c["files_id"] == upload["file_id"]), key=lambda c: c["n"]
-    )
-    assert [c["n"] for c in chunks] == list(range(len(chunks)))
-    return b"".join(bytes(c["data"]) for c in chunks)
 
 
 class TestCutAndResumed:
@@ -55,7 +35,7 @@ class TestCutAndResumed:
             with contextlib.suppress(TusCommunicationError):
                 resumed.upload()
             assert eventually(cutter.idle)  # the server is done with the cut PATCH
-            upload = only_upload(tus_live)
+            upload = tus_live.upload()
             offsets.append(upload["offset"])
             if upload["video_id"] is None:  # never a chunk past the offset, nor one short
                 assert stored_prefix(tus_live.stored(), upload) == data[: upload["offset"]]
@@ -68,7 +48,7 @@ class TestCutAndResumed:
         (video,) = state["videos"]
         assert head.headers["Video-Id"] == str(video["_id"])
         assert video["source_sha256"] == hashlib.sha256(data).hexdigest()
-        assert stored_prefix(state, only_upload(tus_live)) == data
+        assert stored_prefix(state, tus_live.upload()) == data
         assert video["title"] == "Cut and resumed" and video["original_filename"] == clip.name
 
 
@@ -80,7 +60,7 @@ class TestTwoClients:
         path = first.url.split(tus_live.server.base_url, 1)[1]
         with HeldPatch(tus_live.server.port, path, tus_live.headers(), data) as held:
             held.send(data[: len(data) // 2])  # the first PATCH holds the upload, mid-body
-            assert eventually(lambda: only_upload(tus_live)["lease_token"] is not None)
+            assert eventually(lambda: tus_live.upload()["lease_token"] is not None)
             second = uploader(tus_live.endpoint, tus_live.creator, clip, url=first.url)
             try:
                 second.upload()
@@ -89,38 +69,7 @@ class TestTwoClients:
                 assert refused.status_code == 409
             held.send(data[len(data) // 2 :])
             assert held.status() == 204
-        assert only_upload(tus_live)["offset"] == len(data)
-
-
-class HeldPatch:
-    """A PATCH sent by hand, its body a piece at a time, so another can come in between."""
-
-    def __init__(self, port, path, headers, data):
-        import http.client
-
-        self.connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-        self.connection.putrequest("PATCH", path)
-        headers = {
-            **headers,
-            "Upload-Offset": "0",
-            "Content-Type": "application/offset+octet-stream",
-            "Content-Length": str(len(data)),
-        }
-        for name, value in headers.items():
-            self.connection.putheader(name, value)
-        self.connection.endheaders()
-
-    def send(self, data):
-        self.connection.send(data)
-
-    def status(self):
-        return self.connection.getresponse().status
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.connection.close()
+        assert tus_live.upload()["offset"] == len(data)
 
 
 class TestChecksum:
@@ -139,7 +88,6 @@ class TestChecksum:
         first.upload(stop_at=300_000)  # a partial chunk stands at the offset
         body = data[300_000:900_000]
         wrong = hashlib.sha1(body + b"x").digest()
-        import base64
 
         reply = requests.patch(
             first.url,
@@ -155,6 +103,6 @@ class TestChecksum:
         assert reply.status_code == 460
         assert reply.json()["code"] == "checksum_mismatch"
         assert reply.headers["Tus-Resumable"] == "1.0.0"
-        upload = only_upload(tus_live)
+        upload = tus_live.upload()
         assert upload["offset"] == 300_000
         assert stored_prefix(tus_live.stored(), upload) == data[:300_000]
