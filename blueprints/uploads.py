@@ -8,6 +8,7 @@ from flask import Response, current_app, request
 from werkzeug.http import http_date
 
 from blueprints.schemas.tus import (
+    PATCH_BODY,
     TUS_VERSION,
     CreationHeaders,
     PatchHeaders,
@@ -68,12 +69,15 @@ def discover():
     return _empty(204, headers)
 
 
+VERSION_412 = "Tus-Resumable is not 1.0.0 (`Tus-Version` says which is)"
+
+
 @blp.route("/", methods=["POST"])
 @auth_required(access.require_uploader)
 @blp.arguments(CreationHeaders, location="headers")
 @blp.response(201, description="Created: its URL in Location")
+@blp.alt_response(412, description=VERSION_412)
 @blp.alt_response(400, description="Invalid Upload-Length or Upload-Metadata (the form's rules)")
-@blp.alt_response(412, description="Tus-Resumable is not 1.0.0")
 @blp.alt_response(413, description="Upload-Length over MAX_UPLOAD_MB")
 def create(headers):
     """Start a resumable upload of Upload-Length bytes, the video's fields in Upload-Metadata."""
@@ -87,6 +91,7 @@ def create(headers):
 @auth_required(access.require_uploader)
 @blp.arguments(TusHeaders, location="headers")
 @blp.response(200, description="Upload-Offset, Upload-Length, Upload-Expires; Video-Id once done")
+@blp.alt_response(412, description=VERSION_412)
 @blp.alt_response(404, description="Unknown, or another user's")
 @blp.alt_response(410, description="Expired before it was finished")
 def status(headers, upload_id):
@@ -99,7 +104,9 @@ def status(headers, upload_id):
 @allow_large_body
 @auth_required(access.require_uploader)
 @blp.arguments(PatchHeaders, location="headers")
+@blp.doc(requestBody=PATCH_BODY)
 @blp.response(204, description="Stored: the new Upload-Offset; Video-Id when it was the last")
+@blp.alt_response(412, description=VERSION_412)
 @blp.alt_response(404, description="Unknown, or another user's")
 @blp.alt_response(409, description="Upload-Offset is not the upload's, or another PATCH holds it")
 @blp.alt_response(410, description="Expired before it was finished")
@@ -122,6 +129,7 @@ def append(headers, upload_id):
 @auth_required(access.require_uploader)
 @blp.arguments(TusHeaders, location="headers")
 @blp.response(204, description="Terminated: its bytes are gone")
+@blp.alt_response(412, description=VERSION_412)
 @blp.alt_response(404, description="Unknown, or another user's")
 @blp.alt_response(410, description="Expired before it was finished")
 def terminate(headers, upload_id):

@@ -15,30 +15,42 @@ TUS_VERSION = "1.0.0"
 FIELDS = ("title", "description", "category", "tags", "visibility", "access", "price")
 FILENAME_KEYS = ("filename", "name")  # what tus-js-client, Uppy and tuspy send, if anything
 MAX_OFFSET = 2**53  # far past any MAX_UPLOAD_MB; keeps numbers exact in every client
+CHECKSUM_PATTERN = r"^sha1 [A-Za-z0-9+/]{27}=$"
+# A PATCH's body: raw bytes, documented by hand (webargs reads no such body).
+PATCH_BODY = {
+    "required": True,
+    "content": {
+        "application/offset+octet-stream": {"schema": {"type": "string", "format": "binary"}}
+    },
+}
 
 
 def _header(name, description, **kwargs):
     return {"data_key": name, "metadata": {"description": description}, **kwargs}
 
 
-def _offset(name, description, required=True):
+def _offset(name, description, lowest=0):
     return ma.fields.Integer(
-        required=required,
+        required=True,
         strict=False,
-        validate=validate.Range(min=0, max=MAX_OFFSET),
+        validate=validate.Range(min=lowest, max=MAX_OFFSET),
         **_header(name, description),
     )
 
 
 class TusHeaders(ma.Schema):
+    # Checked before anything else (412, blueprints/uploads.py); the enum documents it.
     tus_resumable = ma.fields.String(
         required=True,
+        validate=validate.OneOf([TUS_VERSION]),
         **_header("Tus-Resumable", f"The protocol version: `{TUS_VERSION}` (412 otherwise)"),
     )
 
 
 class CreationHeaders(TusHeaders):
-    upload_length = _offset("Upload-Length", "The file's size in bytes, up to MAX_UPLOAD_MB")
+    upload_length = _offset(
+        "Upload-Length", "The file's size in bytes, 1 to MAX_UPLOAD_MB MiB (413 above)", 1
+    )
     upload_metadata = ma.fields.String(
         load_default="",
         **_header(
@@ -54,7 +66,12 @@ class CreationHeaders(TusHeaders):
 class PatchHeaders(TusHeaders):
     upload_offset = _offset("Upload-Offset", "Where this body starts: HEAD's Upload-Offset")
     upload_checksum = ma.fields.String(
-        **_header("Upload-Checksum", "`sha1 <base64 of the body's SHA-1>` (460 on mismatch)")
+        data_key="Upload-Checksum",
+        metadata={
+            "description": "`sha1 <base64 of the body's SHA-1>` (460 on mismatch; another "
+            "algorithm is 400)",
+            "pattern": CHECKSUM_PATTERN,
+        },
     )
 
 
