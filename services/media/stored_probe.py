@@ -2,9 +2,11 @@
 
 The parent serves the child's range requests (services.media.remote_file) from the file's
 chunks on a thread of its own while the child probes; it reads a batch of chunks per
-request, so its memory is one request's (at most remote_file.MAX_READ) whatever the size.
+request and keeps the last few blocks, so its memory is RECENT_BLOCKS x remote_file.MAX_READ
+whatever the file's size.
 """
 
+import collections
 import logging
 import socket
 import threading
@@ -19,6 +21,7 @@ from services.media.remote_file import ANSWER, MAX_READ, REQUEST
 from services.media.sandbox import Budget, run
 
 log = logging.getLogger(__name__)
+RECENT_BLOCKS = 3  # the parent's memory: this many blocks of remote_file.MAX_READ at most
 
 
 def probe_stored(file_id, length, config):
@@ -61,19 +64,34 @@ def _serve(app, connection, file_id, length, failures):
     """Answer range requests until the child (or probe_stored) closes its end."""
     try:
         with app.app_context():
+            recent = collections.OrderedDict()
             while True:
                 request = _receive(connection, REQUEST.size)
                 if request is None:
                     return
                 start, size = REQUEST.unpack(request)
-                data = tus_chunks.read(file_id, start, min(size, MAX_READ), length)
-                connection.sendall(ANSWER.pack(len(data)) + data)
+                data = _block(recent, file_id, start, size, length)
+                connection.sendall(ANSWER.pack(len(data)))
+                connection.sendall(data)
     except OSError:
         return  # the child died or was killed: its exit says why, not this
     except Exception as error:  # the database: the child then reads a closed file
         log.warning("serving the probe of stored file %s failed: %r", file_id, error)
         failures.append(error)
         connection.close()
+
+
+def _block(recent, file_id, start, size, length):
+    """The bytes asked for, from the last few blocks served when it is one of them: the probe
+    opens the file twice and reads its head again (and the mov demuxer seeks back)."""
+    key = (start, min(size, MAX_READ))
+    data = recent.pop(key, None)
+    if data is None:
+        data = tus_chunks.read(file_id, start, key[1], length)
+    recent[key] = data
+    while len(recent) > RECENT_BLOCKS:
+        recent.popitem(last=False)
+    return data
 
 
 def _receive(connection, size):

@@ -11,8 +11,10 @@ carried an Upload-Checksum, which can then not be checked: a PATCH with a checks
 the offset only once the whole body matched it, and otherwise its bytes are dropped (460).
 """
 
+import collections
 import contextlib
 import hashlib
+import threading
 
 from werkzeug.exceptions import ClientDisconnected
 
@@ -24,6 +26,7 @@ from services.errors import Conflict, InvalidInput, ServiceError
 
 READ_SIZE = 64 * 1024
 BATCH_BYTES = CHUNK_SIZE * INSERT_BATCH_CHUNKS
+KEPT_DIGESTS = 256  # uploads whose running sha256 this process keeps (a few hundred bytes each)
 
 
 class ChecksumMismatch(ServiceError):
@@ -42,23 +45,63 @@ class TooLong(InvalidInput):
     message = "The body goes past Upload-Length."
 
 
+class _Digests:
+    """The running sha256 of the uploads this process last stored bytes of, at their offset.
+
+    The whole file's sha256 is the video's ``source_sha256``. hashlib's state cannot be stored
+    in MongoDB, and the next PATCH may reach another process: when the final one reaches the
+    process that kept the digest at its offset, the file is not read again to hash it; any
+    other way, it is (models.tus_chunks.sha256)."""
+
+    def __init__(self):
+        self._kept = collections.OrderedDict()
+        self._lock = threading.Lock()
+
+    def take(self, upload_id, offset):
+        """A copy of the digest at ``offset``, or None (another process moved the upload)."""
+        with self._lock:
+            kept = self._kept.get(upload_id)
+        return kept[1].copy() if kept is not None and kept[0] == offset else None
+
+    def keep(self, upload_id, offset, digest):
+        with self._lock:
+            self._kept[upload_id] = (offset, digest)
+            self._kept.move_to_end(upload_id)
+            while len(self._kept) > KEPT_DIGESTS:
+                self._kept.popitem(last=False)
+
+    def pop(self, upload_id, offset):
+        """The hex digest at ``offset`` (the end), forgotten; None when not kept here."""
+        with self._lock:
+            kept = self._kept.pop(upload_id, None)
+        return kept[1].hexdigest() if kept is not None and kept[0] == offset else None
+
+
+digests = _Digests()
+
+
 def append(upload, token, stream, content_length, checksum):
     """Store the body of ``stream`` at the upload's offset; returns the new offset.
 
     ``checksum``: None, or the sha1 digest (bytes) the body must have."""
     writer = _Writer(upload, token, deferred=checksum is not None)
     digest = hashlib.sha1() if checksum is not None else None
+    whole = digests.take(upload["_id"], upload["offset"])  # the file's sha256 so far
+    if whole is None and upload["offset"] == 0:
+        whole = hashlib.sha256()
     try:
         for piece in _pieces(stream, upload["length"] - upload["offset"], content_length):
             if digest is not None:
                 digest.update(piece)
+            if whole is not None:
+                whole.update(piece)
             writer.add(piece)
     except (ClientDisconnected, OSError):
         # The client is gone and reads no answer: keep what arrived (unless unverifiable).
         if writer.deferred:
             writer.discard()
         else:
-            writer.close()
+            _keep(upload, writer.close(), whole)
         raise ClientDisconnected() from None
     except BaseException:
         # The offset is the truth and stands where it was last moved; what lies past it is
@@ -69,7 +112,13 @@ def append(upload, token, stream, content_length, checksum):
     if digest is not None and digest.digest() != checksum:
         writer.discard()
         raise ChecksumMismatch()
-    return writer.close()
+    return _keep(upload, writer.close(), whole)
+
+
+def _keep(upload, offset, whole):
+    if whole is not None:
+        digests.keep(upload["_id"], offset, whole)
+    return offset
 
 
 def _pieces(stream, room, content_length):

@@ -230,3 +230,43 @@ class TestTuspyRefusals:
         assert state == {"uploads": [], "files": [], "chunks": [], "videos": []}
         reply = requests.head(uploader.url, headers=tus_live.headers())
         assert reply.status_code == 404
+
+
+class TestAcrossProcesses:
+    def test_the_sha256_is_read_back_when_another_process_took_bytes(
+        self, client, creator, app, multi_chunk_mp4, monkeypatch
+    ):
+        """A process keeps the running sha256 of what it stored; when another one took some
+        PATCHes (here: a fresh memory, as that process would have), the final PATCH reads
+        the file back from GridFS to hash it, and still gets it right."""
+        import hashlib
+
+        from services.media import tus_body
+
+        data = multi_chunk_mp4.read_bytes()
+        path = path_of(create(client, creator, length=len(data)))
+        assert patch(client, creator, path, 0, data[:400_000]).status_code == 204
+        monkeypatch.setattr(tus_body, "digests", tus_body._Digests())  # another process
+        reply = patch(client, creator, path, 400_000, data[400_000:])
+        assert reply.status_code == 204, reply.get_data(as_text=True)
+        with app.app_context():
+            (video,) = get_db().videos.find()
+        assert reply.headers["Video-Id"] == str(video["_id"])
+        assert video["source_sha256"] == hashlib.sha256(data).hexdigest()
+        assert video["source_size"] == len(data)
+
+
+class TestStoredProbe:
+    def test_a_stored_file_is_probed_as_the_same_file_on_disk(self, app, media):
+        """The finished upload's probe reads GridFS through the child's socket: it must see
+        what the probe of the same bytes on disk sees (MP4 with its atoms, WebM, MP3)."""
+        from models import media_file
+        from services.media.sandbox import probe_upload
+        from services.media.stored_probe import probe_stored
+
+        with app.app_context():
+            for kind in ("h264", "moov_end", "vp9", "mp3"):
+                file_id, size, _ = media_file.store(media[kind], kind, "application/octet-stream")
+                assert probe_stored(file_id, size, app.config) == probe_upload(
+                    media[kind], app.config
+                ), kind
