@@ -131,6 +131,7 @@ def append(headers, upload_id):
 @blp.response(204, description="Terminated: its bytes are gone")
 @blp.alt_response(412, description=VERSION_412)
 @blp.alt_response(404, description="Unknown, or another user's")
+@blp.alt_response(409, description="A PATCH is streaming into it: `upload_busy`")
 @blp.alt_response(410, description="Expired before it was finished")
 def terminate(headers, upload_id):
     """Abandon an upload (termination); a finished one's video stays."""

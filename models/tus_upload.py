@@ -49,19 +49,20 @@ def find(upload_id):
     return collection().find_one({"_id": upload_id})
 
 
-def take_lease(upload_id, offset):
-    """The lease on an unfinished, unexpired upload whose offset is ``offset``: its token,
-    or None when another PATCH holds it or the offset moved (both: 409)."""
+def take_lease(upload_id, offset=None):
+    """The lease on an unfinished, unexpired upload whose offset is ``offset`` (any offset:
+    None): its token, or None when another PATCH holds it or the offset moved (409)."""
     now, token = utcnow(), secrets.token_hex(16)
+    query = {
+        "_id": upload_id,
+        "video_id": None,
+        "expires_at": {"$gt": now},
+        "$or": [{"lease_token": None}, {"lease_until": {"$lt": now}}],
+    }
+    if offset is not None:
+        query["offset"] = offset
     taken = collection().update_one(
-        {
-            "_id": upload_id,
-            "offset": offset,
-            "video_id": None,
-            "expires_at": {"$gt": now},
-            "$or": [{"lease_token": None}, {"lease_until": {"$lt": now}}],
-        },
-        {"$set": {"lease_token": token, "lease_until": now + LEASE}},
+        query, {"$set": {"lease_token": token, "lease_until": now + LEASE}}
     )
     return token if taken.modified_count == 1 else None
 

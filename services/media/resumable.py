@@ -108,9 +108,14 @@ def _finish(owner, upload, token):
 
 
 def terminate(caller, upload_id):
-    """DELETE: an unfinished upload and its bytes go (a finished one is its video's now)."""
+    """DELETE: an unfinished upload and its bytes go (a finished one is its video's now).
+    Not while a PATCH streams into it (409): its next chunks would outlive the upload. The
+    termination holds the lease itself, so none starts; a crash half-way leaves the
+    document, which the sweep removes with what is left at its expiry."""
     upload = owned(caller, upload_id)
     if upload["video_id"] is None:
+        if uploads.take_lease(upload["_id"]) is None:
+            raise tus_body.LeaseLost("A PATCH is under way on this upload; try again after it.")
         tus_chunks.delete(upload["file_id"])
     uploads.delete(upload["_id"])
 

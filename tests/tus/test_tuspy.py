@@ -71,6 +71,25 @@ class TestTwoClients:
             assert held.status() == 204
         assert tus_live.upload()["offset"] == len(data)
 
+    def test_a_delete_while_a_patch_streams_is_409_and_nothing_outlives_the_upload(
+        self, tus_live, clip
+    ):
+        data = clip.read_bytes()
+        first = uploader(tus_live.endpoint, tus_live.creator, clip)
+        first.set_url(first.create_url())
+        path = first.url.split(tus_live.server.base_url, 1)[1]
+        body = data[:-1]  # all but the last byte: the upload stays unfinished
+        with HeldPatch(tus_live.server.port, path, tus_live.headers(), body) as held:
+            held.send(body[: len(body) // 2])
+            assert eventually(lambda: tus_live.upload()["lease_token"] is not None)
+            refused = requests.delete(first.url, headers=tus_live.headers())
+            assert refused.status_code == 409 and refused.json()["code"] == "upload_busy"
+            held.send(body[len(body) // 2 :])
+            assert held.status() == 204
+        assert requests.delete(first.url, headers=tus_live.headers()).status_code == 204
+        state = tus_live.stored()
+        assert (state["uploads"], state["chunks"], state["files"]) == ([], [], [])
+
 
 class TestChecksum:
     def test_tuspy_with_checksums_completes(self, tus_live, clip):
