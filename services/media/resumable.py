@@ -15,6 +15,7 @@ from flask import current_app
 
 from models import tus_chunks
 from models import tus_upload as uploads
+from models import video as videos
 from models.common import object_id, utcnow
 from services import library
 from services.errors import Conflict, NotFound, ServiceError
@@ -120,11 +121,18 @@ def terminate(caller, upload_id):
     uploads.delete(upload["_id"])
 
 
+def _became_a_video(upload):
+    """Finished, or its finish made the video before a crash kept it from saying so: the
+    file is that video's source then, not the sweep's to remove."""
+    planned = upload.get("planned_video_id")
+    return upload["video_id"] is not None or (planned is not None and videos.find(planned))
+
+
 def remove_expired():
     """The media sweep's part: expired uploads, their chunks first (a finished upload's
     file is its video's: only the document goes). Call in an app context."""
     for upload in uploads.expired(EXPIRED_PER_SWEEP):  # none a PATCH holds
-        if upload["video_id"] is None:
+        if not _became_a_video(upload):
             tus_chunks.delete(upload["file_id"])
         uploads.delete(upload["_id"])
         log.info("removed expired upload %s", upload["_id"])
