@@ -27,6 +27,7 @@ from models import (
     recent_view,
     sandbox_payment,
     subscription,
+    tus_upload,
     webhook_event,
 )
 from models import session as sessions
@@ -114,6 +115,7 @@ def register_database(app, background=True):
         mongo.on_ready(lambda database: deletions.sweep())  # deletions a dead process left
     for model in (course, purchase, subscription, ledger, daily_stats, reaction, progress, hls):
         mongo.on_ready(model.create_indexes)
+    mongo.on_ready(tus_upload.create_indexes)
     daily_stats.register(app)  # the counter buffer: app.extensions["counters"]
     register_payments(app)
 

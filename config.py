@@ -12,6 +12,7 @@ from config_cache import cache_settings, validate_cache
 # The environment readers live beside: ConfigError is imported from here by the rest of the app.
 from config_env import ConfigError, env_bool, env_int, env_list, env_str
 from config_hls import hls_settings, validate_hls
+from config_uploads import upload_settings, validate_uploads
 
 DEFAULT_SECRET = "dev-insecure-secret-change-me-before-production"
 SECRET_NAMES = ("SECRET_KEY", "JWT_SECRET_KEY", "PLAYBACK_SECRET_KEY")
@@ -89,7 +90,7 @@ class BaseConfig:
         # Jobs each API process runs at once; 0: it only queues them for worker.py.
         self.PROCESSING_WORKERS = env_int("PROCESSING_WORKERS", 2)
         self.WORKER_POLL_SECONDS = env_int("WORKER_POLL_SECONDS", 2)  # worker.py's claim loop
-        for name, value in hls_settings().items():  # the HLS ladder's (config_hls.py)
+        for name, value in {**hls_settings(), **upload_settings()}.items():  # config_*.py
             setattr(self, name, value)
 
     def _serving(self):
@@ -169,6 +170,7 @@ class BaseConfig:
                 raise ConfigError(f"{name} must be from {low} to {high}, got {getattr(self, name)}")
         validate_hls(self)
         validate_cache(self)
+        validate_uploads(self)
         if self.SMTP_URL:
             parse_smtp_url(self.SMTP_URL)
         if not self.MAIL_FROM or "@" not in self.MAIL_FROM:

@@ -17,6 +17,7 @@ from blueprints import (
     progress,
     reactions,
     subscriptions,
+    uploads,
     video,
 )
 
@@ -28,6 +29,7 @@ API_BLUEPRINTS = (
     admin.blp,
     dashboard.blp,
     video.blp,
+    uploads.blp,
     video.catalogue_blp,
     playback.blp,
     hls.blp,

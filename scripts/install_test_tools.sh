@@ -6,8 +6,9 @@
 #   chromium-driver -> /usr/bin/chromedriver (selenium talks to it; nothing is downloaded)
 #   nginx           -> /usr/sbin/nginx (the production proxy's config, run as the test user)
 #   openssl         -> openssl (a throwaway certificate for the mail tests' TLS server)
-# and, from npm into .tools/hlsjs (git-ignored; no root, the version pinned like newman's):
+# and, from npm into .tools/hlsjs and .tools/tusjs (git-ignored; no root, pinned like newman):
 #   hls.js          -> the HLS player headless Chromium runs (tests/players/test_hls.py)
+#   tus-js-client   -> the tus client Node runs against /uploads/ (tests/tus/test_tus_js.py)
 #
 # Idempotent and quick when everything is present: apt-get and npm run only for what is missing.
 # When it cannot install (no apt-get, not root and no sudo, no npm, a failure) it says so and
@@ -74,6 +75,29 @@ install_hlsjs() {
 }
 
 install_hlsjs
+
+TUSJS_VERSION=4.3.1
+TUSJS_DIR=.tools/tusjs
+
+# Like install_hlsjs (and, missing, likewise an error only in CI).
+install_tusjs() {
+    local installed="$TUSJS_DIR/node_modules/tus-js-client/package.json"
+    if [[ -f "$installed" ]] && grep -q "\"version\": \"$TUSJS_VERSION\"" "$installed"; then
+        echo "install_test_tools: tus-js-client $TUSJS_VERSION is present."
+        return
+    fi
+    if ! command -v npm >/dev/null 2>&1; then
+        hlsjs_missing "npm is not available for tus-js-client; install Node.js, then make tools."
+        return
+    fi
+    echo "install_test_tools: installing tus-js-client $TUSJS_VERSION into $TUSJS_DIR"
+    if ! npm install --prefix "$TUSJS_DIR" --no-audit --no-fund --loglevel=error \
+        "tus-js-client@$TUSJS_VERSION"; then
+        hlsjs_missing "npm install tus-js-client@$TUSJS_VERSION failed."
+    fi
+}
+
+install_tusjs
 
 missing=()
 for package in "${PACKAGES[@]}"; do

@@ -34,6 +34,7 @@ def app_modules():
     yield ROOT / "config_env.py", "config"
     yield ROOT / "config_hls.py", "config"
     yield ROOT / "config_cache.py", "config"
+    yield ROOT / "config_uploads.py", "config"
     for package in ("blueprints", "web", "services", "models"):
         for path in sorted((ROOT / package).rglob("*.py")):
             yield path, package

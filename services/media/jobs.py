@@ -23,7 +23,7 @@ from flask import current_app
 
 from models import job_files, ladder_jobs, media_file
 from models import video as videos
-from services.media import attempt, ladder_job, renditions, sandbox
+from services.media import attempt, ladder_job, renditions, resumable, sandbox
 from services.media.conversation import SandboxCancelled, SandboxFailed
 from services.media.lease import LADDER, PROCESSING, FilesMade, Lease
 from services.media.probe import MediaInfo, NotMedia
@@ -83,9 +83,11 @@ class MediaJobs:
     def sweep(self):
         """Queue every video whose processing was abandoned by a dead process, and every
         ladder job queued or abandoned (none when this process has no workers), and remove
-        the chunks of uploads that a dead process left half-written."""
+        the chunks of uploads that a dead process left half-written, and of resumable
+        uploads that expired."""
         with self.app.app_context():
             media_file.remove_abandoned_uploads()
+            resumable.remove_expired()
             found = self._candidates() if self.executor is not None else []
         found = [(v, kind) for v, kind in found if (v, kind) not in self._ladders_queued]
         for video_id, kind in found:

@@ -43,10 +43,15 @@ class NotAllowedContainer(Exception):
     """FFmpeg saw a format that is not on the list (or no format at all)."""
 
 
+def open_bytes(source):
+    """A binary file object of a path, or of what opens itself (remote_file.RemoteFile)."""
+    return source.open("rb") if hasattr(source, "open") else open(source, "rb")
+
+
 @contextmanager
 def open_media(path):
     """The PyAV input container of ``path``, locked to it; NotAllowedContainer otherwise."""
-    with open(path, "rb") as stream:
+    with open_bytes(path) as stream:
         try:
             container = av.open(stream, options=dict(LOCKED_INPUT))
         except (av.FFmpegError, OSError) as error:

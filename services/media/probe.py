@@ -15,7 +15,7 @@ from pathlib import Path
 import av
 
 from services.media.limits import DEFAULT_LIMITS, OutOfBounds, check_headers, trusted_duration
-from services.media.opening import NotAllowedContainer, open_media
+from services.media.opening import NotAllowedContainer, open_bytes, open_media
 
 MP4_FAMILY = {"mov", "mp4", "m4a", "3gp", "3g2", "mj2"}
 PLAYS_EVERYWHERE_VIDEO = {"h264"}
@@ -58,7 +58,7 @@ class MediaInfo:
 def top_level_atoms(path, limit=64):
     """The names of an MP4 file's top-level boxes, in order (reads headers only)."""
     names = []
-    with open(path, "rb") as media:
+    with open_bytes(path) as media:
         while len(names) < limit:
             header = media.read(8)
             if len(header) < 8:
@@ -92,7 +92,7 @@ def probe(path, limits=DEFAULT_LIMITS):
     Headers are checked first, then every packet's timestamps are read (no
     decoding) for a duration that can be trusted, and only then is one frame
     decoded, from a fresh opening so nothing the packet pass did can skew it."""
-    path = Path(path)
+    path = Path(path) if isinstance(path, str) else path  # or a remote_file.RemoteFile
     try:
         with open_media(path) as container:
             check_headers(container, limits)

@@ -90,8 +90,9 @@ def prepare_media(source, workdir, config, on_progress=None, cancelled=None):
     )
 
 
-def run(operation, arguments, budget, on_progress=None, cancelled=None):
-    """The child's answer to ``operation``; NotMedia or SandboxFailed when it has none."""
+def run(operation, arguments, budget, on_progress=None, cancelled=None, pass_fds=()):
+    """The child's answer to ``operation``; NotMedia or SandboxFailed when it has none.
+    ``pass_fds``: descriptors the child inherits (a stored file's socket: stored_probe)."""
     request = {"operation": operation, "arguments": arguments, "memory_mb": budget.memory_mb}
     request["cpu_seconds"] = budget.seconds * CPU_SECONDS_PER_WALL_SECOND
     with tempfile.TemporaryFile() as errors:
@@ -102,6 +103,7 @@ def run(operation, arguments, budget, on_progress=None, cancelled=None):
             stderr=errors,
             cwd=PROJECT_ROOT,
             env=_child_environment(),
+            pass_fds=pass_fds,
         )
         try:
             answer = converse(child, request, budget.seconds, on_progress, cancelled)
@@ -165,6 +167,10 @@ def _perform(operation, arguments, report):
     limits = MediaLimits(**arguments["limits"])
     if operation == "probe":
         return asdict(probe(arguments["path"], limits))
+    if operation == "probe_remote":  # a file in GridFS, read from the parent (stored_probe)
+        from services.media.remote_file import RemoteFile
+
+        return asdict(probe(RemoteFile(arguments["fd"], arguments["length"]), limits))
     if operation == "prepare":
         workdir = Path(arguments["workdir"])
         return steps.prepare(Path(arguments["source"]), workdir, limits, report)

@@ -18,6 +18,7 @@ from services import erasure, library
 from services.errors import ServiceError, Unauthorized
 from services.media.probe import NotMedia
 from services.media.sandbox import SandboxFailed, probe_upload
+from services.media.stored_probe import probe_stored
 
 
 class UnsupportedMedia(ServiceError):
@@ -44,9 +45,32 @@ def accept(owner, upload_path, filename, fields):
         "application/octet-stream",
         {"role": "source", "owner_id": owner["_id"]},
     )
+    source = {"source_file_id": file_id, "source_size": size, "source_sha256": sha256}
+    return _new_video(owner, {**fields, **priced}, filename, info, source)
+
+
+def accept_stored(owner, file_id, size, sha256, filename, fields, video_id):
+    """The same for a file already in GridFS (a finished resumable upload, whose fields
+    were checked at its creation): probed from there, and the video ``video_id`` made,
+    or found when a retried finish made it already."""
+    existing = videos.find(video_id)
+    if existing is not None:
+        return existing
+    try:
+        info = probe_stored(file_id, size, current_app.config)
+    except (NotMedia, SandboxFailed) as error:
+        raise UnsupportedMedia(details={"file": [str(error)[:300]]}) from error
+    source = {"source_file_id": file_id, "source_size": size, "source_sha256": sha256}
+    return _new_video(owner, {**fields, "_id": video_id}, filename, info, source)
+
+
+def _new_video(owner, fields, filename, info, source):
+    """The video document of a stored, probed upload, its processing queued (the stored
+    file goes if the insert fails)."""
     try:
         video = videos.insert(
             {
+                **({"_id": fields["_id"]} if "_id" in fields else {}),
                 "owner_id": owner["_id"],
                 "owner_name": owner["name"],
                 "title": fields["title"],
@@ -54,17 +78,16 @@ def accept(owner, upload_path, filename, fields):
                 "category": fields.get("category"),
                 "tags": fields.get("tags", []),
                 "visibility": fields.get("visibility", PUBLIC),
-                **priced,
+                "access": fields["access"],
+                "price": fields["price"],
                 "original_filename": filename,
                 "kind": info.kind,
                 "duration": info.duration,
-                "source_file_id": file_id,
-                "source_size": size,
-                "source_sha256": sha256,
+                **source,
             }
         )
     except BaseException:
-        media_file.delete(file_id)
+        media_file.delete(source["source_file_id"])
         raise
     _unless_owner_deleted(owner, video)
     current_app.extensions["media_jobs"].submit(video["_id"])

@@ -15,7 +15,8 @@ the role check); ``POST /auth/logout``, ``PUT /me/password``, ``DELETE
 since they end sessions, change the password or delete the account; the third one's real id
 is that very session. ``DELETE /admin/users/{user_id}`` deletes a fresh account per case.
 The money routes (courses, purchases, subscriptions, ...): tests/support/schema_money.py;
-reactions, progress, analytics and the audit log: tests/support/schema_engagement.py.
+reactions, progress, analytics and the audit log: tests/support/schema_engagement.py;
+resumable uploads: tests/support/schema_uploads.py.
 """
 
 import uuid
@@ -31,7 +32,7 @@ from app import create_app
 from demo import synthetic_media
 from models import email_tokens
 from services.email_tokens import issue as issue_token
-from tests.support import hls_ladders, schema_engagement, schema_money
+from tests.support import hls_ladders, schema_engagement, schema_money, schema_uploads
 from tests.support.apps import test_config
 from tests.support.live_server import HttpClient, LiveServer
 from tests.support.schema_cases import positive
@@ -62,6 +63,7 @@ PRIVILEGED = {
     "DELETE /admin/users/{user_id}": "admin",
     **schema_money.PRIVILEGED,
     **schema_engagement.PRIVILEGED,
+    **schema_uploads.PRIVILEGED,
 }
 
 
@@ -189,6 +191,7 @@ def with_real_objects(case, pick):
         if "rendition" in params:  # and its first segment
             params.update(rendition=REAL["rendition"], **({"n": 0} if "n" in params else {}))
         schema_money.real_path(case, params, REAL)
+    schema_uploads.real_parts(case, params)
     if positive(case, "header"):
         schema_money.real_headers(case)
     plays = path.endswith(("/stream", "/media", "/thumbnail")) or "/hls/" in path
@@ -286,4 +289,5 @@ def with_real_token(case, world):
         # A case without a real token keeps the mark: an id no route matches (404).
         with suppress(jwt.InvalidTokenError, KeyError):
             params["session_id"] = jwt.decode(token, options={"verify_signature": False})["sid"]
+    schema_uploads.at_call(case, world)
     return schema_money.at_call(case, world, REAL)
