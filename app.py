@@ -46,6 +46,11 @@ from web.rate_limits import close_rate_limit_storage, rate_limit_settings
 from web.request_class import ApiRequest
 
 EXPOSED_HEADERS = ["Content-Range", "Accept-Ranges", "Content-Length", "ETag", "X-Request-ID"]
+# What a browser's tus client must read and send (docs/uploads.md#browsers-cors).
+TUS_EXPOSED = ["Location", "Tus-Resumable", "Tus-Version", "Tus-Extension", "Tus-Max-Size"]
+TUS_EXPOSED += ["Tus-Checksum-Algorithm", "Upload-Offset", "Upload-Length", "Upload-Expires"]
+TUS_EXPOSED += ["Video-Id"]
+TUS_SENT = ["Tus-Resumable", "Upload-Length", "Upload-Metadata", "Upload-Offset", "Upload-Checksum"]
 
 
 def create_app(config=None, background=True):
@@ -167,7 +172,7 @@ def register_extensions(app):
     cors.init_app(
         app,
         origins=app.config["CORS_ORIGINS"],
-        expose_headers=EXPOSED_HEADERS,
+        expose_headers=EXPOSED_HEADERS + TUS_EXPOSED,
         allow_headers=[
             "Authorization",
             "Content-Type",
@@ -176,6 +181,7 @@ def register_extensions(app):
             "If-None-Match",
             "X-Request-ID",
             "Idempotency-Key",
+            *TUS_SENT,
         ],
         methods=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
         max_age=600,

@@ -57,3 +57,22 @@ def test_a_range_answer_exposes_what_a_player_reads(
         for name in response.headers["Access-Control-Expose-Headers"].split(",")
     }
     assert {"content-range", "accept-ranges", "content-length", "etag"} <= exposed
+
+
+def test_a_browser_tus_client_may_send_and_read_the_tus_headers(cors_app):
+    """tus-js-client in a browser: its PATCH preflight, and what it reads from the answers."""
+    sent = "Authorization, Tus-Resumable, Upload-Offset, Upload-Checksum, Content-Type"
+    response = preflight(cors_app.test_client(), "/uploads/abc", method="PATCH", headers=sent)
+    assert response.headers["Access-Control-Allow-Origin"] == WEB_APP
+    allowed = response.headers["Access-Control-Allow-Headers"].lower()
+    for name in ("tus-resumable", "upload-offset", "upload-checksum"):
+        assert name in allowed
+    assert "PATCH" in response.headers["Access-Control-Allow-Methods"]
+    created = preflight(
+        cors_app.test_client(), "/uploads/", "POST", "Upload-Length, Upload-Metadata"
+    )
+    assert "upload-metadata" in created.headers["Access-Control-Allow-Headers"].lower()
+    answer = cors_app.test_client().options("/uploads/", headers={"Origin": WEB_APP})
+    exposed = answer.headers["Access-Control-Expose-Headers"].lower()
+    for name in ("location", "upload-offset", "tus-resumable", "upload-expires", "video-id"):
+        assert name in exposed
