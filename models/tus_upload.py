@@ -76,12 +76,15 @@ def renew(upload_id, token):
     return renewed.matched_count == 1
 
 
-def advance(upload_id, token, offset, new_offset):
+def advance(upload_id, token, offset, new_offset, complete=False):
     """Move the offset from ``offset`` to ``new_offset`` (chunks written first); whether the
-    lease was still ours."""
+    lease was still ours. ``complete``: every byte is stored (``stranded`` finds it if the
+    process dies before the video is made)."""
+    changes = {"offset": new_offset, "lease_until": utcnow() + LEASE}
+    if complete:
+        changes["complete"] = True
     moved = collection().update_one(
-        {"_id": upload_id, "lease_token": token, "offset": offset},
-        {"$set": {"offset": new_offset, "lease_until": utcnow() + LEASE}},
+        {"_id": upload_id, "lease_token": token, "offset": offset}, {"$set": changes}
     )
     return moved.matched_count == 1
 
@@ -121,6 +124,18 @@ def expired(limit):
     return list(cursor.limit(limit))
 
 
+def stranded(limit):
+    """Complete uploads no video was made of, that no live PATCH holds: their last PATCH's
+    process died between storing the bytes and making the video (the sweep finishes them)."""
+    now = utcnow()
+    free = [{"lease_token": None}, {"lease_until": {"$lt": now}}]
+    query = {"complete": True, "video_id": None, "expires_at": {"$gt": now}, "$or": free}
+    return list(collection().find(query).limit(limit))
+
+
 def create_indexes(database):
+    database.tus_uploads.create_index(
+        [("complete", 1), ("video_id", 1)], partialFilterExpression={"complete": True}
+    )
     database.tus_uploads.create_index([("expires_at", 1)])
     database.tus_uploads.create_index([("owner_id", 1)])

@@ -88,6 +88,7 @@ class MediaJobs:
         with self.app.app_context():
             media_file.remove_abandoned_uploads()
             resumable.remove_expired()
+            resumable.finish_stranded()
             found = self._candidates() if self.executor is not None else []
         found = [(v, kind) for v, kind in found if (v, kind) not in self._ladders_queued]
         for video_id, kind in found:

@@ -15,6 +15,7 @@ from flask import current_app
 
 from models import tus_chunks
 from models import tus_upload as uploads
+from models import user as users
 from models import video as videos
 from models.common import object_id, utcnow
 from services import library
@@ -25,6 +26,7 @@ from services.media.uploads import TooLarge, UnsupportedMedia, accept_stored
 log = logging.getLogger(__name__)
 
 EXPIRED_PER_SWEEP = 50
+STRANDED_PER_SWEEP = 10
 
 
 class Gone(ServiceError):
@@ -136,3 +138,32 @@ def remove_expired():
             tus_chunks.delete(upload["file_id"])
         uploads.delete(upload["_id"])
         log.info("removed expired upload %s", upload["_id"])
+
+
+def finish_stranded():
+    """The media sweep's part: complete uploads whose process died before their video was
+    made (their client got no ``Video-Id``; HEAD says offset == length). Finished here as
+    their last PATCH would have: probed, made a video, or 422's cleanup. Call in an app
+    context; a failure is logged and retried at the next sweep, until the upload expires."""
+    for upload in uploads.stranded(STRANDED_PER_SWEEP):
+        token = uploads.take_lease(upload["_id"], upload["length"])
+        if token is None:
+            continue  # a PATCH took it meanwhile
+        try:
+            _finish_for_its_owner(upload, token)
+        except UnsupportedMedia:
+            log.info("stranded upload %s was not media: removed", upload["_id"])
+        except Exception:  # retried at the next sweep; the upload expires in the end
+            log.exception("stranded upload %s not finished", upload["_id"])
+        finally:
+            uploads.release(upload["_id"], token)
+
+
+def _finish_for_its_owner(upload, token):
+    owner = users.find_by_id(upload["owner_id"])
+    if owner is None:  # the account went meanwhile: so does its upload
+        tus_chunks.delete(upload["file_id"])
+        uploads.delete(upload["_id"])
+        return
+    video_id = _finish(owner, upload, token)
+    log.info("stranded upload %s finished as video %s", upload["_id"], video_id)

@@ -142,6 +142,7 @@ class _Writer:
 
     def __init__(self, upload, token, deferred):
         self.upload_id, self.file_id, self.token = upload["_id"], upload["file_id"], token
+        self.length = upload["length"]
         self.deferred = deferred  # the offset moves only at close(): a checksum is due
         self.start = self.committed = upload["offset"]
         self.original = tus_chunks.rewind(self.file_id, self.start)
@@ -206,6 +207,7 @@ class _Writer:
     def _advance(self, offset):
         if offset == self.committed:
             return
-        if not uploads.advance(self.upload_id, self.token, self.committed, offset):
+        complete = offset == self.length
+        if not uploads.advance(self.upload_id, self.token, self.committed, offset, complete):
             raise LeaseLost()
         self.committed, self.renewed = offset, utcnow()
