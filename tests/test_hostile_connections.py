@@ -11,6 +11,7 @@ import http.client
 import json
 import shutil
 import time
+import uuid
 
 import pytest
 
@@ -106,6 +107,18 @@ class TestTheProxysOwnRefusals:
         finally:
             connection.close()
 
+    def test_a_resumable_uploads_chunk_passes_the_body_limit(self, nginx):
+        """A tus PATCH of a few MB reaches the API through the proxy (the other routes' limit
+        is 1 MB) and is stored."""
+        bearer = {"Authorization": f"Bearer {creator_token(nginx.port)}", **TUS}
+        created = proxied(nginx.port, "POST", "/uploads/", None, {**bearer, **CREATION})
+        assert created.status == 201, created.data
+        path = "/uploads/" + created.getheader("Location").rsplit("/", 1)[1]
+        body = b"x" * (3 << 20)
+        patched = proxied(nginx.port, "PATCH", path, body, {**bearer, **chunk_headers(0)})
+        assert patched.status == 204, patched.data
+        assert patched.getheader("Upload-Offset") == str(len(body))
+
     def test_too_many_requests_in_progress_from_one_address_is_a_json_429(self, servers, nginx):
         players = paused_players(nginx.port, servers.media_path, 64, source="127.0.2.1")
         try:
@@ -127,3 +140,36 @@ def assert_json_refusal(response, status, code):
     assert response.getheader("X-Content-Type-Options") == "nosniff"
     body = json.loads(response.read())
     assert body["code"] == code and body["error"] and body["details"] == {}
+
+
+TUS = {"Tus-Resumable": "1.0.0"}
+CREATION = {"Upload-Length": str(4 << 20), "Upload-Metadata": "title dHVz"}
+
+
+def chunk_headers(offset):
+    return {"Upload-Offset": str(offset), "Content-Type": "application/offset+octet-stream"}
+
+
+def proxied(port, method, path, body, headers):
+    """One request through the proxy; the response, read."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    connection.request(method, path, body=body, headers=headers)
+    response = connection.getresponse()
+    response.data = response.read()
+    connection.close()
+    return response
+
+
+def creator_token(port):
+    email = f"tus-{uuid.uuid4().hex[:8]}@example.com"
+    account = {
+        "name": "Tus",
+        "email": email,
+        "password": "correct horse battery",
+        "role": "creator",
+    }
+    signup = proxied(port, "POST", "/auth/signup", json.dumps(account), JSON_HEADERS)
+    assert signup.status == 201, signup.data
+    login = {"email": email, "password": account["password"]}
+    answer = proxied(port, "POST", "/auth/login", json.dumps(login), JSON_HEADERS)
+    return json.loads(answer.data)["token"]
