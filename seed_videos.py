@@ -1,9 +1,9 @@
 """Demo data: the admin, demo accounts (development) and a few real demo videos.
 
 Idempotent: a second run adds nothing and charges nothing. The videos are made on the fly
-(a moving picture and a tone, H.264 + AAC) and go through the same upload
-pipeline as any user's upload. ``make run`` seeds an empty database; run
-``python seed_videos.py`` to seed by hand (it waits for processing to end).
+(a moving picture and a tone, H.264 + AAC) and go through the same upload pipeline as any
+user's upload ("Forest Walk" as a resumable tus upload, in pieces). ``make run`` seeds an
+empty database; run ``python seed_videos.py`` to seed by hand (it waits for processing).
 
 In development the demo videos include a paid one and a subscribers' one, and demo/money.py
 adds the money: the demo creator's plan, a priced course, and buyer@example.com's
@@ -13,6 +13,7 @@ videos (at once), then, once they are processed, the demo accounts' reactions an
 viewer's watch progress, so the analytics, continue-watching and the history show something.
 """
 
+import io
 import logging
 import tempfile
 from pathlib import Path
@@ -23,10 +24,12 @@ from models import video as videos
 from models.db import get_db
 from models.vocabulary import CREATOR, PAID, PUBLIC, SUBSCRIBERS, UNLISTED, VIEWER
 from services import accounts
+from services.access import Caller
 from services.errors import Conflict
-from services.media import uploads
+from services.media import resumable, uploads
 
 log = logging.getLogger("seed")
+RESUMABLE_PIECE = 256 * 1024  # a phone's tus client would send a few MB; the demo is small
 
 DEMO_PASSWORD = "demo-password"
 DEMO_ACCOUNTS = [
@@ -62,6 +65,8 @@ DEMO_VIDEOS = [
         "frequency": 329.63,
         "category": "nature",
         "description": "A longer clip for seeking.",
+        # Sent as a phone on a mobile network would: a resumable (tus) upload in pieces.
+        "resumable": True,
     },
     {
         # Not in any list: its owner's view (GET /video/{id} as the demo creator) shows the
@@ -138,10 +143,23 @@ def seed_videos(owner, workdir, specs=DEMO_VIDEOS):
             "visibility": spec.get("visibility", PUBLIC),
             **{name: spec[name] for name in ("access", "price") if name in spec},
         }
-        video = uploads.accept(owner, path, path.name, fields)
+        accept = accept_resumably if spec.get("resumable") else uploads.accept
+        video = accept(owner, path, path.name, fields)
         videos.update(video["_id"], seed_key=spec["key"])
         added.append(video["_id"])
     return added
+
+
+def accept_resumably(owner, path, filename, fields):
+    """The resumable upload's way (docs/uploads.md): created with its fields, then appended
+    in pieces, each where the last stopped; the last piece makes the video."""
+    caller = Caller(owner, session_id="seed")
+    upload = resumable.create(owner, path.stat().st_size, fields, filename)
+    with open(path, "rb") as source:
+        while piece := source.read(RESUMABLE_PIECE):
+            body = (io.BytesIO(piece), len(piece))
+            upload = resumable.receive(caller, upload["_id"], upload["offset"], body)
+    return videos.find(upload["video_id"])
 
 
 def seed(app, sell=money.sell_when_ready, engage=engagement.engage_when_ready):

@@ -125,6 +125,16 @@ def test_seed_videos_are_real_and_processed(seeded):
     assert demo | {"admin@test.example"} <= emails
 
 
+def test_one_demo_video_came_through_a_resumable_upload(seeded):
+    """The seed sends "Forest Walk"'s file as a tus upload in pieces (docs/uploads.md)."""
+    app = seeded[0]
+    video = seeded_video(app, "demo-forest")
+    with app.app_context():
+        upload = get_db().tus_uploads.find_one({"video_id": video["_id"]})
+    assert upload is not None and upload["offset"] == upload["length"] == video["source_size"]
+    assert video["status"] == "ready"
+
+
 def test_a_second_run_adds_nothing_and_charges_nothing(seeded):
     app, _, after_first, second, after_second = seeded
     assert second == []
