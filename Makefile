@@ -26,8 +26,10 @@ worker: install
 	MONGODB_URI=$${MONGODB_URI:-mongodb://127.0.0.1:$${EMBEDDED_DB_PORT:-27027}/video_app} \
 		PROCESSING_WORKERS=$${PROCESSING_WORKERS:-1} $(BIN)/python worker.py
 
+# Two processes (pytest-xdist), a test file's tests in one of them; PYTEST_WORKERS=0: one.
+PYTEST_WORKERS ?= 2
 test: install tools
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 lint: install
 	$(BIN)/ruff check .
