@@ -42,7 +42,7 @@ from services.payments.jobs import PaymentJobs
 from services.renewals import Renewals
 from web import audit, errors, logs, security_headers
 from web.api import register_converters
-from web.rate_limits import close_rate_limit_storage, rate_limit_settings
+from web.rate_limits import rate_limit_settings
 from web.request_class import ApiRequest
 
 EXPOSED_HEADERS = ["Content-Range", "Accept-Ranges", "Content-Length", "ETag", "X-Request-ID"]
@@ -260,3 +260,11 @@ def stop_background_work(app):
     app.extensions["audit_log"].stop()  # what it could not write is logged, entry by entry
     app.extensions["counters"].stop()  # likewise: written, or logged at ERROR
     app.extensions["media_cache"].close()  # its fills read GridFS: before the client closes
+
+
+def close_rate_limit_storage():
+    storage = getattr(limiter, "_storage", None)
+    client = getattr(storage, "storage", None)
+    if client is not None and hasattr(client, "close"):
+        client.close()
+    limiter._storage = None

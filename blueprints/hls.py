@@ -8,11 +8,12 @@ the token lives; the key is never cached.
 
 from flask import Response, request
 
+from blueprints.common import stored_bytes
 from blueprints.common.byte_routes import byte_route
 from blueprints.schemas import hls_docs
 from blueprints.schemas.hls_docs import HLS_ERRORS, KEY_ERRORS, NOT_STORED
 from services import hls
-from web import media_response, stored_bytes
+from web import media_response
 from web.api import ApiBlueprint
 
 blp = ApiBlueprint(

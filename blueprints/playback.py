@@ -2,6 +2,7 @@
 
 from flask import request
 
+from blueprints.common import stored_bytes
 from blueprints.common.byte_routes import WATCH_403, byte_route
 from blueprints.schemas.media_docs import TOKEN_PARAMETER
 from blueprints.schemas.videos import (
@@ -11,7 +12,6 @@ from blueprints.schemas.videos import (
     StreamSchema,
 )
 from services import playback
-from web import stored_bytes
 from web.api import ApiBlueprint
 from web.guards import auth_required, current_caller
 

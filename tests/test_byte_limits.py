@@ -1,10 +1,10 @@
-"""The byte routes' per-token count (web/byte_limits.py): requests are added to the shared
-counter in batches, yet every refusal is decided on the shared count."""
+"""The byte routes' per-token count (blueprints/common/byte_limits.py): requests are added to
+the shared counter in batches, yet every refusal is decided on the shared count."""
 
 from limits import parse
 from limits.storage import MemoryStorage
 
-from web.byte_limits import SYNC_SECONDS, BatchedCounts
+from blueprints.common.byte_limits import SYNC_SECONDS, BatchedCounts
 
 KEY = "LIMITER/byte-routes/token:abc/4/1/minute"
 

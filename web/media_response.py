@@ -246,7 +246,9 @@ def _response(body, status, length, content_type, headers):
 
 def _whole(playable, chunks, headers):
     everything = ByteRange(0, playable.size - 1)
-    if hasattr(chunks, "respond"):  # a local copy: sent with sendfile (web/stored_bytes.py)
+    if hasattr(
+        chunks, "respond"
+    ):  # a local copy: sent with sendfile (blueprints/common/stored_bytes.py)
         return chunks.respond(everything, 200, headers, playable.content_type)
     body = _started(_body(playable, chunks, everything))
     return _response(body, 200, playable.size, playable.content_type, headers)

@@ -1,6 +1,5 @@
-"""flask-limiter's settings for an app, and the release of its storage's client."""
+"""flask-limiter's settings for an app."""
 
-from extensions import limiter
 from models import db
 
 
@@ -28,11 +27,3 @@ def rate_limit_settings(config):
         # A rate-limit store that is down must not turn every request into a 500.
         "RATELIMIT_SWALLOW_ERRORS": True,
     }
-
-
-def close_rate_limit_storage():
-    storage = getattr(limiter, "_storage", None)
-    client = getattr(storage, "storage", None)
-    if client is not None and hasattr(client, "close"):
-        client.close()
-    limiter._storage = None

@@ -8,10 +8,10 @@ Used by the media and thumbnail routes (blueprints/playback.py) and the HLS rout
 import marshmallow as ma
 from flask import request
 
+from blueprints.common import byte_limits
 from blueprints.schemas.media_docs import bytes_doc
 from blueprints.schemas.videos import PlaybackTokenArgs
 from services import tokens
-from web import byte_limits
 from web.audit import rate_limit_key
 from web.security_headers import for_players
 
