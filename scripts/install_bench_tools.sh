@@ -8,8 +8,6 @@
 # (the benchmarks then stop with a message naming the tool); with CI=true it exits non-zero.
 set -uo pipefail
 cd "$(dirname "$0")/.."
-# nginx lives in /usr/sbin, which a non-root PATH may lack.
-export PATH="$PATH:/usr/sbin:/sbin"
 source scripts/install_common.sh
 
 NAME=install_bench_tools

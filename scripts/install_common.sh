@@ -4,6 +4,9 @@
 # means off CI). CI=true makes every missing tool an error (exit 1), because CI must run every
 # test and bench; elsewhere it is a warning, so a laptop can still run the rest.
 
+# nginx lives in /usr/sbin, which a non-root PATH may lack.
+export PATH="$PATH:/usr/sbin:/sbin"
+
 in_ci() {
     [[ "${CI:-}" == "true" ]]
 }

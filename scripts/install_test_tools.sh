@@ -16,9 +16,6 @@
 # it exits non-zero instead, because CI must run every test.
 set -uo pipefail
 cd "$(dirname "$0")/.."
-# nginx lives in /usr/sbin, which a non-root PATH may lack.
-export PATH="$PATH:/usr/sbin:/sbin"
-
 source scripts/install_common.sh
 
 NAME=install_test_tools
