@@ -1,14 +1,17 @@
 """Media cache benchmark (issue 18): the media route against nginx serving the same file.
 
-One synthetic video (200 MB by default, made once and kept, bench/media_servers.py) goes
-through ``POST /video/upload`` on gunicorn (repo config) and the embedded database; the bytes
-GridFS then holds are written to disk and served by Debian's nginx (sendfile on, its own
-config, a free port). gunicorn gets ``MEDIA_CACHE_MB`` and ``MEDIA_CACHE_DIR``; one full GET
-warms the cache, then the bench waits until a file of the video's size appears in
-``MEDIA_CACHE_DIR`` (or says "cache never filled" and measures the route as it is).
-Clients (bench/media_servers.Downloaders: threads in two child processes, 1 MiB reads) download
-the whole file again and again for ``--seconds``, nginx and the route interleaved, best of
-``--rounds``. Prints (never asserts), in one run:
+One synthetic video (200 MB by default, made once and kept) goes through
+``POST /video/upload`` on gunicorn (repo config) and the embedded database; the bytes GridFS
+then holds are written to disk and served by Debian's nginx (sendfile on, its own config, a
+free port). gunicorn gets ``MEDIA_CACHE_MB`` and ``MEDIA_CACHE_DIR``; one full GET warms the
+cache, then the bench waits until a file of the video's size appears in ``MEDIA_CACHE_DIR``
+(or says "cache never filled" and measures the route as it is). That set-up is
+bench/media_servers.media_and_nginx, shared with bench/ranges.py.
+Clients (Downloaders below: threads in two child processes, 1 MiB reads; not wrk, whose 8 KiB
+reads cap it below nginx's speed: here, one stream of a 20 MB file, wrk 560 MiB/s and 1 MiB
+reads 1,200; 20 streams, 930 and 2,000) download the whole file again and again for
+``--seconds``, nginx and the route interleaved, best of ``--rounds``.
+Prints (never asserts), in one run:
 1. one stream: MiB/s of each, ratio media/nginx (goal >= 0.8x);
 2. 20 concurrent streams: MiB/s in all of each, ratio media/nginx (goal >= 0.8x);
 3. ``GET /auth/me`` p95 under 50 concurrent warm streams against idle (goal <= 2x).
@@ -17,26 +20,16 @@ Run: .venv/bin/python -m bench.cache [--mb 200] [--seconds 10] [--rounds 3] [--c
 """
 
 import argparse
+import multiprocessing
 import statistics
-import tempfile
+import threading
 import time
-from pathlib import Path
+from collections import Counter
+from concurrent.futures import ProcessPoolExecutor
 
-from pymongo import MongoClient
-
-from bench.common import EmbeddedMongo, Gunicorn, percentile, wait_until_quiet
-from bench.media_servers import (
-    MIB,
-    Downloaders,
-    Nginx,
-    kept_video,
-    require_tools,
-    sha256_of_get,
-    stored_copy,
-)
-from bench.stream import auth_me_latencies, media_path, ms
-
-TEMPORARY = ("tmp", "part", "partial")  # a fill in progress, by the usual temp-file names
+from bench.common import percentile, stream_get
+from bench.media_servers import MIB, media_and_nginx
+from bench.stream import auth_me_latencies, ms
 
 
 def parse_args():
@@ -51,41 +44,6 @@ def parse_args():
     parser.add_argument("--workers", type=int, help="default: gunicorn.conf.py's")
     parser.add_argument("--threads", type=int, help="default: gunicorn.conf.py's")
     return parser.parse_args()
-
-
-def cache_file(cache_dir, size):
-    """A finished copy: a file of the video's size, named (with its folders) unlike a
-    temporary one."""
-    for path in cache_dir.rglob("*"):
-        names = [part.lower() for part in path.relative_to(cache_dir).parts]
-        temporary = names[-1].startswith(".") or any(
-            mark in name for mark in TEMPORARY for name in names
-        )
-        if not temporary and path.is_file() and path.stat().st_size == size:
-            return path
-    return None
-
-
-def warm(server, path, size, digest, cache_dir, timeout):
-    """One full GET (its bytes checked against GridFS's), then wait for the cache's copy."""
-    if sha256_of_get(server.port, path) != (200, size, digest):
-        raise RuntimeError("the media route did not serve the stored bytes")
-    if cache_dir is None:
-        print("cache: off (--cache-mb 0: MEDIA_CACHE_MB=0)")
-        return
-    start = time.monotonic()
-    while time.monotonic() - start < timeout:
-        if found := cache_file(cache_dir, size):
-            print(f"cache filled {time.monotonic() - start:.1f} s after the warm-up GET: {found}")
-            # Served from the copy now (the first use verifies it): the same bytes?
-            if sha256_of_get(server.port, path) != (200, size, digest):
-                raise RuntimeError("the media route served wrong bytes from the cache")
-            return
-        time.sleep(0.5)
-    print(
-        f"cache never filled: no {size}-byte file in MEDIA_CACHE_DIR {timeout:.0f} s after a"
-        " full GET; the figures below are the route as it is (GridFS)"
-    )
 
 
 # --- 1 and 2. Throughput: the whole file again and again ---
@@ -143,51 +101,81 @@ def figure_api(server, token, clients, target, args):
     print(f"   p95 under load / idle p95: {ratio:.1f}  (goal <= 2)")
 
 
-def server_env(args, cache_dir):
-    # Set even when off: the app's development default may be a cache under ./data.
-    env = {"MAX_UPLOAD_MB": str(args.mb * 2), "MEDIA_CACHE_MB": str(args.cache_mb)}
-    if cache_dir is not None:
-        env["MEDIA_CACHE_DIR"] = str(cache_dir)
-    return env
-
-
 def main():
     args = parse_args()
-    require_tools()
-    started = time.perf_counter()
-    video = kept_video(args.mb)
-    with tempfile.TemporaryDirectory(prefix="bench-cache-") as tmp:
-        tmp = Path(tmp)
-        cache_dir = tmp / "media-cache" if args.cache_mb else None
-        if cache_dir is not None:
-            cache_dir.mkdir()
-        with EmbeddedMongo(tmp / "db", log_path=tmp / "db.log") as mongo:
-            uri = mongo.uri("bench")
-            env = server_env(args, cache_dir)
-            server = Gunicorn(uri, workers=args.workers, extra_env=env, threads=args.threads)
-            try:
-                with MongoClient(uri) as client:
-                    database = client.get_default_database()
-                    run(server, mongo.process.pid, database, video, tmp, cache_dir, args)
-            finally:
-                server.stop()
-    print(f"\n(whole run: {time.perf_counter() - started:.0f} s)")
+    with media_and_nginx(args, "bench-cache-") as bench, Downloaders() as clients:
+        figure_throughput(1, clients, bench.targets, 1, args)
+        figure_throughput(2, clients, bench.targets, args.streams, args)
+        figure_api(bench.server, bench.token, clients, bench.targets["media"], args)
 
 
-def run(server, db_pid, database, video, tmp, cache_dir, args):
-    token = server.token_for("creator")
-    video_id, size, digest = stored_copy(server, token, database, video, tmp / "www")
-    print(f"video: {size / MIB:.0f} MiB stored, the same bytes on disk for nginx")
-    settled, quiet = wait_until_quiet(db_pid, server.process.pid)
-    print(f"waited {settled:.0f} s for the database and gunicorn to go idle" + ("" if quiet else
-          " (still busy: the figures include that work)"))  # fmt: skip
-    path = media_path(server, token, video_id)
-    warm(server, path, size, digest, cache_dir, args.cache_wait)
-    with Nginx(tmp, tmp / "www") as nginx, Downloaders() as clients:
-        targets = {"media": (server.port, path), "nginx": (nginx.port, "/video.mp4")}
-        figure_throughput(1, clients, targets, 1, args)
-        figure_throughput(2, clients, targets, args.streams, args)
-        figure_api(server, token, clients, targets["media"], args)
+# --- Whole files: Python threads in two child processes ---
+
+
+def download_for(port, path, count, start_at, until):
+    """``count`` clients GET ``path`` again and again from ``start_at`` to ``until``
+    (time.time()): (bytes received, {status: responses}, whole files)."""
+    received, statuses, whole = [0] * count, Counter(), [0] * count
+
+    def client(index):
+        time.sleep(max(start_at - time.time(), 0))
+        while time.time() < until:
+            status, size, _ = stream_get(port, path, deadline=until, block=MIB)
+            received[index] += size
+            statuses[status] += 1
+            whole[index] += time.time() < until  # cut by the deadline: not whole
+
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return sum(received), statuses, sum(whole)
+
+
+class Downloaders:
+    """Two spawned processes (one per core here) that share the clients of each run: a
+    process of the bench's own would add its GIL to the API probes it makes meanwhile."""
+
+    def __init__(self):
+        spawn = multiprocessing.get_context("spawn")  # no fork of a process with threads
+        self.pool = ProcessPoolExecutor(2, mp_context=spawn)
+
+    def __enter__(self):
+        for future in [self.pool.submit(int) for _ in range(2)]:
+            future.result()  # both processes up before any timed window
+        return self
+
+    def __exit__(self, *exc):
+        self.pool.shutdown()
+
+    def start(self, port, path, count, seconds):
+        """Starts ``count`` clients for ``seconds`` from 0.5 s on; ``result`` waits for them."""
+        start_at = time.time() + 0.5
+        until = start_at + seconds
+        shares = [count // 2 + count % 2, count // 2]
+        futures = [
+            self.pool.submit(download_for, port, path, share, start_at, until)
+            for share in shares
+            if share
+        ]
+        return futures, seconds, start_at
+
+    @staticmethod
+    def result(started):
+        """{mibps, statuses, whole} of a run begun with ``start``."""
+        futures, seconds, _ = started
+        parts = [future.result() for future in futures]
+        statuses = sum((part[1] for part in parts), Counter())
+        received = sum(part[0] for part in parts)
+        return {
+            "mibps": received / MIB / seconds,
+            "statuses": dict(statuses),
+            "whole": sum(part[2] for part in parts),
+        }
+
+    def run(self, port, path, count, seconds):
+        return self.result(self.start(port, path, count, seconds))
 
 
 if __name__ == "__main__":

@@ -1,36 +1,34 @@
-"""Shared by bench/cache.py and bench/ranges.py: the reference nginx, wrk, the kept video.
+"""Shared by bench/cache.py and bench/ranges.py: their set-up, the reference nginx, wrk.
 
-The reference is Debian's nginx serving, from disk with sendfile, the very bytes the app
-stored in GridFS (exported after processing), on a free port with its own config
-(scripts/install_bench_tools.sh installs nginx and wrk). Two clients:
-- wrk (C) for many short requests (bench/ranges.py);
-- for whole files, Python threads in two child processes reading 1 MiB at a time: wrk reads
-  8 KiB at a time, which caps it below nginx's speed (measured here, one stream of a
-  20 MB file: wrk 560 MiB/s, 1 MiB reads 1,200 MiB/s; 20 streams: 930 and 2,000).
+``media_and_nginx`` is the set-up both run: the kept video stored through the app on
+gunicorn, the media cache warmed, and the reference beside it: Debian's nginx serving, from
+disk with sendfile, the very bytes the app stored in GridFS (exported after processing), on
+a free port with its own config (scripts/install_bench_tools.sh installs nginx and wrk).
+wrk (C) is the client for many short requests (bench/ranges.py); whole files have their own
+(bench/cache.py: wrk reads 8 KiB at a time, below nginx's speed).
 """
 
 import contextlib
 import hashlib
 import json
-import multiprocessing
 import os
 import pwd
 import shutil
 import subprocess
 import tempfile
-import threading
 import time
-from collections import Counter
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
+from types import SimpleNamespace
 
 import gridfs
+from pymongo import MongoClient
 
-from bench.common import free_port, stream_get
-from bench.stream import upload_ready
+from bench.common import EmbeddedMongo, Gunicorn, free_port, stream_get, wait_until_quiet
+from bench.stream import media_path, upload_ready
 
 MIB = 1024 * 1024
 KEPT = Path(tempfile.gettempdir()) / "bench-media"  # synthetic videos, kept between runs
+TEMPORARY = ("tmp", "part", "partial")  # a cache fill in progress, by the usual temp-file names
 
 
 def require_tools():
@@ -208,70 +206,92 @@ def errors_text(result):
     return ", ".join(f"{k} {v}" for k, v in result["errors"].items()) or "none"
 
 
-# --- Whole files: Python threads in two child processes ---
+# --- The set-up: the video stored through the app, the cache warmed, nginx beside ---
 
 
-def download_for(port, path, count, start_at, until):
-    """``count`` clients GET ``path`` again and again from ``start_at`` to ``until``
-    (time.time()): (bytes received, {status: responses}, whole files)."""
-    received, statuses, whole = [0] * count, Counter(), [0] * count
+@contextlib.contextmanager
+def media_and_nginx(args, prefix, extra_env=None):
+    """Yields a namespace (server, token, targets, size, tmp), ``targets`` mapping "media"
+    and "nginx" to (port, path): the kept video of ``args.mb`` MiB stored through gunicorn
+    (repo config, ``--workers``/``--threads``, MEDIA_CACHE_MB ``args.cache_mb``, ``extra_env``)
+    and the embedded database, the cache warmed, nginx serving the same bytes."""
+    require_tools()
+    started = time.perf_counter()
+    video = kept_video(args.mb)
+    with tempfile.TemporaryDirectory(prefix=prefix) as tmp:
+        tmp = Path(tmp)
+        cache_dir = tmp / "media-cache" if args.cache_mb else None
+        if cache_dir is not None:
+            cache_dir.mkdir()
+        env = {**server_env(args, cache_dir), **(extra_env or {})}
+        with EmbeddedMongo(tmp / "db", log_path=tmp / "db.log") as mongo:
+            uri = mongo.uri("bench")
+            server = Gunicorn(uri, workers=args.workers, extra_env=env, threads=args.threads)
+            try:
+                token, path, size = stored_and_warmed(server, mongo, video, tmp, cache_dir, args)
+                with Nginx(tmp, tmp / "www") as nginx:
+                    targets = {"media": (server.port, path), "nginx": (nginx.port, "/video.mp4")}
+                    yield SimpleNamespace(
+                        server=server, token=token, targets=targets, size=size, tmp=tmp
+                    )
+            finally:
+                server.stop()
+    print(f"\n(whole run: {time.perf_counter() - started:.0f} s)")
 
-    def client(index):
-        time.sleep(max(start_at - time.time(), 0))
-        while time.time() < until:
-            status, size, _ = stream_get(port, path, deadline=until, block=MIB)
-            received[index] += size
-            statuses[status] += 1
-            whole[index] += time.time() < until  # cut by the deadline: not whole
 
-    threads = [threading.Thread(target=client, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return sum(received), statuses, sum(whole)
+def server_env(args, cache_dir):
+    # Set even when off: the app's development default may be a cache under ./data.
+    env = {"MAX_UPLOAD_MB": str(args.mb * 2), "MEDIA_CACHE_MB": str(args.cache_mb)}
+    if cache_dir is not None:
+        env["MEDIA_CACHE_DIR"] = str(cache_dir)
+    return env
 
 
-class Downloaders:
-    """Two spawned processes (one per core here) that share the clients of each run: a
-    process of the bench's own would add its GIL to the API probes it makes meanwhile."""
+def stored_and_warmed(server, mongo, video, tmp, cache_dir, args):
+    """(token, the route's path, size): the video stored, the machine idle, the cache full."""
+    token = server.token_for("creator")
+    with MongoClient(mongo.uri("bench")) as client:
+        database = client.get_default_database()
+        video_id, size, digest = stored_copy(server, token, database, video, tmp / "www")
+    print(f"video: {size / MIB:.0f} MiB stored, the same bytes on disk for nginx")
+    settled, quiet = wait_until_quiet(mongo.process.pid, server.process.pid)
+    print(f"waited {settled:.0f} s for the database and gunicorn to go idle" + ("" if quiet else
+          " (still busy: the figures include that work)"))  # fmt: skip
+    path = media_path(server, token, video_id)
+    warm(server, path, size, digest, cache_dir, args.cache_wait)
+    return token, path, size
 
-    def __init__(self):
-        spawn = multiprocessing.get_context("spawn")  # no fork of a process with threads
-        self.pool = ProcessPoolExecutor(2, mp_context=spawn)
 
-    def __enter__(self):
-        for future in [self.pool.submit(int) for _ in range(2)]:
-            future.result()  # both processes up before any timed window
-        return self
+def warm(server, path, size, digest, cache_dir, timeout):
+    """One full GET (its bytes checked against GridFS's), then wait for the cache's copy."""
+    if sha256_of_get(server.port, path) != (200, size, digest):
+        raise RuntimeError("the media route did not serve the stored bytes")
+    if cache_dir is None:
+        print("cache: off (--cache-mb 0: MEDIA_CACHE_MB=0)")
+        return
+    start = time.monotonic()
+    while time.monotonic() - start < timeout:
+        if found := cache_file(cache_dir, size):
+            print(f"cache filled {time.monotonic() - start:.1f} s after the warm-up GET: {found}")
+            # Served from the copy now (the first use verifies it): the same bytes?
+            if sha256_of_get(server.port, path) != (200, size, digest):
+                raise RuntimeError("the media route served wrong bytes from the cache")
+            return
+        time.sleep(0.5)
+    print(
+        f"cache never filled: no {size}-byte file in MEDIA_CACHE_DIR {timeout:.0f} s after a"
+        " full GET; the figures below are the route as it is (GridFS)"
+    )
 
-    def __exit__(self, *exc):
-        self.pool.shutdown()
 
-    def start(self, port, path, count, seconds):
-        """Starts ``count`` clients for ``seconds`` from 0.5 s on; ``result`` waits for them."""
-        start_at = time.time() + 0.5
-        until = start_at + seconds
-        shares = [count // 2 + count % 2, count // 2]
-        futures = [
-            self.pool.submit(download_for, port, path, share, start_at, until)
-            for share in shares
-            if share
-        ]
-        return futures, seconds, start_at
-
-    @staticmethod
-    def result(started):
-        """{mibps, statuses, whole} of a run begun with ``start``."""
-        futures, seconds, _ = started
-        parts = [future.result() for future in futures]
-        statuses = sum((part[1] for part in parts), Counter())
-        received = sum(part[0] for part in parts)
-        return {
-            "mibps": received / MIB / seconds,
-            "statuses": dict(statuses),
-            "whole": sum(part[2] for part in parts),
-        }
-
-    def run(self, port, path, count, seconds):
-        return self.result(self.start(port, path, count, seconds))
+def cache_file(cache_dir, size):
+    """A finished copy: a file of the video's size, named (with its folders) unlike a
+    temporary one."""
+    for path in cache_dir.rglob("*"):
+        names = [part.lower() for part in path.relative_to(cache_dir).parts]
+        temporary = names[-1].startswith(".") or any(
+            mark in name for mark in TEMPORARY for name in names
+        )
+        if not temporary and path.is_file() and path.stat().st_size == size:
+            return path
+    return None

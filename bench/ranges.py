@@ -6,7 +6,8 @@ nginx serves the bytes GridFS then holds from disk (sendfile on, its own config,
 port). wrk, 50 connections, asks each for random 300 KiB ranges
 (``Range: bytes=N-(N+300K-1)``, a Lua script; the same seeded sequence for both), nginx and
 the route interleaved, best of ``--rounds``. Every request carries the same playback token.
-The media cache is set up and warmed as in bench/cache.py (``--cache-mb 0``: off).
+The media cache is set up and warmed as in bench/cache.py (bench/media_servers.media_and_nginx;
+``--cache-mb 0``: off).
 Rate limits are ON, as in production (the limiter's counter is part of each request's
 work), with ``RATELIMIT_MEDIA`` raised to 1000000 per minute for the run so that the one
 token is never refused; ``--no-limiter`` turns them off to show what the counter costs.
@@ -20,25 +21,14 @@ Run: .venv/bin/python -m bench.ranges [--mb 90] [--seconds 15] [--rounds 2] [--n
 
 import argparse
 import random
-import tempfile
-import time
-from pathlib import Path
 
-from pymongo import MongoClient
-
-from bench.cache import warm
-from bench.common import EmbeddedMongo, Gunicorn, wait_until_quiet
 from bench.media_servers import (
-    MIB,
-    Nginx,
     errors_text,
-    kept_video,
-    require_tools,
+    media_and_nginx,
     run_wrk,
-    stored_copy,
+    sha256_of_get,
     write_script,
 )
-from bench.stream import media_path
 
 SPAN = 300 * 1024
 MEDIA_LIMIT = "1000000 per minute"
@@ -82,23 +72,11 @@ def same_ranges(targets, size, count=5):
     for _ in range(count):
         first = rng.randrange(size - SPAN)
         header = {"Range": f"bytes={first}-{first + SPAN - 1}"}
-        answers = {name: ranged_get(port, path, header) for name, (port, path) in targets.items()}
+        answers = {
+            name: sha256_of_get(port, path, header) for name, (port, path) in targets.items()
+        }
         if len(set(answers.values())) != 1 or answers["nginx"][0] != 206:
             raise RuntimeError(f"{header}: not the same 206 from both: {answers}")
-
-
-def ranged_get(port, path, headers):
-    import hashlib
-    import http.client
-
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-    try:
-        connection.request("GET", path, headers=headers)
-        response = connection.getresponse()
-        body = response.read()
-    finally:
-        connection.close()
-    return response.status, len(body), hashlib.sha256(body).hexdigest()
 
 
 def figure(targets, script, args):
@@ -124,57 +102,21 @@ def figure(targets, script, args):
     print(f"   ratio media / nginx: {best['media'] / best['nginx']:.3f}  (goal >= 0.2)")
 
 
-def server_env(args, cache_dir):
-    env = {"MAX_UPLOAD_MB": str(args.mb * 2), "MEDIA_CACHE_MB": str(args.cache_mb)}
-    if cache_dir is not None:
-        env["MEDIA_CACHE_DIR"] = str(cache_dir)
+def limiter_env(args):
     if args.no_limiter:
-        env["RATELIMIT_ENABLED"] = "false"
-    else:
-        env.update(RATELIMIT_ENABLED="true", RATELIMIT_MEDIA=MEDIA_LIMIT)
-    return env
+        return {"RATELIMIT_ENABLED": "false"}
+    return {"RATELIMIT_ENABLED": "true", "RATELIMIT_MEDIA": MEDIA_LIMIT}
 
 
 def main():
     args = parse_args()
-    require_tools()
-    started = time.perf_counter()
-    video = kept_video(args.mb)
-    with tempfile.TemporaryDirectory(prefix="bench-ranges-") as tmp:
-        tmp = Path(tmp)
-        cache_dir = tmp / "media-cache" if args.cache_mb else None
-        if cache_dir is not None:
-            cache_dir.mkdir()
-        with EmbeddedMongo(tmp / "db", log_path=tmp / "db.log") as mongo:
-            uri = mongo.uri("bench")
-            env = server_env(args, cache_dir)
-            server = Gunicorn(uri, workers=args.workers, extra_env=env, threads=args.threads)
-            try:
-                with MongoClient(uri) as client:
-                    database = client.get_default_database()
-                    run(server, mongo.process.pid, database, video, tmp, cache_dir, args)
-            finally:
-                server.stop()
-    print(f"\n(whole run: {time.perf_counter() - started:.0f} s)")
-
-
-def run(server, db_pid, database, video, tmp, cache_dir, args):
     limits = "off" if args.no_limiter else f"on, RATELIMIT_MEDIA={MEDIA_LIMIT} for this run"
     print(f"rate limits: {limits}")
-    token = server.token_for("creator")
-    video_id, size, digest = stored_copy(server, token, database, video, tmp / "www")
-    print(f"video: {size / MIB:.0f} MiB stored, the same bytes on disk for nginx")
-    settled, quiet = wait_until_quiet(db_pid, server.process.pid)
-    print(f"waited {settled:.0f} s for the database and gunicorn to go idle" + ("" if quiet else
-          " (still busy: the figures include that work)"))  # fmt: skip
-    path = media_path(server, token, video_id)
-    warm(server, path, size, digest, cache_dir, args.cache_wait)
-    lua = RANGES_LUA.format(last_start=size - SPAN, span=SPAN)
-    script = write_script(tmp, "ranges.lua", lua)
-    with Nginx(tmp, tmp / "www") as nginx:
-        targets = {"media": (server.port, path), "nginx": (nginx.port, "/video.mp4")}
-        same_ranges(targets, size)
-        figure(targets, script, args)
+    with media_and_nginx(args, "bench-ranges-", limiter_env(args)) as bench:
+        lua = RANGES_LUA.format(last_start=bench.size - SPAN, span=SPAN)
+        script = write_script(bench.tmp, "ranges.lua", lua)
+        same_ranges(bench.targets, bench.size)
+        figure(bench.targets, script, args)
 
 
 if __name__ == "__main__":

@@ -16,11 +16,10 @@
 # it exits non-zero instead, because CI must run every test.
 set -uo pipefail
 cd "$(dirname "$0")/.."
-# nginx lives in /usr/sbin, which a non-root PATH may lack.
-export PATH="$PATH:/usr/sbin:/sbin"
+source scripts/install_common.sh
 
-PACKAGES=(ffmpeg chromium chromium-driver nginx openssl)
-
+NAME=install_test_tools
+SKIPPED="the tests that need these tools will be skipped."
 declare -A PROVIDES=(
     [ffmpeg]="ffmpeg ffprobe"
     [chromium]="chromium"
@@ -29,120 +28,26 @@ declare -A PROVIDES=(
     [openssl]="openssl"
 )
 
-in_ci() {
-    [[ "${CI:-}" == "true" ]]
-}
-
-give_up() {
-    echo "install_test_tools: $1" >&2
-    if in_ci; then
-        echo "install_test_tools: CI=true, so this is an error." >&2
-        exit 1
-    fi
-    echo "install_test_tools: the tests that need these tools will be skipped." >&2
-    exit 0
-}
-
-HLSJS_VERSION=1.7.4
-HLSJS_DIR=.tools/hlsjs
-
-# Like give_up, but the Debian packages below are still installed.
-hlsjs_missing() {
-    echo "install_test_tools: $1" >&2
-    if in_ci; then
-        echo "install_test_tools: CI=true, so this is an error." >&2
-        exit 1
-    fi
-    echo "install_test_tools: the hls.js player test will be skipped." >&2
-}
-
-# Before the Debian packages, whose part of this script ends it (exit) however it goes.
-install_hlsjs() {
-    local installed="$HLSJS_DIR/node_modules/hls.js/package.json"
-    if [[ -f "$installed" ]] && grep -q "\"version\": \"$HLSJS_VERSION\"" "$installed"; then
-        echo "install_test_tools: hls.js $HLSJS_VERSION is present."
+# npm installs $1 at version $2 into $3 (git-ignored, no root) unless it is there. Missing
+# afterwards: warn_missing with $4 (an error only in CI), and the script goes on.
+install_npm_package() {
+    local package=$1 version=$2 dir=$3 skipped=$4
+    local installed="$dir/node_modules/$package/package.json"
+    if [[ -f "$installed" ]] && grep -q "\"version\": \"$version\"" "$installed"; then
+        echo "$NAME: $package $version is present."
         return
     fi
     if ! command -v npm >/dev/null 2>&1; then
-        hlsjs_missing "npm is not available; install Node.js, then run make tools again."
+        warn_missing "npm is not available for $package; install Node.js, then make tools." "$skipped"
         return
     fi
-    echo "install_test_tools: installing hls.js $HLSJS_VERSION into $HLSJS_DIR"
-    if ! npm install --prefix "$HLSJS_DIR" --no-audit --no-fund --loglevel=error \
-        "hls.js@$HLSJS_VERSION"; then
-        hlsjs_missing "npm install hls.js@$HLSJS_VERSION failed."
+    echo "$NAME: installing $package $version into $dir"
+    if ! npm install --prefix "$dir" --no-audit --no-fund --loglevel=error "$package@$version"; then
+        warn_missing "npm install $package@$version failed." "$skipped"
     fi
 }
 
-install_hlsjs
-
-TUSJS_VERSION=4.3.1
-TUSJS_DIR=.tools/tusjs
-
-# Like install_hlsjs (and, missing, likewise an error only in CI).
-install_tusjs() {
-    local installed="$TUSJS_DIR/node_modules/tus-js-client/package.json"
-    if [[ -f "$installed" ]] && grep -q "\"version\": \"$TUSJS_VERSION\"" "$installed"; then
-        echo "install_test_tools: tus-js-client $TUSJS_VERSION is present."
-        return
-    fi
-    if ! command -v npm >/dev/null 2>&1; then
-        hlsjs_missing "npm is not available for tus-js-client; install Node.js, then make tools."
-        return
-    fi
-    echo "install_test_tools: installing tus-js-client $TUSJS_VERSION into $TUSJS_DIR"
-    if ! npm install --prefix "$TUSJS_DIR" --no-audit --no-fund --loglevel=error \
-        "tus-js-client@$TUSJS_VERSION"; then
-        hlsjs_missing "npm install tus-js-client@$TUSJS_VERSION failed."
-    fi
-}
-
-install_tusjs
-
-missing=()
-for package in "${PACKAGES[@]}"; do
-    for command in ${PROVIDES[$package]}; do
-        if ! command -v "$command" >/dev/null 2>&1; then
-            missing+=("$package")
-            break
-        fi
-    done
-done
-
-if [[ ${#missing[@]} -eq 0 ]]; then
-    echo "install_test_tools: ffmpeg, ffprobe, chromium, chromedriver, nginx and openssl are present."
-    exit 0
-fi
-
-echo "install_test_tools: missing Debian packages: ${missing[*]}"
-
-if ! command -v apt-get >/dev/null 2>&1; then
-    give_up "apt-get is not available; install ${missing[*]} by hand."
-fi
-
-SUDO=()
-if [[ "$(id -u)" -ne 0 ]]; then
-    if command -v sudo >/dev/null 2>&1 && sudo -n true >/dev/null 2>&1; then
-        SUDO=(sudo -n)
-    else
-        give_up "not root and no password-less sudo; run: sudo apt-get install ${missing[*]}"
-    fi
-fi
-
-export DEBIAN_FRONTEND=noninteractive
-if ! "${SUDO[@]}" apt-get update -qq; then
-    give_up "apt-get update failed."
-fi
-if ! "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive \
-    apt-get install -y -qq --no-install-recommends "${missing[@]}"; then
-    give_up "apt-get install ${missing[*]} failed."
-fi
-
-for package in "${missing[@]}"; do
-    for command in ${PROVIDES[$package]}; do
-        if ! command -v "$command" >/dev/null 2>&1; then
-            give_up "$package was installed but $command is still not on PATH."
-        fi
-    done
-done
-echo "install_test_tools: installed ${missing[*]}."
+# Before the Debian packages: their part ends the script (exit) when it cannot install.
+install_npm_package hls.js 1.7.4 .tools/hlsjs "the hls.js player test will be skipped."
+install_npm_package tus-js-client 4.3.1 .tools/tusjs "the tus-js-client tests will be skipped."
+install_apt_packages ffmpeg chromium chromium-driver nginx openssl

@@ -4,9 +4,11 @@ backend, and what a test needs around it.
 ``tus_live``: the app (werkzeug's threaded server), a creator's and a viewer's access tokens,
 and ``stored()`` (what the database holds of uploads: documents, GridFS chunks and files);
 ``clip``: a real H.264 MP4 of a few MB; ``cutter``: a proxy in front of the app that cuts a
-connection after a chosen number of bytes.
+connection after a chosen number of bytes. ``tus_live.held_patch``: an upload a PATCH holds,
+mid-body, for what another request meets meanwhile.
 """
 
+import contextlib
 from dataclasses import dataclass
 
 import pytest
@@ -16,6 +18,8 @@ from models.db import get_db
 from tests.support.accounts import Accounts
 from tests.support.cutting_proxy import CuttingProxy
 from tests.support.live_server import LiveServer
+from tests.support.tus_clients import HeldPatch, uploader
+from tests.support.uploads import eventually
 
 
 @dataclass
@@ -39,6 +43,17 @@ class TusLive:
         """The one upload document of the test."""
         (upload,) = self.stored()["uploads"]
         return upload
+
+    @contextlib.contextmanager
+    def held_patch(self, clip, body, sent):
+        """A new upload of ``clip`` and a PATCH of ``body`` at offset 0, its first ``sent``
+        bytes sent and the upload's lease taken: yields (the upload's URL, the HeldPatch)."""
+        url = uploader(self.endpoint, self.creator, clip).create_url()
+        path = url.split(self.server.base_url, 1)[1]
+        with HeldPatch(self.server.port, path, self.headers(), body) as held:
+            held.send(body[:sent])
+            assert eventually(lambda: self.upload()["lease_token"] is not None)
+            yield url, held
 
     def stored(self):
         """What the database holds of uploads: tus documents, GridFS files and chunks, videos."""

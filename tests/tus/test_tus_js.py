@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.tools import require_tool
-from tests.support.tus_clients import HeldPatch, stored_prefix, uploader
+from tests.support.tus_clients import stored_prefix
 from tests.support.uploads import eventually
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -58,13 +58,8 @@ def test_cut_at_random_offsets_it_resumes_and_ends_byte_identical(node, tus_live
 
 def test_a_second_client_patching_the_same_upload_gets_409(node, tus_live, clip):
     data = clip.read_bytes()
-    first = uploader(tus_live.endpoint, tus_live.creator, clip)
-    first.set_url(first.create_url())
-    path = first.url.split(tus_live.server.base_url, 1)[1]
-    with HeldPatch(tus_live.server.port, path, tus_live.headers(), data) as held:
-        held.send(data[: len(data) // 3])
-        assert eventually(lambda: tus_live.upload()["lease_token"] is not None)
-        result = run_tus_js(tus_live.endpoint, tus_live.creator, clip, len(data), first.url)
+    with tus_live.held_patch(clip, data, len(data) // 3) as (url, held):
+        result = run_tus_js(tus_live.endpoint, tus_live.creator, clip, len(data), url)
         assert result == {**result, "status": "error", "code": 409}
         held.send(data[len(data) // 3 :])
         assert held.status() == 204

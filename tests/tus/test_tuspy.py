@@ -10,7 +10,7 @@ import requests
 from tusclient.exceptions import TusCommunicationError, TusUploadFailed
 
 from models.media_file import CHUNK_SIZE
-from tests.support.tus_clients import HeldPatch, stored_prefix, uploader
+from tests.support.tus_clients import stored_prefix, uploader
 from tests.support.uploads import eventually
 
 CUTS = 8
@@ -55,13 +55,9 @@ class TestCutAndResumed:
 class TestTwoClients:
     def test_one_patch_wins_the_other_is_409(self, tus_live, clip):
         data = clip.read_bytes()
-        first = uploader(tus_live.endpoint, tus_live.creator, clip)
-        first.set_url(first.create_url())
-        path = first.url.split(tus_live.server.base_url, 1)[1]
-        with HeldPatch(tus_live.server.port, path, tus_live.headers(), data) as held:
-            held.send(data[: len(data) // 2])  # the first PATCH holds the upload, mid-body
-            assert eventually(lambda: tus_live.upload()["lease_token"] is not None)
-            second = uploader(tus_live.endpoint, tus_live.creator, clip, url=first.url)
+        # The first PATCH holds the upload, mid-body.
+        with tus_live.held_patch(clip, data, len(data) // 2) as (url, held):
+            second = uploader(tus_live.endpoint, tus_live.creator, clip, url=url)
             try:
                 second.upload()
                 raise AssertionError("the second PATCH was accepted")
@@ -75,18 +71,13 @@ class TestTwoClients:
         self, tus_live, clip
     ):
         data = clip.read_bytes()
-        first = uploader(tus_live.endpoint, tus_live.creator, clip)
-        first.set_url(first.create_url())
-        path = first.url.split(tus_live.server.base_url, 1)[1]
         body = data[:-1]  # all but the last byte: the upload stays unfinished
-        with HeldPatch(tus_live.server.port, path, tus_live.headers(), body) as held:
-            held.send(body[: len(body) // 2])
-            assert eventually(lambda: tus_live.upload()["lease_token"] is not None)
-            refused = requests.delete(first.url, headers=tus_live.headers())
+        with tus_live.held_patch(clip, body, len(body) // 2) as (url, held):
+            refused = requests.delete(url, headers=tus_live.headers())
             assert refused.status_code == 409 and refused.json()["code"] == "upload_busy"
             held.send(body[len(body) // 2 :])
             assert held.status() == 204
-        assert requests.delete(first.url, headers=tus_live.headers()).status_code == 204
+        assert requests.delete(url, headers=tus_live.headers()).status_code == 204
         state = tus_live.stored()
         assert (state["uploads"], state["chunks"], state["files"]) == ([], [], [])
 
