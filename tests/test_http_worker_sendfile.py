@@ -11,6 +11,7 @@ counter would see reads, and that the fallback is byte-exact too.
 import contextlib
 import http.client
 import json
+import os
 import random
 import shutil
 import socket
@@ -133,6 +134,36 @@ def fds_back_to(server, baseline):
     """Whether the worker's open descriptors are down to ``baseline`` (a socket of the
     previous exchange may still be closing when a count is taken)."""
     return stats(server)["fds"] <= baseline["fds"]
+
+
+def closed_at_nice_since(before, after):
+    """{nice value: bodies closed by a thread of that nice} between two stats."""
+    was, now = before["closed_at_nice"], after["closed_at_nice"]
+    return {
+        nice: count - was.get(nice, 0) for nice, count in now.items() if count > was.get(nice, 0)
+    }
+
+
+def test_file_bodies_are_sent_by_threads_that_yield_the_cpu_to_requests(server):
+    """The thread that sends a body closes it: every one here had a higher nice value (a
+    lower CPU priority) than the threads answering requests, which all kept the process's."""
+    before = wait_until(lambda: all_closed(server), 10, message="a quiet server")
+    assert_ranges_exact(server.port)
+    after = wait_until(lambda: all_closed(server), 10, message="every body closed")
+    closers = closed_at_nice_since(before, after)
+    requests = {stats(server)["nice"] for _ in range(3 * THREADS)}  # every thread, likely
+    assert requests == {os.getpriority(os.PRIO_PROCESS, 0)}  # gunicorn inherits ours
+    assert sum(closers.values()) == len(RANGES)
+    assert min(int(nice) for nice in closers) > max(requests), closers
+
+
+def test_without_sendfile_request_threads_send_the_bodies(iterating_server):
+    """The control: an iterated body is sent, and closed, by a request thread."""
+    before = wait_until(lambda: all_closed(iterating_server), 10, message="a quiet server")
+    assert_ranges_exact(iterating_server.port)
+    after = wait_until(lambda: all_closed(iterating_server), 10, message="every body closed")
+    nice = str(stats(iterating_server)["nice"])
+    assert closed_at_nice_since(before, after) == {nice: len(RANGES)}
 
 
 @pytest.mark.parametrize("path", ["/file", "/raw-file"])
