@@ -166,6 +166,22 @@ def test_without_sendfile_request_threads_send_the_bodies(iterating_server):
     assert closed_at_nice_since(before, after) == {nice: len(RANGES)}
 
 
+def test_a_client_that_keeps_its_socket_open_after_its_answer_holds_nothing(server):
+    """gthread's close waited in the poller for the client to close, for up to 2 s, and no
+    other connection was served meanwhile: /health came after the held socket was closed
+    (a byte sent on it then gets a reset). Now the held socket lingers in the poller."""
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as held:
+        held.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+        answer = b""
+        while chunk := held.recv(4096):  # the whole answer, then the server's half-close
+            answer += chunk
+        assert answer.startswith(b"HTTP/1.1 200 ")
+        assert health_status(server.port) == 200
+        held.sendall(b"x")  # read by the server still: no reset
+        assert health_status(server.port) == 200  # a round trip: a reset would be here by now
+        assert held.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR) == 0
+
+
 @pytest.mark.parametrize("path", ["/file", "/raw-file"])
 def test_a_head_sends_the_headers_only_and_closes_the_file(server, path):
     """/raw-file hands the worker a file wrapper for the HEAD: the worker sends no byte of it."""

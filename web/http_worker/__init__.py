@@ -1,12 +1,11 @@
 """gunicorn's gthread worker, changed so that a connection doing nothing holds no thread.
 
-gthread gives each connection a thread from its first byte until its response
-is sent: 32 clients per process that send half a request, or stop reading,
-and the API stops answering. ``GuardedThreadWorker`` (gunicorn.conf.py):
+gthread gives each connection a thread from its first byte until its response is
+sent: 32 clients per process that send half a request, or stop reading, and the API
+stops answering. ``GuardedThreadWorker`` (gunicorn.conf.py; HTTP/1.x without TLS only):
 
-- reads the request head, and a small body with it, in the worker's poller
-  (no thread), for at most ``HEAD_SECONDS``; the oldest such connection
-  makes room when ``MAX_WAITING`` are waiting;
+- reads the request head, and a small body with it, in the worker's poller (no thread), for
+  at most ``HEAD_SECONDS``; the oldest such connection makes room when ``MAX_WAITING`` wait;
 - gives the connection a thread only when its request is complete; a larger
   body (an upload) is read by the thread, and a read that waits
   ``BODY_STALL_SECONDS`` for a byte fails (SO_RCVTIMEO);
@@ -23,9 +22,8 @@ and the API stops answering. ``GuardedThreadWorker`` (gunicorn.conf.py):
 - sends a body that is the server's ``wsgi.file_wrapper`` around a real file
   (web/file_body.py) with the kernel's sendfile, a slice at a time, parked
   and taking turns the same way (file_send.py), from sender threads of a
-  lower CPU priority than the request threads (senders.py).
-
-HTTP/1.x without TLS only, as gunicorn.conf.py serves it.
+  lower CPU priority than the request threads (senders.py);
+- closes a finished connection without waiting on its client (closing.py).
 """
 
 import errno
@@ -37,9 +35,10 @@ from functools import partial
 
 from gunicorn import util
 from gunicorn.http import wsgi
-from gunicorn.workers.gthread import TConn, ThreadWorker
+from gunicorn.workers.gthread import ThreadWorker
 
 from web.http_worker.arriving import SMALL_BODY, ArrivingRequest
+from web.http_worker.closing import ClosingConn, Lingering
 from web.http_worker.file_send import FileSend
 from web.http_worker.output import PARKED, YIELDED, NonBlockingOutput, Stream, socket_timeout
 from web.http_worker.senders import HANDED, Senders
@@ -48,11 +47,8 @@ HEAD_SECONDS = 15
 BODY_STALL_SECONDS = 30
 SEND_STALL_SECONDS = 0.05
 PAUSE_SECONDS = 300
-# A response parked this recently still counts against the threads when new
-# connections are taken: its client is likely to read again at once.
-RECENTLY_PARKED_SECONDS = 1
-# A stream sends for this long before it lets a queued one have its thread.
-SLICE_SECONDS = 0.1
+RECENTLY_PARKED_SECONDS = 1  # still counted against the threads: its client likely reads soon
+SLICE_SECONDS = 0.1  # a stream sends this long, then lets a queued one have its thread
 MAX_WAITING = 1000  # per process, for heads and for parked responses each
 
 
@@ -62,6 +58,7 @@ class GuardedThreadWorker(ThreadWorker):
         self.busy = 0  # connections given to the thread pool and not back yet
         self.reading = {}  # connection -> deadline for its request
         self.parked = {}  # connection -> deadline for its client to read again
+        self.lingering = Lingering(self)  # closed connections whose clients have not closed
 
     def init_process(self):
         self.senders = Senders(self.cfg.threads, self.method_queue.defer)
@@ -83,7 +80,7 @@ class GuardedThreadWorker(ThreadWorker):
         self._read_request(conn)
 
     def _new_conn(self, sock, client, server):
-        conn = TConn(self.cfg, sock, client, server)
+        conn = ClosingConn(self.lingering, self.cfg, sock, client, server)
         conn.arriving, conn.stream = ArrivingRequest(), None
         return conn
 
@@ -274,6 +271,7 @@ class GuardedThreadWorker(ThreadWorker):
     def murder_pending(self):
         """gthread's sweep, then the heads and the paused readers that took too long."""
         super().murder_pending()
+        self.lingering.sweep()
         if not self.alive:  # stopping: no new request is read
             for conn in list(self.reading):
                 self._drop(conn, self.reading)
