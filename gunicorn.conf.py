@@ -31,6 +31,10 @@ workers = int(os.environ.get("GUNICORN_WORKERS", max(2, multiprocessing.cpu_coun
 # oldest first); the player then resumes with a Range, as after any network
 # drop. Shorter would cut honest pauses to save memory that the proxy's
 # per-address connection limit bounds better.
+# A file body (the media cache's copies) goes out with sendfile from a second
+# pool of `threads` sender threads per worker at nice +10 (senders.py): the
+# kernel's copy is charged to the thread that calls it, and 50 saturating
+# streams on 2 cores kept a request thread waiting among 50 runnable senders.
 worker_class = "web.http_worker.GuardedThreadWorker"
 threads = int(os.environ.get("GUNICORN_THREADS", 32))
 # A worker takes new connections only while it has a free thread. gthread's

@@ -1,13 +1,17 @@
-"""The guarded worker's pieces (web/http_worker/): when a request may go to a thread, parked output.
+"""The guarded worker's pieces (web/http_worker/): when a request may go to a thread, parked
+output, closing without waiting on the client.
 
 The worker as a whole is tested by tests/test_hostile_connections.py.
 """
 
+import selectors
 import socket
+import time
 
 import pytest
 
 from web.http_worker.arriving import SMALL_BODY, ArrivingRequest
+from web.http_worker.closing import Lingering
 from web.http_worker.output import NonBlockingOutput, socket_timeout
 
 HEAD = b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n"
@@ -69,3 +73,50 @@ class TestNonBlockingOutput:
         finally:
             server.close()
             client.close()
+
+
+class FakeWorker:
+    """What Lingering uses of the worker: its poller (a real one)."""
+
+    def __init__(self):
+        self.poller = selectors.DefaultSelector()
+
+    def dispatch(self):
+        for key, _ in self.poller.select(timeout=5):
+            key.data(key.fileobj)
+
+
+@pytest.fixture
+def tcp_pair():
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        client = socket.create_connection(listener.getsockname(), timeout=5)
+        server, _ = listener.accept()
+    yield server, client
+    server.close()
+    client.close()
+
+
+class TestLingering:
+    def test_the_response_ends_at_once_and_the_socket_waits_for_the_client(self, tcp_pair):
+        server, client = tcp_pair
+        worker = FakeWorker()
+        lingering = Lingering(worker)
+        lingering.close(server)  # gunicorn's close_graceful would block here for 2 s
+        assert client.recv(10) == b""  # the half-close: the client sees the end
+        assert server.fileno() != -1 and server in lingering.sockets
+        client.sendall(b"late request bytes")  # read and dropped, no reset
+        worker.dispatch()
+        assert server.fileno() != -1
+        client.close()
+        worker.dispatch()
+        assert server.fileno() == -1 and not lingering.sockets
+
+    def test_a_client_that_never_closes_is_closed_at_its_deadline(self, tcp_pair):
+        server, _ = tcp_pair
+        lingering = Lingering(FakeWorker())
+        lingering.close(server)
+        lingering.sweep()
+        assert server.fileno() != -1  # not yet
+        lingering.sockets[server][0] = time.monotonic() - 1  # its deadline passed
+        lingering.sweep()
+        assert server.fileno() == -1 and not lingering.sockets

@@ -11,6 +11,7 @@ counter would see reads, and that the fallback is byte-exact too.
 import contextlib
 import http.client
 import json
+import os
 import random
 import shutil
 import socket
@@ -133,6 +134,52 @@ def fds_back_to(server, baseline):
     """Whether the worker's open descriptors are down to ``baseline`` (a socket of the
     previous exchange may still be closing when a count is taken)."""
     return stats(server)["fds"] <= baseline["fds"]
+
+
+def closed_at_nice_since(before, after):
+    """{nice value: bodies closed by a thread of that nice} between two stats."""
+    was, now = before["closed_at_nice"], after["closed_at_nice"]
+    return {
+        nice: count - was.get(nice, 0) for nice, count in now.items() if count > was.get(nice, 0)
+    }
+
+
+def test_file_bodies_are_sent_by_threads_that_yield_the_cpu_to_requests(server):
+    """The thread that sends a body closes it: every one here had a higher nice value (a
+    lower CPU priority) than the threads answering requests, which all kept the process's."""
+    before = wait_until(lambda: all_closed(server), 10, message="a quiet server")
+    assert_ranges_exact(server.port)
+    after = wait_until(lambda: all_closed(server), 10, message="every body closed")
+    closers = closed_at_nice_since(before, after)
+    requests = {stats(server)["nice"] for _ in range(3 * THREADS)}  # every thread, likely
+    assert requests == {os.getpriority(os.PRIO_PROCESS, 0)}  # gunicorn inherits ours
+    assert sum(closers.values()) == len(RANGES)
+    assert min(int(nice) for nice in closers) > max(requests), closers
+
+
+def test_without_sendfile_request_threads_send_the_bodies(iterating_server):
+    """The control: an iterated body is sent, and closed, by a request thread."""
+    before = wait_until(lambda: all_closed(iterating_server), 10, message="a quiet server")
+    assert_ranges_exact(iterating_server.port)
+    after = wait_until(lambda: all_closed(iterating_server), 10, message="every body closed")
+    nice = str(stats(iterating_server)["nice"])
+    assert closed_at_nice_since(before, after) == {nice: len(RANGES)}
+
+
+def test_a_client_that_keeps_its_socket_open_after_its_answer_holds_nothing(server):
+    """gthread's close waited in the poller for the client to close, for up to 2 s, and no
+    other connection was served meanwhile: /health came after the held socket was closed
+    (a byte sent on it then gets a reset). Now the held socket lingers in the poller."""
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as held:
+        held.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+        answer = b""
+        while chunk := held.recv(4096):  # the whole answer, then the server's half-close
+            answer += chunk
+        assert answer.startswith(b"HTTP/1.1 200 ")
+        assert health_status(server.port) == 200
+        held.sendall(b"x")  # read by the server still: no reset
+        assert health_status(server.port) == 200  # a round trip: a reset would be here by now
+        assert held.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR) == 0
 
 
 @pytest.mark.parametrize("path", ["/file", "/raw-file"])

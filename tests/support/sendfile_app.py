@@ -4,11 +4,14 @@ For tests/test_http_worker_sendfile.py: ``SendfileServer`` runs it with the
 production gunicorn.conf.py (its ``GuardedThreadWorker``), one process, so
 ``/stats`` speaks for every response: how many file bodies were opened, how
 many closed (their ``call_on_close`` hook ran), how many ``read()`` calls
-they served (none when the worker used sendfile) and the process's open
-descriptors. ``GET|HEAD /file?start=S&length=N`` answers a 206 of those bytes
-of ``SENDFILE_TEST_FILE`` with ``file_response``; ``/raw-file`` the same from
-plain WSGI, which hands the server its file wrapper even for a HEAD (werkzeug
-would not), so the worker's own no-body rule is what keeps the bytes back.
+they served (none when the worker used sendfile), the process's open
+descriptors, the nice value of the thread that answered ``/stats`` and how
+many bodies were closed at each thread nice value (the thread that sent the
+body closes it: web/http_worker/senders.py). ``GET|HEAD /file?start=S&length=N``
+answers a 206 of those bytes of ``SENDFILE_TEST_FILE`` with ``file_response``;
+``/raw-file`` the same from plain WSGI, which hands the server its file wrapper
+even for a HEAD (werkzeug would not), so the worker's own no-body rule is what
+keeps the bytes back.
 """
 
 import os
@@ -23,12 +26,26 @@ from devtools.gunicorn_process import ROOT, GunicornProcess
 from web import file_body
 
 COUNTS = {"opened": 0, "closed": 0, "reads": 0}
+CLOSED_AT_NICE = {}  # the closing thread's nice value -> bodies closed
 LOCK = threading.Lock()
 
 
 def count(name):
     with LOCK:
         COUNTS[name] += 1
+
+
+def thread_nice():
+    """This thread's nice value, as the kernel reports it (field 19 of its stat)."""
+    with open("/proc/thread-self/stat") as stat:
+        return int(stat.read().rsplit(")", 1)[1].split()[16])
+
+
+def count_closed():
+    nice = thread_nice()
+    with LOCK:
+        COUNTS["closed"] += 1
+        CLOSED_AT_NICE[nice] = CLOSED_AT_NICE.get(nice, 0) + 1
 
 
 def _counted(read):
@@ -53,8 +70,8 @@ def health():
 @app.get("/stats")
 def stats():
     with LOCK:
-        counts = dict(COUNTS)
-    return jsonify({**counts, "fds": len(os.listdir("/proc/self/fd"))})
+        counts = dict(COUNTS, closed_at_nice=dict(CLOSED_AT_NICE))
+    return jsonify({**counts, "fds": len(os.listdir("/proc/self/fd")), "nice": thread_nice()})
 
 
 @app.route("/file", methods=["GET", "HEAD"])
@@ -69,7 +86,7 @@ def file():
         request.environ, file, start, length, 206, headers, "video/mp4"
     )
     count("opened")
-    response.call_on_close(lambda: count("closed"))
+    response.call_on_close(count_closed)
     return response
 
 
@@ -86,7 +103,7 @@ def open_range(query):
 def raw_file(environ, start_response):
     query = dict(parse_qsl(environ["QUERY_STRING"]))
     body, content_range = open_range(query)
-    body.on_close.append(lambda: count("closed"))
+    body.on_close.append(count_closed)
     headers = [("Content-Length", query["length"]), ("Content-Range", content_range)]
     start_response("206 Partial Content", headers)
     return environ["wsgi.file_wrapper"](body)

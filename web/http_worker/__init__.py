@@ -1,14 +1,11 @@
 """gunicorn's gthread worker, changed so that a connection doing nothing holds no thread.
 
-gthread gives each connection a thread from the moment its first byte
-arrives until its response is sent. A client that sends half a request
-keeps that thread waiting in the parser, and a player that stops reading
-keeps it waiting in send(): 32 such clients per process and the API stops
-answering. ``GuardedThreadWorker`` (``worker_class`` in gunicorn.conf.py):
+gthread gives each connection a thread from its first byte until its response is
+sent: 32 clients per process that send half a request, or stop reading, and the API
+stops answering. ``GuardedThreadWorker`` (gunicorn.conf.py; HTTP/1.x without TLS only):
 
-- reads the request head, and a small body with it, in the worker's poller
-  (no thread), for at most ``HEAD_SECONDS``; the oldest such connection
-  makes room when ``MAX_WAITING`` are waiting;
+- reads the request head, and a small body with it, in the worker's poller (no thread), for
+  at most ``HEAD_SECONDS``; the oldest such connection makes room when ``MAX_WAITING`` wait;
 - gives the connection a thread only when its request is complete; a larger
   body (an upload) is read by the thread, and a read that waits
   ``BODY_STALL_SECONDS`` for a byte fails (SO_RCVTIMEO);
@@ -24,9 +21,9 @@ answering. ``GuardedThreadWorker`` (``worker_class`` in gunicorn.conf.py):
   ``SLICE_SECONDS`` and then lets a queued one have its thread;
 - sends a body that is the server's ``wsgi.file_wrapper`` around a real file
   (web/file_body.py) with the kernel's sendfile, a slice at a time, parked
-  and taking turns the same way (file_send.py).
-
-HTTP/1.x without TLS only, as gunicorn.conf.py serves it.
+  and taking turns the same way (file_send.py), from sender threads of a
+  lower CPU priority than the request threads (senders.py);
+- closes a finished connection without waiting on its client (closing.py).
 """
 
 import errno
@@ -38,21 +35,20 @@ from functools import partial
 
 from gunicorn import util
 from gunicorn.http import wsgi
-from gunicorn.workers.gthread import TConn, ThreadWorker
+from gunicorn.workers.gthread import ThreadWorker
 
 from web.http_worker.arriving import SMALL_BODY, ArrivingRequest
+from web.http_worker.closing import ClosingConn, Lingering
 from web.http_worker.file_send import FileSend
 from web.http_worker.output import PARKED, YIELDED, NonBlockingOutput, Stream, socket_timeout
+from web.http_worker.senders import HANDED, Senders
 
 HEAD_SECONDS = 15
 BODY_STALL_SECONDS = 30
 SEND_STALL_SECONDS = 0.05
 PAUSE_SECONDS = 300
-# A response parked this recently still counts against the threads when new
-# connections are taken: its client is likely to read again at once.
-RECENTLY_PARKED_SECONDS = 1
-# A stream sends for this long before it lets a queued one have its thread.
-SLICE_SECONDS = 0.1
+RECENTLY_PARKED_SECONDS = 1  # still counted against the threads: its client likely reads soon
+SLICE_SECONDS = 0.1  # a stream sends this long, then lets a queued one have its thread
 MAX_WAITING = 1000  # per process, for heads and for parked responses each
 
 
@@ -62,6 +58,11 @@ class GuardedThreadWorker(ThreadWorker):
         self.busy = 0  # connections given to the thread pool and not back yet
         self.reading = {}  # connection -> deadline for its request
         self.parked = {}  # connection -> deadline for its client to read again
+        self.lingering = Lingering(self)  # closed connections whose clients have not closed
+
+    def init_process(self):
+        self.senders = Senders(self.cfg.threads, self.method_queue.defer)
+        super().init_process()  # runs the worker until it stops
 
     # Accepting: a connection waits for its request in the poller
 
@@ -79,7 +80,7 @@ class GuardedThreadWorker(ThreadWorker):
         self._read_request(conn)
 
     def _new_conn(self, sock, client, server):
-        conn = TConn(self.cfg, sock, client, server)
+        conn = ClosingConn(self.lingering, self.cfg, sock, client, server)
         conn.arriving, conn.stream = ArrivingRequest(), None
         return conn
 
@@ -119,7 +120,10 @@ class GuardedThreadWorker(ThreadWorker):
         self.busy += 1
         if self._streams_in_flight() >= self.cfg.threads:
             self.set_accept_enabled(False)  # the rest wait in the backlog for a free process
-        super().enqueue_req(conn)
+        if conn.stream is None or conn.stream.file is None:
+            super().enqueue_req(conn)
+        else:
+            self.senders.submit(self.handle, conn, self.finish_request)
 
     def set_accept_enabled(self, enabled):
         super().set_accept_enabled(enabled and self._streams_in_flight() < self.cfg.threads)
@@ -139,7 +143,7 @@ class GuardedThreadWorker(ThreadWorker):
         return super().handle(conn)
 
     def _keepalive_after(self, conn, keepalive):
-        if keepalive in (PARKED, YIELDED):
+        if keepalive in (PARKED, YIELDED, HANDED):
             return keepalive
         return super()._keepalive_after(conn, keepalive)
 
@@ -163,15 +167,11 @@ class GuardedThreadWorker(ThreadWorker):
         except Exception:
             self.cfg.post_request(self, req, environ, resp)
             raise
-        return self._send(conn)
+        return HANDED if file is not None else self._send(conn)
 
     def _may_keep_alive(self):
-        return (
-            self.alive
-            and self.cfg.keepalive
-            and self.nr < self.max_requests
-            and len(self.keepalived_conns) < self.max_keepalived
-        )
+        keep = self.alive and self.cfg.keepalive and self.nr < self.max_requests
+        return keep and len(self.keepalived_conns) < self.max_keepalived
 
     def _send(self, conn):
         """Send the rest of the response; PARKED when the client stops reading."""
@@ -204,20 +204,22 @@ class GuardedThreadWorker(ThreadWorker):
     def _send_body(self, stream, slice_ends):
         """None once the body is out; PARKED or YIELDED when it must wait."""
         if stream.file is not None:
-            return stream.file.send_body(
-                stream.resp, stream.output, partial(self._turn_over, slice_ends)
-            )
+            turn_over = partial(self._turn_over, True, slice_ends)
+            return stream.file.send_body(stream.resp, stream.output, turn_over)
         for item in stream.items:
             stream.resp.write(item)
             if stream.output.pending:
                 return PARKED
-            if self._turn_over(slice_ends):
+            if self._turn_over(False, slice_ends):
                 return YIELDED
         return None
 
-    def _turn_over(self, slice_ends):
-        """Whether requests are queued for a thread and this stream had its slice."""
-        return self.busy > self.cfg.threads and time.monotonic() > slice_ends
+    def _turn_over(self, sending_file, slice_ends):
+        """Whether streams wait for this stream's pool (threads or senders) and it had its slice."""
+        if sending_file:
+            return self.senders.crowded() and time.monotonic() > slice_ends
+        queued = self.busy - self.senders.queued > self.cfg.threads  # busy: the senders' too
+        return queued and time.monotonic() > slice_ends
 
     def _resume(self, conn):
         try:
@@ -250,8 +252,8 @@ class GuardedThreadWorker(ThreadWorker):
         result = None if fs.cancelled() or fs.exception() else fs.result()
         if result is PARKED:
             self._park(conn)
-        elif result is YIELDED:
-            self.enqueue_req(conn)  # at the back of the queue
+        elif result is YIELDED or result is HANDED:
+            self.enqueue_req(conn)  # at the back of the queue (of the senders for a file)
         else:
             super().finish_request(conn, fs)
 
@@ -269,6 +271,7 @@ class GuardedThreadWorker(ThreadWorker):
     def murder_pending(self):
         """gthread's sweep, then the heads and the paused readers that took too long."""
         super().murder_pending()
+        self.lingering.sweep()
         if not self.alive:  # stopping: no new request is read
             for conn in list(self.reading):
                 self._drop(conn, self.reading)
