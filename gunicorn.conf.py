@@ -44,8 +44,11 @@ threads = int(os.environ.get("GUNICORN_THREADS", 32))
 # worker with a free thread. worker_connections bounds everything a worker
 # holds: busy threads, requests still arriving and parked responses.
 worker_connections = threads + 2 * MAX_WAITING
-# No idle keep-alive connections: the proxy in front keeps clients' connections.
-keepalive = 0
+# Keep-alive for 5 s: a player asks for range after range (bench/ranges.py: 300 KB ranges,
+# ~30% more per second than a new connection each). An idle kept-alive connection waits in
+# the worker's poller (no thread) and its next request is read like a new one (15 s for its
+# head); the proxy in front (docker compose) talks HTTP/1.0 to the API, which closes anyway.
+keepalive = int(os.environ.get("GUNICORN_KEEPALIVE", 5))
 timeout = 120
 graceful_timeout = 30
 # Each worker opens its own MongoClient after the fork (no preload).

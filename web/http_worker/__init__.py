@@ -167,7 +167,7 @@ class GuardedThreadWorker(ThreadWorker):
         except Exception:
             self.cfg.post_request(self, req, environ, resp)
             raise
-        return HANDED if file is not None else self._send(conn)
+        return HANDED if file is not None and file.long() else self._send(conn)
 
     def _may_keep_alive(self):
         keep = self.alive and self.cfg.keepalive and self.nr < self.max_requests

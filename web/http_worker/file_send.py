@@ -19,6 +19,9 @@ from web.http_worker.output import PARKED, YIELDED
 SLICE_BYTES = 4 * 1024 * 1024  # per sendfile call: fewer GIL round trips per stream (bench.cache)
 
 
+HAND_OVER_BYTES = 2 * 1024 * 1024
+
+
 class FileEnded(Exception):
     """The file had fewer bytes than the response's Content-Length promised."""
 
@@ -45,6 +48,12 @@ class FileSend:
         except OSError:
             return None
         return cls(fd, offset, 0 if omits_body(resp) else resp.response_length)
+
+    def long(self):
+        """A body a sender thread takes over (senders.py); a short one (a player's range, a
+        thumbnail, a segment) goes out at once from the request thread: handing it over cost
+        more than sending it (bench/ranges.py: 300 KB ranges)."""
+        return self.remaining > HAND_OVER_BYTES
 
     def send_body(self, resp, output, turn_over):
         """Headers, then the rest of the file: None once sent, else PARKED or YIELDED.
