@@ -189,7 +189,9 @@ def test_a_client_that_keeps_its_socket_open_after_its_answer_holds_nothing(serv
 def test_a_head_sends_the_headers_only_and_closes_the_file(server, path):
     """/raw-file hands the worker a file wrapper for the HEAD: the worker sends no byte of it."""
     before = wait_until(lambda: all_closed(server), 10, message="a quiet server")
-    request = f"HEAD {path}?start=100&length=2000000 HTTP/1.1\r\nHost: x\r\n\r\n"
+    request = (
+        f"HEAD {path}?start=100&length=2000000 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    )
     for _ in range(HEADS):
         head, _, body = raw_exchange(server.port, request.encode()).partition(b"\r\n\r\n")
         assert head.startswith(b"HTTP/1.1 206 ")
