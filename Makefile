@@ -27,9 +27,12 @@ worker: install
 		PROCESSING_WORKERS=$${PROCESSING_WORKERS:-1} $(BIN)/python worker.py
 
 # Two processes (pytest-xdist), a test file's tests in one of them; PYTEST_WORKERS=0: one.
+# The schemathesis test runs on its own after: its generated tests do not run under xdist.
 PYTEST_WORKERS ?= 2
+SCHEMA_TEST := tests/test_api_schema.py
 test: install tools
-	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile --ignore=$(SCHEMA_TEST) $(PYTEST_ARGS)
+	$(BIN)/python -m pytest $(SCHEMA_TEST) $(PYTEST_ARGS)
 
 lint: install
 	$(BIN)/ruff check .
