@@ -21,11 +21,13 @@ from devtools.embedded_mongo import EmbeddedMongo
 from tests.support.accounts import Accounts, Library
 from tests.support.apps import release_rate_limit_storage, test_config
 from tests.support.mail import SmtpServer, self_signed_certificate
+from tests.support.mongomock_lock import install as serialise_mongomock
 from tests.support.tools import require_tool
 
 # Processes the tests start in development mode (gunicorn, the seed, fault injection) would
 # otherwise keep media copies under ./data: the cache is on only where a test turns it on.
 os.environ.setdefault("MEDIA_CACHE_MB", "0")
+serialise_mongomock()  # processing threads and requests share mongomock documents
 
 
 @pytest.fixture(scope="session")
