@@ -50,6 +50,10 @@ RETRY_MOST = 30.0
 ATTEMPTS = 5
 IDLE_SECONDS = 5.0
 STOP_SECONDS = 10.0
+# A flusher's write in flight ends within the driver's timeouts (MONGODB_TIMEOUT_MS, 2 s by
+# default); stop() waits this long for it even when its own deadline has passed, so that what
+# the write could not place is logged before stop() returns.
+IN_FLIGHT_SECONDS = 5.0
 
 _live = weakref.WeakSet()  # the buffers the interpreter's exit flushes
 
@@ -105,7 +109,8 @@ class CounterBuffer:
             self._changed.notify_all()
             # A flusher write in flight holds its batch outside the map: let it settle first
             # (what it could not write then comes back to the map, or is logged by _settle).
-            self._changed.wait_for(lambda: not self._writing, max(1.0, deadline - time.monotonic()))
+            remaining = max(IN_FLIGHT_SECONDS, deadline - time.monotonic())
+            self._changed.wait_for(lambda: not self._writing, remaining)
         self._lose_pending("not written at shutdown")
         return written
 
@@ -157,13 +162,14 @@ class CounterBuffer:
             late = []
             with self._changed:
                 if self._stopping.is_set():
-                    late = list(retry.items())  # stop() has logged the map already
+                    late = list(retry.items())  # stop() logs the map, not these
                 else:
                     for key, entry in retry.items():
                         _merge(self._pending, key, entry)
+            self._lose(late, "not written at shutdown")
+            with self._changed:  # settled only once logged: stop() returns after this
                 self._writing -= 1
                 self._changed.notify_all()
-            self._lose(late, "not written at shutdown")
         return not retry
 
     def _write(self, batch):
