@@ -84,13 +84,19 @@ class _RangeReader(io.RawIOBase):
 
     def _fetch(self):
         sequential = self.position == self.cached_start + len(self.cached)
-        self.window = min(self.window * 2, MAX_READ) if sequential else FIRST_WINDOW
+        self.window = next_window(self.window) if sequential else FIRST_WINDOW
         size = min(self.window, self.length - self.position)
         self.connection.sendall(REQUEST.pack(self.position, size))
         (count,) = ANSWER.unpack(_exactly(self.connection, ANSWER.size))
         if count > size or count == 0:
             raise OSError(5, "the parent answered other than was asked")
         self.cached_start, self.cached = self.position, _exactly(self.connection, count)
+
+
+def next_window(window):
+    """The size of the read after one of ``window`` bytes that continued the last (the
+    parent reads that block ahead: services.media.stored_probe)."""
+    return min(window * 2, MAX_READ)
 
 
 def _exactly(connection, size):

@@ -52,15 +52,15 @@ def accept(owner, upload_path, filename, fields):
 def accept_stored(owner, file_id, size, sha256, filename, fields, video_id):
     """The same for a file already in GridFS (a finished resumable upload, whose fields
     were checked at its creation): probed from there, and the video ``video_id`` made,
-    or found when a retried finish made it already."""
+    or found when a retried finish made it already. ``sha256`` None: hashed as it is probed."""
     existing = videos.find(video_id)
     if existing is not None:
         return existing
     try:
-        info = probe_stored(file_id, size, current_app.config)
+        info, hashed = probe_stored(file_id, size, current_app.config, sha256 is None)
     except (NotMedia, SandboxFailed) as error:
         raise UnsupportedMedia(details={"file": [str(error)[:300]]}) from error
-    source = {"source_file_id": file_id, "source_size": size, "source_sha256": sha256}
+    source = {"source_file_id": file_id, "source_size": size, "source_sha256": sha256 or hashed}
     return _new_video(owner, {**fields, "_id": video_id}, filename, info, source)
 
 

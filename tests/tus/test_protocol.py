@@ -3,6 +3,7 @@ creation and its metadata rules, HEAD, PATCH's refusals, termination, expiry and
 non-media and who may upload. Real clients: test_tuspy.py, test_tus_js.py."""
 
 import base64
+import threading
 from datetime import timedelta
 
 import pytest
@@ -267,6 +268,39 @@ class TestStoredProbe:
         with app.app_context():
             for kind in ("h264", "moov_end", "vp9", "mp3"):
                 file_id, size, _ = media_file.store(media[kind], kind, "application/octet-stream")
-                assert probe_stored(file_id, size, app.config) == probe_upload(
+                assert probe_stored(file_id, size, app.config)[0] == probe_upload(
                     media[kind], app.config
                 ), kind
+
+    def test_the_probe_hashes_the_file_as_it_reads_it(self, app, media, clip):
+        """Without a digest kept from the PATCHes, the sha256 comes from the probe's reads
+        plus what it never read: right whatever order the demuxer read in (moov at the end,
+        WebM, MP3, 5 MB read in blocks), and None when not asked for."""
+        from models import media_file
+        from services.media.stored_probe import probe_stored
+
+        with app.app_context():
+            for path in (*(media[kind] for kind in ("h264", "moov_end", "vp9", "mp3")), clip):
+                file_id, size, sha256 = media_file.store(path, path.name, "audio/mpeg")
+                assert probe_stored(file_id, size, app.config, with_sha256=True)[1] == sha256
+                assert probe_stored(file_id, size, app.config)[1] is None
+
+    def test_the_blocks_the_probe_reads_in_order_are_read_ahead(self, app, clip, monkeypatch):
+        """While the child works on one block, the next comes from the database on the
+        read-ahead thread, and it is that block the child asks for next."""
+        from models import media_file, tus_chunks
+        from services.media import stored_probe
+
+        reads, read = [], tus_chunks.read
+
+        def counted(file_id, start, size, length):
+            reads.append((threading.current_thread().name, start, size))
+            return read(file_id, start, size, length)
+
+        monkeypatch.setattr(tus_chunks, "read", counted)
+        with app.app_context():
+            file_id, size, _ = media_file.store(clip, "clip", "video/mp4")
+            stored_probe.probe_stored(file_id, size, app.config)
+        ahead = [read for read in reads if read[0].startswith("probe-read-ahead")]
+        assert len(ahead) >= 2, reads
+        assert len(ahead) > len(reads) - len(ahead), reads  # most reads were ahead of time
