@@ -78,7 +78,7 @@ class _RangeReader(io.RawIOBase):
             self._fetch()
             offset = 0
         count = min(len(buffer), len(self.cached) - offset)
-        buffer[:count] = self.cached[offset : offset + count]
+        buffer[:count] = memoryview(self.cached)[offset : offset + count]  # one copy, not two
         self.position += count
         return count
 
@@ -100,11 +100,12 @@ def next_window(window):
 
 
 def _exactly(connection, size):
-    parts, left = [], size
-    while left:
-        part = connection.recv(min(left, 1024 * 1024))
-        if not part:
+    """``size`` bytes received straight into one buffer (no parts joined: one copy)."""
+    buffer = bytearray(size)
+    view, received = memoryview(buffer), 0
+    while received < size:
+        count = connection.recv_into(view[received:], min(size - received, 1024 * 1024))
+        if not count:
             raise OSError(5, "the parent closed the file")
-        parts.append(part)
-        left -= len(part)
-    return b"".join(parts)
+        received += count
+    return buffer
