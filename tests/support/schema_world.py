@@ -236,10 +236,17 @@ def with_real_body(path, body):
 
 
 def before_generate_case(context, strategy):
-    """Half the generated cases hit the real video, user and playback token."""
+    """Half the generated cases hit the real video, user and playback token; every one of a
+    route that only ever names the main video (reactions, progress, a video's analytics).
+    Those have few valid inputs (PUT /reaction: one field of two values), and at half their
+    cases one CI run drew no success among them: test_enough_cases_ran failed on the draw.
+    Unknown ids on those routes are ordinary tests' work (and the coverage phase's)."""
     real = st.tuples(strategy, st.sampled_from(["video_id", "victim_id"])).map(
         lambda pair: with_real_objects(*pair)
     )
+    operation = context.operation
+    if operation is not None and schema_engagement.real_video(operation.path):
+        return real
     return st.one_of(strategy, real)
 
 
