@@ -5,6 +5,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 import config as settings
 from blueprints import meta, registry
+from blueprints.common import byte_limits
 from extensions import api, cors, limiter, media_cache, media_chunks
 from models import (
     course,
@@ -167,6 +168,7 @@ def register_extensions(app):
     )
     register_converters(app)
     limiter.init_app(app)
+    byte_limits.init_app(app)  # its hook skips the byte routes, which count per token
     media_chunks.init_app(app)
     media_cache.init_app(app)
     cors.init_app(

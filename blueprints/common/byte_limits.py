@@ -27,7 +27,7 @@ import threading
 import time
 from collections import OrderedDict
 
-from flask import current_app
+from flask import current_app, request
 from limits import parse
 from werkzeug.exceptions import TooManyRequests
 
@@ -46,9 +46,31 @@ def per_token(limit_setting, key_func):
             _count(current_app.config[limit_setting], key_func)
             return view(*args, **kwargs)
 
+        limited.counted_per_token = True  # flask-limiter's hook skips it (init_app)
         return limiter.exempt(limited)  # the per-address default does not apply to bytes
 
     return decorate
+
+
+def init_app(app):
+    """flask-limiter's before_request skips the byte routes (after ``limiter.init_app``).
+
+    Exempt from every limit of flask-limiter's (default, application, meta) and decorated
+    with none, a byte route got nothing from that hook but its cost: ~6% of a short media
+    range's CPU (py-spy on the workers, bench/ranges.py) to find, every time, that no limit
+    applies. Skipped by hand for that; every other route still goes through it.
+    """
+    hooks = app.before_request_funcs.setdefault(None, [])
+    generic = limiter._check_request_limit
+    index = hooks.index(generic)  # ValueError: flask-limiter changed how it hooks in
+
+    def check_request_limit():
+        view = app.view_functions.get(request.endpoint)
+        if getattr(view, "counted_per_token", False):
+            return None
+        return generic()
+
+    hooks[index] = check_request_limit
 
 
 @functools.lru_cache(maxsize=16)
