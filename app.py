@@ -5,6 +5,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 import config as settings
 from blueprints import meta, registry
+from blueprints.common import byte_limits
 from extensions import api, cors, limiter, media_cache, media_chunks
 from models import (
     course,
@@ -44,6 +45,7 @@ from web import audit, errors, logs, security_headers
 from web.api import register_converters
 from web.rate_limits import rate_limit_settings
 from web.request_class import ApiRequest
+from web.sessions import CookieSessionInterface
 
 EXPOSED_HEADERS = ["Content-Range", "Accept-Ranges", "Content-Length", "ETag", "X-Request-ID"]
 # What a browser's tus client must read and send (docs/uploads.md#browsers-cors).
@@ -57,6 +59,7 @@ def create_app(config=None, background=True):
     """``background=False``: no sweeps nor senders (worker.py runs only its own loop)."""
     app = Flask(__name__, static_folder=None)  # no static files; /docs has its own
     app.request_class = ApiRequest  # uploads spool to disk (web.upload_spool)
+    app.session_interface = CookieSessionInterface()  # no signer built for no cookie
     app.config.update(settings.load_config(config))
     configure_logging(app)
     configure_proxy(app)
@@ -167,6 +170,7 @@ def register_extensions(app):
     )
     register_converters(app)
     limiter.init_app(app)
+    byte_limits.init_app(app)  # its hook skips the byte routes, which count per token
     media_chunks.init_app(app)
     media_cache.init_app(app)
     cors.init_app(

@@ -15,6 +15,10 @@ How soon a change stops a player:
   is seen within REMEMBER_SECONDS: the contract asks for one second.
 
 Only grants are remembered, never refusals: a refused request is checked again in full.
+
+One process makes a key's checks once at a time: the requests for it that arrive while they
+run wait for their answer (``check_once``). Under load every range that came in during the
+checks made its own (bench/ranges.py: 25 threads a process, half a second apart).
 """
 
 import threading
@@ -36,6 +40,7 @@ class PlaybackMemo:
         self._items = OrderedDict()
         self._lock = threading.Lock()
         self._generation = 0  # bumped by every change: older grants are void
+        self._running = {}  # key -> threading.Event set when its checks are done
 
     def generation(self):
         """Read before the checks; ``keep`` stores their answer only if it has not moved."""
@@ -43,14 +48,17 @@ class PlaybackMemo:
 
     def get(self, key):
         with self._lock:
-            found = self._items.get(key)
-            if found is None:
-                return None
-            generation, expires, value = found
-            if generation != self._generation or expires <= self.clock():
-                del self._items[key]
-                return None
-            return value
+            return self._get(key)
+
+    def _get(self, key):
+        found = self._items.get(key)
+        if found is None:
+            return None
+        generation, expires, value = found
+        if generation != self._generation or expires <= self.clock():
+            del self._items[key]
+            return None
+        return value
 
     def keep(self, key, generation, value):
         with self._lock:
@@ -70,6 +78,35 @@ class PlaybackMemo:
             if expires > now:
                 return
             self._items.popitem(last=False)
+
+    def check_once(self, key, check):
+        """``check()``'s answer, kept; while it runs, the same key's requests wait for it and
+        take what it kept. One that finds nothing kept after (a refusal, a failure, a change
+        made meanwhile) makes its own checks, as it would have."""
+        with self._lock:
+            found = self._get(key)  # kept by checks that finished since the caller looked
+            if found is not None:
+                return found
+            running = self._running.get(key)
+            first = running is None
+            if first:
+                running = self._running[key] = threading.Event()
+        if not first:
+            running.wait()
+            found = self.get(key)
+            return found if found is not None else self._check(key, check)
+        try:
+            return self._check(key, check)
+        finally:
+            with self._lock:
+                del self._running[key]
+            running.set()
+
+    def _check(self, key, check):
+        generation = self.generation()
+        answer = check()
+        self.keep(key, generation, answer)
+        return answer
 
     def forget_all(self):
         with self._lock:
@@ -94,7 +131,4 @@ def remembered(key, check):
     found = memo.get(key)
     if found is not None:
         return found
-    generation = memo.generation()
-    answer = check()
-    memo.keep(key, generation, answer)
-    return answer
+    return memo.check_once(key, check)

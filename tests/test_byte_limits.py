@@ -57,3 +57,56 @@ def test_near_the_limit_every_request_reads_the_other_processes_count():
     assert passed.count(True) + 2 <= 2 * 10
     assert passed[-4:] == [False] * 4  # and then refused, in both processes
     assert storage.get(KEY) >= 10
+
+
+class SlowStorage(CountingStorage):
+    """Requests of other threads arrive while an increment is being written (``during``)."""
+
+    def __init__(self, during):
+        super().__init__()
+        self.during, self.started = during, 0
+
+    def incr(self, key, expiry, amount=1):
+        self.started += 1
+        if self.started == 2:  # the first one after the interval
+            self.during()
+        return super().incr(key, expiry, amount)
+
+
+def test_requests_during_an_increment_wait_for_the_next_one():
+    """Away from the limit, one increment per token at a time: the requests that come in
+    while it is written are added by the next one, not each by its own."""
+    clock, limit = Clock(), parse("1000 per minute")
+    counts = BatchedCounts(clock)
+    storage = SlowStorage(lambda: concurrent.extend(hit() for _ in range(20)))
+    concurrent = []
+
+    def hit():
+        return counts.hit(storage, limit, KEY)
+
+    assert hit()
+    clock.now += SYNC_SECONDS
+    assert hit()
+    assert concurrent == [True] * 20 and storage.increments == 2
+    clock.now += SYNC_SECONDS
+    assert hit() and storage.increments == 3
+    assert storage.get(KEY) == 23  # nothing lost
+
+
+def test_near_the_limit_requests_during_an_increment_make_their_own():
+    """As without one in flight: a request that would reach the limit is decided on the
+    shared count, at once."""
+    clock, limit = Clock(), parse("4 per minute")
+    counts = BatchedCounts(clock)
+    storage = SlowStorage(lambda: concurrent.extend(hit() for _ in range(4)))
+    concurrent = []
+
+    def hit():
+        return counts.hit(storage, limit, KEY)
+
+    assert hit() and hit()  # the second only counted: one increment so far
+    clock.now += SYNC_SECONDS
+    assert not hit()  # its increment (of 2) is written last, after the four below
+    # Shared 1 and pending 1, 2: pass; pending 3 reaches 4, written: 4; then 5, refused.
+    assert concurrent == [True, True, True, False]
+    assert storage.increments == 4 and storage.get(KEY) == 7

@@ -5,7 +5,9 @@ change made through the same process is seen at once, one made by another proces
 second app on the same database, or a write straight to the database) within a second.
 """
 
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -54,6 +56,40 @@ class TestMemo:
             memo.keep(n, memo.generation(), "grant")
             clock.now += 0.1
         assert len(memo._items) <= 6
+
+    def test_requests_arriving_during_the_checks_wait_for_their_answer(self):
+        memo, started, release = PlaybackMemo(), threading.Event(), threading.Event()
+        calls = []
+
+        def slow_check():
+            calls.append("first")
+            started.set()
+            release.wait(10)
+            return "grant"
+
+        first = ThreadPoolExecutor(1).submit(memo.check_once, "k", slow_check)
+        started.wait(10)
+        second = ThreadPoolExecutor(1).submit(memo.check_once, "k", lambda: calls.append("2nd"))
+        release.set()
+        assert first.result(10) == "grant" and second.result(10) == "grant"
+        assert calls == ["first"]
+
+    def test_after_a_refusal_each_waiting_request_checks_for_itself(self):
+        memo, started, release = PlaybackMemo(), threading.Event(), threading.Event()
+
+        def refused():
+            started.set()
+            release.wait(10)
+            raise PermissionError("session revoked")
+
+        first = ThreadPoolExecutor(1).submit(memo.check_once, "k", refused)
+        started.wait(10)
+        second = ThreadPoolExecutor(1).submit(memo.check_once, "k", lambda: "checked again")
+        release.set()
+        with pytest.raises(PermissionError):
+            first.result(10)
+        assert second.result(10) == "checked again"
+        assert memo.get("k") == "checked again"
 
 
 @pytest.fixture

@@ -12,7 +12,10 @@ request once the count is near the limit:
 - what may pass unseen by the other processes is at most ``SYNC_SECONDS`` of each process's
   requests per token: at a player's pace (a few ranges a second) a limit of 600 a minute
   stays one within a request or two per process;
-- a process that stops loses its unwritten count (at most SYNC_SECONDS' worth).
+- a process that stops loses its unwritten count (at most SYNC_SECONDS' worth);
+- one increment per token is in flight at a time, away from the limit: the requests that
+  arrive while it is written are counted for the next one (under load every request that
+  came in during a slow increment made its own: bench/ranges.py, 25 threads a process).
 
 Written by hand for that measurement; every other route keeps flask-limiter's decorator.
 """
@@ -24,7 +27,7 @@ import threading
 import time
 from collections import OrderedDict
 
-from flask import current_app
+from flask import current_app, request
 from limits import parse
 from werkzeug.exceptions import TooManyRequests
 
@@ -43,9 +46,33 @@ def per_token(limit_setting, key_func):
             _count(current_app.config[limit_setting], key_func)
             return view(*args, **kwargs)
 
+        limited.counted_per_token = True  # flask-limiter's hook skips it (init_app)
         return limiter.exempt(limited)  # the per-address default does not apply to bytes
 
     return decorate
+
+
+def init_app(app):
+    """flask-limiter's before_request skips the byte routes (after ``limiter.init_app``).
+
+    Exempt from every limit of flask-limiter's (default, application, meta) and decorated
+    with none, a byte route got nothing from that hook but its cost: ~6% of a short media
+    range's CPU (py-spy on the workers, bench/ranges.py) to find, every time, that no limit
+    applies. Skipped by hand for that; every other route still goes through it.
+    """
+    hooks = app.before_request_funcs.get(None, [])
+    generic = limiter._check_request_limit
+    if generic not in hooks:  # RATELIMIT_ENABLED false: flask-limiter hooked nothing
+        return
+    index = hooks.index(generic)
+
+    def check_request_limit():
+        view = app.view_functions.get(request.endpoint)
+        if getattr(view, "counted_per_token", False):
+            return None
+        return generic()
+
+    hooks[index] = check_request_limit
 
 
 @functools.lru_cache(maxsize=16)
@@ -71,18 +98,19 @@ TOKENS_KEPT = 10_000  # per process; past it the least recent token's unwritten 
 
 
 class BatchedCounts:
-    """Per storage key: the shared count last read, and the requests not yet added to it."""
+    """Per storage key: the shared count last read, the requests not yet added to it, when it
+    was last read and how many increments of it are being written."""
 
     def __init__(self, clock=time.monotonic):
         self.clock = clock
-        self._entries = OrderedDict()  # storage key -> [shared, pending, synced_at]
+        self._entries = OrderedDict()  # storage key -> [shared, pending, synced_at, in_flight]
         self._lock = threading.Lock()
 
     def hit(self, storage, limit, storage_key):
         with self._lock:
             entry = self._entries.get(storage_key)
             if entry is None:
-                entry = self._entries[storage_key] = [0, 0, None]
+                entry = self._entries[storage_key] = [0, 0, None, 0]
                 if len(self._entries) > TOKENS_KEPT:
                     self._entries.popitem(last=False)
             self._entries.move_to_end(storage_key)
@@ -90,17 +118,24 @@ class BatchedCounts:
             if not self._due(entry, limit):
                 return True
             pending, entry[1] = entry[1], 0
-        shared = storage.incr(storage_key, limit.get_expiry(), amount=pending)
+            entry[3] += 1
+        try:
+            shared = storage.incr(storage_key, limit.get_expiry(), amount=pending)
+        except BaseException:
+            with self._lock:
+                entry[3] -= 1
+            raise
         with self._lock:
             entry[0], entry[2] = shared, self.clock()
+            entry[3] -= 1
         return shared <= limit.amount
 
     def _due(self, entry, limit):
-        shared, pending, synced_at = entry
+        shared, pending, synced_at, in_flight = entry
         return (
             synced_at is None
             or shared + pending >= limit.amount
-            or self.clock() - synced_at >= SYNC_SECONDS
+            or (not in_flight and self.clock() - synced_at >= SYNC_SECONDS)
         )
 
 

@@ -5,6 +5,8 @@ Used by the media and thumbnail routes (blueprints/playback.py) and the HLS rout
 (blueprints/hls.py), so a player meets the same rules whichever URL it was given.
 """
 
+import functools
+
 import marshmallow as ma
 from flask import request
 
@@ -58,10 +60,31 @@ def byte_route(blp, media_type, summary, errors=None, doc=None):
     described = {**BYTE_ROUTE_ERRORS, **(errors or {})}
 
     def decorate(view):
+        documented = view
         for status, description in described.items():
-            view = blp.alt_response(status, description=description)(view)
-        view = blp.doc(**(doc or bytes_doc(media_type, summary)))(view)
-        view = blp.arguments(PlaybackTokenArgs, location="query", unknown=ma.EXCLUDE)(view)
-        return for_players(byte_limits.per_token("RATELIMIT_MEDIA", playback_token_key)(view))
+            documented = blp.alt_response(status, description=description)(documented)
+        documented = blp.doc(**(doc or bytes_doc(media_type, summary)))(documented)
+        documented = blp.arguments(PlaybackTokenArgs, location="query", unknown=ma.EXCLUDE)(
+            documented
+        )
+        served = with_token_arg(view)
+        served._apidoc = documented._apidoc  # what flask-smorest documents: all of the above
+        return for_players(byte_limits.per_token("RATELIMIT_MEDIA", playback_token_key)(served))
 
     return decorate
+
+
+def with_token_arg(view):
+    """``view(args, **view_args)`` with ``args`` as flask-smorest's ``PlaybackTokenArgs`` load
+    (``unknown=EXCLUDE``) gives it: ``{"token": the first ?token= or None}``, which no query
+    string can fail (a query value is always a string; one that is not UTF-8 is refused by
+    ``request.args`` itself). Written by hand for speed: webargs' parse and the wrappers
+    of the decorators above (each looking ``current_app`` up) were ~15% of a short media
+    range's CPU (py-spy on the workers, bench/ranges.py); the decorators still make the
+    OpenAPI, whose ``_apidoc`` the route carries."""
+
+    @functools.wraps(view)
+    def served(*args, **kwargs):
+        return view({"token": request.args.get("token")}, *args, **kwargs)
+
+    return served

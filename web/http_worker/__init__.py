@@ -37,6 +37,7 @@ from gunicorn import util
 from gunicorn.http import wsgi
 from gunicorn.workers.gthread import ThreadWorker
 
+from web.http_worker.access import writes_access_lines
 from web.http_worker.arriving import SMALL_BODY, ArrivingRequest
 from web.http_worker.closing import ClosingConn, Lingering
 from web.http_worker.file_send import FileSend
@@ -238,8 +239,9 @@ class GuardedThreadWorker(ThreadWorker):
         if stream is None:
             return
         try:
-            elapsed = datetime.now() - stream.started
-            self.log.access(stream.resp, stream.req, stream.environ, elapsed)
+            if writes_access_lines(self.log):
+                elapsed = datetime.now() - stream.started
+                self.log.access(stream.resp, stream.req, stream.environ, elapsed)
             if hasattr(stream.respiter, "close"):
                 stream.respiter.close()
         finally:
