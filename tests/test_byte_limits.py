@@ -73,17 +73,23 @@ class SlowStorage(CountingStorage):
         return super().incr(key, expiry, amount)
 
 
-def test_requests_during_an_increment_wait_for_the_next_one():
-    """Away from the limit, one increment per token at a time: the requests that come in
-    while it is written are added by the next one, not each by its own."""
-    clock, limit = Clock(), parse("1000 per minute")
-    counts = BatchedCounts(clock)
-    storage = SlowStorage(lambda: concurrent.extend(hit() for _ in range(20)))
-    concurrent = []
+def increments_overlapped(limit_text, arriving):
+    """(clock, storage, what the ``arriving`` requests during the second increment got, a
+    request of the key)."""
+    clock, limit = Clock(), parse(limit_text)
+    counts, concurrent = BatchedCounts(clock), []
 
     def hit():
         return counts.hit(storage, limit, KEY)
 
+    storage = SlowStorage(lambda: concurrent.extend(hit() for _ in range(arriving)))
+    return clock, storage, concurrent, hit
+
+
+def test_requests_during_an_increment_wait_for_the_next_one():
+    """Away from the limit, one increment per token at a time: the requests that come in
+    while it is written are added by the next one, not each by its own."""
+    clock, storage, concurrent, hit = increments_overlapped("1000 per minute", 20)
     assert hit()
     clock.now += SYNC_SECONDS
     assert hit()
@@ -96,14 +102,7 @@ def test_requests_during_an_increment_wait_for_the_next_one():
 def test_near_the_limit_requests_during_an_increment_make_their_own():
     """As without one in flight: a request that would reach the limit is decided on the
     shared count, at once."""
-    clock, limit = Clock(), parse("4 per minute")
-    counts = BatchedCounts(clock)
-    storage = SlowStorage(lambda: concurrent.extend(hit() for _ in range(4)))
-    concurrent = []
-
-    def hit():
-        return counts.hit(storage, limit, KEY)
-
+    clock, storage, concurrent, hit = increments_overlapped("4 per minute", 4)
     assert hit() and hit()  # the second only counted: one increment so far
     clock.now += SYNC_SECONDS
     assert not hit()  # its increment (of 2) is written last, after the four below
