@@ -87,10 +87,10 @@ class _RangeReader(io.RawIOBase):
         self.window = next_window(self.window) if sequential else FIRST_WINDOW
         size = min(self.window, self.length - self.position)
         self.connection.sendall(REQUEST.pack(self.position, size))
-        (count,) = ANSWER.unpack(_exactly(self.connection, ANSWER.size))
+        (count,) = ANSWER.unpack(receive_exactly(self.connection, ANSWER.size))
         if count > size or count == 0:
             raise OSError(5, "the parent answered other than was asked")
-        self.cached_start, self.cached = self.position, _exactly(self.connection, count)
+        self.cached_start, self.cached = self.position, receive_exactly(self.connection, count)
 
 
 def next_window(window):
@@ -99,13 +99,14 @@ def next_window(window):
     return min(window * 2, MAX_READ)
 
 
-def _exactly(connection, size):
-    """``size`` bytes received straight into one buffer (no parts joined: one copy)."""
+def receive_exactly(connection, size):
+    """``size`` bytes received straight into one buffer (no parts joined: one copy); OSError
+    when the other end closes first. Both ends of the socketpair read with it."""
     buffer = bytearray(size)
     view, received = memoryview(buffer), 0
     while received < size:
         count = connection.recv_into(view[received:], min(size - received, 1024 * 1024))
         if not count:
-            raise OSError(5, "the parent closed the file")
+            raise OSError(5, "the other end closed the connection")
         received += count
     return buffer

@@ -25,7 +25,7 @@ from flask import current_app
 from models import tus_chunks
 from services.media.limits import MediaLimits
 from services.media.probe import MediaInfo
-from services.media.remote_file import ANSWER, MAX_READ, REQUEST, next_window
+from services.media.remote_file import ANSWER, MAX_READ, REQUEST, next_window, receive_exactly
 from services.media.sandbox import Budget, run
 
 log = logging.getLogger(__name__)
@@ -91,7 +91,7 @@ class _RangeServer:
                 with self.app.app_context():
                     self._answer_requests(connection, reader)
             except OSError:
-                return  # the child died or was killed: its exit says why, not this
+                return  # the child closed its end: done, or it died (its exit says why)
             except Exception as error:  # the database: the child then reads a closed file
                 log.warning("serving the probe of stored file %s failed: %r", self.file_id, error)
                 self.failures.append(error)
@@ -102,10 +102,8 @@ class _RangeServer:
         # that continues one of them is that reader reading on (remote_file's window grows).
         ends = collections.deque(maxlen=RECENT_BLOCKS)
         while True:
-            request = _receive(connection, REQUEST.size)
-            if request is None:
-                return
-            start, size = REQUEST.unpack(request)
+            # The child's close ends this with OSError, which serve() takes as the end.
+            start, size = REQUEST.unpack(receive_exactly(connection, REQUEST.size))
             data = self._block(start, min(size, MAX_READ))
             if self.digest is not None:
                 self.digest.saw(start, data)
@@ -160,13 +158,3 @@ class _InOrderDigest:
             self.sha256.update(memoryview(data)[:left])
             left -= len(data)
         return self.sha256.hexdigest()
-
-
-def _receive(connection, size):
-    data = b""
-    while len(data) < size:
-        part = connection.recv(size - len(data))
-        if not part:
-            return None
-        data += part
-    return data
