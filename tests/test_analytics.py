@@ -15,7 +15,7 @@ from services import analytics, playback
 from tests.support.accounts import Accounts, Library
 from tests.support.counters import flush_counters
 from tests.support.errors import assert_error
-from tests.test_query_indexes import Query, QueryRecorder, indexes_of, unserved
+from tests.support.query_indexes import Query, QueryRecorder, indexes_of, unserved
 
 TODAY = datetime.now(UTC).date()
 

@@ -220,7 +220,7 @@ def test_a_float_amount_in_the_ledger_is_an_error_not_a_sum():
 
 
 def test_each_report_is_one_indexed_match_per_grouping(app, client, accounts, world, monkeypatch):
-    from tests.test_query_indexes import Query, served_by
+    from tests.support.query_indexes import Query, served_by
 
     pipelines, real = [], ledger.collection
 
